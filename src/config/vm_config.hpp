@@ -1,0 +1,52 @@
+// VmConfig: one validated description of a VM, whatever it came from (command line today,
+// the API and a config file later). Validation here is about the description alone; whether
+// the host can provide it (files readable, memory available) is checked when the machine is
+// built.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "base/result.hpp"
+
+namespace vessel::config {
+
+enum class EngineKind { kAuto, kKvm, kEmu };
+std::string_view to_string(EngineKind kind);
+Result<EngineKind> parse_engine_kind(std::string_view text);
+
+struct BootSource {
+  std::string kernel;                    // path; empty means the default guest
+  std::string initrd;                    // path or empty
+  std::string cmdline;                   // kernel command line (Linux only)
+  std::optional<uint64_t> load_address;  // flat binaries: where to load and start
+};
+
+struct MachineSpec {
+  unsigned vcpus = 1;
+  uint64_t mem_mib = 256;
+  EngineKind engine = EngineKind::kAuto;
+};
+
+struct ConsoleSpec {
+  enum class Kind { kStdio, kFile, kNone };
+  Kind kind = Kind::kStdio;
+  std::string path;  // for kFile
+};
+
+struct VmConfig {
+  BootSource boot;
+  MachineSpec machine;
+  ConsoleSpec console;
+};
+
+inline constexpr uint64_t kMinMemMib = 2;
+inline constexpr unsigned kMaxVcpus = 32;
+
+Result<void> validate(const VmConfig& config);
+
+// Parses a console option: "stdio", "none" or "file:PATH".
+Result<ConsoleSpec> parse_console(std::string_view text);
+
+}  // namespace vessel::config

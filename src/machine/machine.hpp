@@ -1,0 +1,83 @@
+// Machine: builds one VM from a VmConfig (guest memory, buses, devices, boot image, engine and
+// vCPUs) and runs it until it ends. It is the only module that sees both engines and devices;
+// the rest of the VMM talks to it through VmConfig in and an exit status out.
+//
+// Exit statuses of a finished VM (also the `vessel run` process status):
+//   0            the guest powered off, or the user quit (Ctrl-A x)
+//   2            the guest died: triple fault, halted with nothing to wake it, or the engine
+//                could not go on (a register dump is logged)
+//   (v<<1)|1     the guest wrote v to the debug-exit port (test payloads)
+//   128+N        stopped by signal N (SIGTERM, SIGHUP, SIGINT)
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+#include "bus/bus.hpp"
+#include "bus/vm_control.hpp"
+#include "config/vm_config.hpp"
+#include "engine/engine.hpp"
+#include "memory/guest_memory.hpp"
+
+namespace vessel::backends {
+class Console;
+}
+namespace vessel::devices {
+class Uart16550;
+}
+
+namespace vessel::machine {
+
+inline constexpr int kExitGuestDied = 2;
+
+class Machine final : public bus::VmControl {
+ public:
+  static Result<std::unique_ptr<Machine>> create(const config::VmConfig& config);
+  ~Machine() override;
+
+  // Runs the VM on one thread per vCPU until it ends; returns the exit status.
+  // SIGINT, SIGTERM and SIGHUP must be blocked in every thread (see block_stop_signals()).
+  Result<int> run();
+
+  void request_exit(int status, std::string reason) override;
+  void request_reset(std::string reason) override;
+
+  const std::string& engine_description() const { return engine_why_; }
+
+ private:
+  explicit Machine(memory::GuestMemory memory);
+  Result<void> build_devices(const config::VmConfig& config);
+  void vcpu_thread(unsigned index);
+  void report_vcpu_death(unsigned index, const std::string& what);
+
+  memory::GuestMemory memory_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::string engine_why_;
+  std::unique_ptr<engine::Vm> vm_;
+  bus::Buses buses_;
+  std::unique_ptr<backends::Console> console_;
+  std::shared_ptr<devices::Uart16550> uart_;
+  std::vector<std::unique_ptr<engine::Vcpu>> vcpus_;
+  unsigned running_vcpus_ = 1;
+
+  // Ending the VM: the first request sets the status and wakes run().
+  std::mutex exit_mutex_;
+  std::optional<int> exit_status_;
+  std::string exit_reason_;
+  std::atomic<bool> stopping_{false};
+  UniqueFd exit_event_;  // eventfd that wakes run()'s poll
+};
+
+// Blocks the signals that stop the VM, in the calling thread and the threads it creates later;
+// run() then takes them through a signalfd. Call first thing in main().
+void block_stop_signals();
+
+}  // namespace vessel::machine

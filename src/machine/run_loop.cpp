@@ -1,0 +1,99 @@
+// The run loop: one thread per vCPU running the engine, and the calling thread waiting for the
+// VM to end (a device's request, a vCPU's death, or a stop signal).
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "arch/x86/cpu_state.hpp"
+#include "backends/console.hpp"
+#include "base/log.hpp"
+#include "devices/legacy/uart16550.hpp"
+#include "machine/machine.hpp"
+
+namespace vessel::machine {
+namespace {
+
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, s);
+  return set;
+}
+
+}  // namespace
+
+void block_stop_signals() {
+  sigset_t set = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+void Machine::report_vcpu_death(unsigned index, const std::string& what) {
+  std::string dump;
+  if (auto state = vcpus_[index]->state()) dump = "\n" + arch::format_registers(*state);
+  log::error("vCPU {}: {}{}", index, what, dump);
+  request_exit(kExitGuestDied, fmt::format("vCPU {}: {}", index, what));
+}
+
+void Machine::vcpu_thread(unsigned index) {
+  engine::Vcpu& vcpu = *vcpus_[index];
+  while (!stopping_.load()) {
+    auto exit = vcpu.run();
+    if (!exit) {
+      report_vcpu_death(index, exit.error().message);
+      return;
+    }
+    switch (exit->kind) {
+      case engine::ExitKind::kInterrupted:
+        continue;  // the loop condition decides
+      case engine::ExitKind::kHalt:
+        report_vcpu_death(index, "halted with nothing that could wake it");
+        return;
+      case engine::ExitKind::kShutdown:
+        report_vcpu_death(index, fmt::format("shut down ({})", exit->detail));
+        return;
+      case engine::ExitKind::kReset:
+        request_reset(exit->detail);
+        return;
+      case engine::ExitKind::kError:
+        report_vcpu_death(index, exit->detail);
+        return;
+    }
+  }
+}
+
+Result<int> Machine::run() {
+  sigset_t signals = stop_signals();
+  UniqueFd signal_fd(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signal_fd.valid()) return fail("signalfd: {}", std::strerror(errno));
+
+  devices::Uart16550* uart = uart_.get();
+  console_->start_input([uart](std::span<const uint8_t> bytes) { return uart->receive(bytes); },
+                        [this] { request_exit(0, "quit from the console (Ctrl-A x)"); });
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < running_vcpus_; ++i) threads.emplace_back([this, i] { vcpu_thread(i); });
+
+  pollfd fds[2] = {{exit_event_.get(), POLLIN, 0}, {signal_fd.get(), POLLIN, 0}};
+  while (!stopping_.load()) {
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
+    signalfd_siginfo info{};
+    if ((fds[1].revents & POLLIN) && ::read(signal_fd.get(), &info, sizeof info) == sizeof info)
+      request_exit(128 + static_cast<int>(info.ssi_signo),
+                   fmt::format("stopped by signal {}", strsignal(info.ssi_signo)));
+  }
+
+  stopping_.store(true);
+  for (auto& vcpu : vcpus_) vcpu->kick();
+  for (auto& t : threads) t.join();
+  console_->stop();
+
+  std::lock_guard lock(exit_mutex_);
+  log::info("{}", exit_reason_);
+  return exit_status_.value_or(1);
+}
+
+}  // namespace vessel::machine
