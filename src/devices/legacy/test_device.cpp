@@ -1,0 +1,21 @@
+#include "devices/legacy/test_device.hpp"
+
+namespace vessel::devices {
+
+void TestDevice::read(uint64_t offset, std::span<uint8_t> data) {
+  std::lock_guard lock(mutex_);
+  for (size_t i = 0; i < data.size(); ++i) {
+    const uint64_t at = offset + i;
+    data[i] = (offset < kTestDeviceSize && at < kTestDeviceSize) ? buffer_[at] : 0xff;
+  }
+}
+
+void TestDevice::write(uint64_t offset, std::span<const uint8_t> data) {
+  std::lock_guard lock(mutex_);
+  for (size_t i = 0; i < data.size(); ++i) {
+    const uint64_t at = offset + i;
+    if (offset < kTestDeviceSize && at < kTestDeviceSize) buffer_[at] = data[i];
+  }
+}
+
+}  // namespace vessel::devices
