@@ -1,0 +1,24 @@
+// PlatformInfo: what the firmware tables and the e820 map describe about the machine beyond
+// its RAM (CPU count, extra reserved ranges). The machine recipe fills it; the boot module
+// only describes the platform, it does not create devices.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace vessel::boot {
+
+struct AddressRange {
+  uint64_t base;
+  uint64_t size;
+  uint64_t end() const { return base + size; }
+};
+
+struct PlatformInfo {
+  unsigned vcpus = 1;
+  // Reported as reserved in the e820 map in addition to the legacy area below 1 MiB, e.g. a
+  // PCIe ECAM window (Linux trusts MCFG only when its window is e820-reserved).
+  std::vector<AddressRange> reserved;
+};
+
+}  // namespace vessel::boot
