@@ -1,0 +1,133 @@
+// The code cache: decoded blocks keyed by guest-physical address and decoding mode, so each
+// instruction is decoded once. A block ends at control flow, at an instruction that changes
+// mode or interrupt state, after kMaxBlockInsts, or before an instruction crossing its page.
+// Writes to a page that holds decoded code (code_pages_, checked on the slow write path; the
+// TLB never gives such a page a fast write tag) drop every block on it.
+#include <fmt/format.h>
+
+#include "engine/emu/cpu.hpp"
+
+namespace vessel::engine::emu {
+
+using namespace arch;
+
+namespace {
+x86::CodeMode code_mode(const CpuState& s) {
+  const Segment& cs = s.seg[kCs];
+  if ((s.efer & efer::kLMA) && cs.l) return x86::CodeMode::k64;
+  if ((s.cr0 & cr0::kPE) && cs.db && !(s.rflags & rflags::kVM)) return x86::CodeMode::k32;
+  return x86::CodeMode::k16;
+}
+}  // namespace
+
+Cpu::Block* Cpu::block_at_rip() {
+  dead_blocks_.clear();
+  const x86::CodeMode mode = code_mode(st);
+  // Instruction fetch: CS limit checks (SDM Vol. 3A §5.3) outside 64-bit mode.
+  uint64_t la;
+  if (mode == x86::CodeMode::k64) {
+    la = st.rip;
+    const uint64_t hi = la >> 47;
+    if (hi != 0 && hi != 0x1ffff) raise(vec::kGP, 0);
+  } else {
+    if (protected_mode() && st.rip > st.seg[kCs].limit) raise(vec::kGP, 0);
+    la = (st.seg[kCs].base + st.rip) & 0xffffffffull;
+  }
+  const bool user = cpl() == 3;
+  const TlbEntry& e = tlb_[user][(la >> 12) & (kTlbSize - 1)];
+  uint64_t gpa;
+  if (e.tag[2] == (la & ~0xfffull)) {
+    gpa = e.gpa | (la & 0xfff);
+  } else {
+    gpa = translate(la, Access::kFetch, user);
+    if (!mem.host_address(gpa))
+      fatal(fmt::format("instruction fetch from MMIO at guest-physical {:#x} (rip {:#x})", gpa,
+                        st.rip));
+  }
+  const uint64_t key = gpa << 2 | static_cast<uint64_t>(mode);
+  Block*& slot = jump_cache_[(gpa ^ (gpa >> 10)) & (jump_cache_.size() - 1)];
+  if (slot && slot->gpa == gpa && slot->mode == mode) return slot;
+  if (auto it = blocks_.find(key); it != blocks_.end()) return slot = it->second.get();
+  Block* b = decode_block(gpa, la, mode);
+  if (b != &single_) slot = b;
+  return b;
+}
+
+Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
+  const HandlerTable& table = handler_table();
+  auto block = std::make_unique<Block>();
+  block->gpa = gpa;
+  block->mode = mode;
+  const memory::Region* region = mem.region_of(gpa);
+  const uint64_t page_end = (gpa | 0xfff) + 1;
+  const uint64_t limit = std::min(page_end, region->end());
+  uint64_t at = gpa;
+  while (block->insts.size() < kMaxBlockInsts && at < limit) {
+    x86::DecodedInst inst;
+    const auto status = decoder_.decode(mode, region->host + (at - region->gpa), limit - at, inst);
+    if (status == x86::DecodeStatus::kNeedMore) {
+      if (!block->insts.empty()) break;  // the crossing instruction starts the next block
+      // The first instruction crosses the page: fetch its tail through the next page's
+      // translation (which may #PF) and decode it uncached.
+      uint8_t bytes[15];
+      const unsigned head = static_cast<unsigned>(limit - at);
+      std::memcpy(bytes, region->host + (at - region->gpa), head);
+      const uint64_t la2 = (la | 0xfff) + 1;
+      const uint64_t gpa2 = translate(la2, Access::kFetch, cpl() == 3);
+      for (unsigned i = head; i < 15; ++i) {
+        uint8_t* h = mem.host_address(gpa2 + (i - head));
+        if (!h) fatal(fmt::format("instruction fetch from MMIO at guest-physical {:#x}", gpa2));
+        bytes[i] = *h;
+      }
+      single_.gpa = ~0ull;
+      single_.insts.assign(1, {});
+      if (decoder_.decode(mode, bytes, 15, single_.insts[0]) != x86::DecodeStatus::kOk)
+        raise(vec::kUD);
+      single_.handlers.assign(1, table[single_.insts[0].op]);
+      return &single_;
+    }
+    if (status == x86::DecodeStatus::kInvalid) {
+      if (!block->insts.empty()) break;  // #UD when execution reaches it, not before
+      raise(vec::kUD);
+    }
+    block->insts.push_back(inst);
+    block->handlers.push_back(table[inst.op]);
+    at += inst.length;
+    if (inst.flags & x86::iflag::kEndsBlock) break;
+  }
+  mark_code_page(gpa);
+  const uint64_t key = gpa << 2 | static_cast<uint64_t>(mode);
+  page_blocks_[gpa >> 12].push_back(key);
+  Block* raw = block.get();
+  blocks_[key] = std::move(block);
+  return raw;
+}
+
+void Cpu::mark_code_page(uint64_t gpa) {
+  const uint64_t page = gpa >> 12;
+  if (page >= code_pages_.size()) code_pages_.resize(page + 1, 0);
+  if (code_pages_[page]) return;
+  code_pages_[page] = 1;
+  // Take the page's fast write path away so the next write comes to the slow path.
+  for (auto& t : tlb_)
+    for (TlbEntry& e : t)
+      if (e.host && e.gpa == (gpa & ~0xfffull)) e.tag[1] = 1;
+}
+
+void Cpu::invalidate_code_page(uint64_t page) {
+  code_pages_[page] = 0;
+  if (auto it = page_blocks_.find(page); it != page_blocks_.end()) {
+    for (uint64_t key : it->second) {
+      if (auto b = blocks_.find(key); b != blocks_.end()) {
+        // The running block may be this one: keep it alive until the next block boundary.
+        dead_blocks_.push_back(std::move(b->second));
+        blocks_.erase(b);
+      }
+    }
+    page_blocks_.erase(it);
+  }
+  jump_cache_.fill(nullptr);
+  end_block = true;
+}
+
+}  // namespace vessel::engine::emu

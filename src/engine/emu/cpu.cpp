@@ -1,0 +1,173 @@
+// The CPU's run loop: blocks from the code cache, one handler call per instruction, faults
+// caught here and delivered through the IDT, and external events at block boundaries.
+#include "engine/emu/cpu.hpp"
+
+#include <time.h>
+
+#include <fmt/format.h>
+
+namespace vessel::engine::emu {
+
+using namespace arch;
+
+namespace {
+// Internal marker for fatal(): unwinds out of the instruction to run().
+struct FatalStop {};
+
+uint64_t host_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+}  // namespace
+
+void raise(uint8_t vector) {
+  throw GuestFault{vector, false, 0};
+}
+void raise(uint8_t vector, uint32_t error) {
+  throw GuestFault{vector, true, error};
+}
+
+Cpu::Cpu(const memory::GuestMemory& memory, bus::IoHandler& io_handler, unsigned index)
+    : io(io_handler), mem(memory), index_(index) {
+  st = reset_state();
+  uint64_t top = 0;
+  for (const auto& r : memory.regions()) top = std::max(top, r.end());
+  code_pages_.assign(top >> 12, 0);
+  state_changed();
+}
+
+Cpu::~Cpu() = default;
+
+void Cpu::state_changed() {
+  flush_tlb(false);
+  jump_cache_.fill(nullptr);
+  tsc_delta_ = static_cast<int64_t>(st.tsc - host_ns());
+}
+
+uint64_t Cpu::read_tsc() const {
+  return host_ns() + static_cast<uint64_t>(tsc_delta_);
+}
+
+void Cpu::fatal(std::string message) {
+  error_ = std::move(message) + "\n" + format_registers(st);
+  fatal_ = true;
+  throw FatalStop{};
+}
+
+StopReason Cpu::run(uint64_t max_instructions) {
+  uint64_t budget = max_instructions;
+  StopReason r;
+  try {
+    r = run_blocks(budget);
+  } catch (const FatalStop&) {
+    r = StopReason::kError;
+  }
+  st.tsc = read_tsc();
+  return r;
+}
+
+StopReason Cpu::run_blocks(uint64_t& budget) {
+  if (fatal_) return StopReason::kError;
+  if (shutdown_) return StopReason::kShutdown;
+  for (;;) {
+    if (stop_.load(std::memory_order_relaxed) && stop_.exchange(false))
+      return StopReason::kInterrupted;
+    check_events();
+    if (shutdown_) return StopReason::kShutdown;
+    if (st.events.halted) return StopReason::kHalt;
+    if (budget == 0) return StopReason::kInstructionLimit;
+    try {
+      Block* b = block_at_rip();
+      const uint64_t ip_mask = b->mode == x86::CodeMode::k64   ? ~0ull
+                               : b->mode == x86::CodeMode::k32 ? 0xffffffffull
+                                                               : 0xffffull;
+      const size_t n = b->insts.size();
+      end_block = false;
+      for (size_t i = 0; i < n; ++i) {
+        const x86::DecodedInst& inst = b->insts[i];
+        const bool shadow = st.events.interrupt_shadow;
+        next_rip = (st.rip + inst.length) & ip_mask;
+        b->handlers[i](*this, inst);
+        st.rip = next_rip;
+        ++retired_;
+        if (shadow) {  // the shadowed instruction is done: look at interrupts now
+          st.events.interrupt_shadow = false;
+          end_block = true;
+        }
+        st.rflags &= ~rflags::kRF;
+        if (--budget == 0 || end_block) break;
+      }
+    } catch (const GuestFault& f) {
+      deliver_fault(f);
+    }
+  }
+}
+
+// Exception classes for the double-fault rules (SDM Vol. 3A §6.15, Table 6-5).
+static int fault_class(uint8_t v) {
+  if (v == vec::kPF) return 2;
+  if (v == vec::kDE || (v >= vec::kTS && v <= vec::kGP)) return 1;  // contributory
+  return 0;                                                         // benign
+}
+
+void Cpu::deliver_fault(const GuestFault& first) {
+  GuestFault f = first;
+  int prev_class = -1;
+  bool in_df = false;
+  for (;;) {
+    try {
+      deliver(f.vector, f.has_error, f.error, false, st.rip);
+      return;
+    } catch (const GuestFault& nested) {
+      if (in_df) {
+        shutdown_ = true;
+        error_ = fmt::format("triple fault (#{} while delivering #DF)\n{}", nested.vector,
+                             format_registers(st));
+        return;
+      }
+      const int cur = fault_class(f.vector), next = fault_class(nested.vector);
+      prev_class = cur;
+      if ((cur == 1 && next == 1) || (cur == 2 && next >= 1)) {
+        f = GuestFault{vec::kDF, true, 0};
+        in_df = true;
+      } else {
+        f = nested;  // benign combinations: deliver the second one serially
+      }
+    }
+  }
+  (void)prev_class;
+}
+
+bool Cpu::check_events() {
+  // NMI first (SDM Vol. 3A §6.9 priorities), blocked until IRET after one is taken.
+  if (!nmi_blocked_ && (st.events.nmi_pending || (ic_ && ic_->take_nmi()))) {
+    st.events.nmi_pending = false;
+    st.events.halted = false;
+    nmi_blocked_ = true;
+    try {
+      deliver(vec::kNMI, false, 0, false, st.rip);
+    } catch (const GuestFault& f) {
+      deliver_fault(f);
+    }
+    return true;
+  }
+  if (!(st.rflags & rflags::kIF) || st.events.interrupt_shadow) return false;
+  int vector = -1;
+  if (st.events.interrupt_pending) {
+    st.events.interrupt_pending = false;
+    vector = st.events.interrupt_vector;
+  } else if (ic_ && ic_->interrupt_pending()) {
+    if (auto v = ic_->acknowledge()) vector = *v;
+  }
+  if (vector < 0) return false;
+  st.events.halted = false;
+  try {
+    deliver(static_cast<uint8_t>(vector), false, 0, false, st.rip);
+  } catch (const GuestFault& f) {
+    deliver_fault(f);
+  }
+  return true;
+}
+
+}  // namespace vessel::engine::emu

@@ -1,0 +1,249 @@
+// Cpu: one software x86-64 processor. It runs guest code from GuestMemory on an arch::CpuState:
+// decoded blocks (x86::Decoder, cached per guest-physical block), an interpreter dispatched
+// through a table indexed by the instruction's handler id (handler files split by SDM chapter in
+// interp/), a soft MMU with a per-CPU TLB, and exception/interrupt delivery through the IDT.
+// Port I/O and MMIO are answered during the instruction by the IoHandler.
+//
+// It is not a vCPU thread: it never sleeps. The caller (EmuVcpu) runs it in slices and decides
+// what a halt means. Guest faults are thrown as GuestFault inside the CPU and never leave run().
+// Host requirement: x86-64 (ALU flags come from the host's own instructions, see
+// interp/alu_ops.hpp).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "arch/x86/cpu_state.hpp"
+#include "bus/bus.hpp"
+#include "bus/interrupt_controller.hpp"
+#include "memory/guest_memory.hpp"
+#include "x86/decode/decoded_inst.hpp"
+#include "x86/decode/decoder.hpp"
+
+namespace vessel::engine::emu {
+
+enum class StopReason {
+  kInstructionLimit,  // `max_instructions` retired
+  kHalt,              // the CPU is halted (HLT) and no interrupt or NMI can be delivered right now;
+                      // run() again after an interrupt becomes pending (or treat it as the end)
+  kShutdown,          // triple fault (error() says which fault)
+  kInterrupted,       // request_stop() was called
+  kError,             // the engine cannot go on (instruction fetch from MMIO, ...); see error()
+};
+
+// Exception vectors (SDM Vol. 3A §6.3.1, Table 6-1).
+namespace vec {
+inline constexpr uint8_t kDE = 0, kDB = 1, kNMI = 2, kBP = 3, kOF = 4, kBR = 5, kUD = 6, kNM = 7,
+                         kDF = 8, kTS = 10, kNP = 11, kSS = 12, kGP = 13, kPF = 14, kMF = 16,
+                         kAC = 17, kMC = 18, kXM = 19;
+}
+
+// A guest exception raised in the middle of an instruction. Thrown inside the CPU only and
+// caught by run(), which delivers it through the IDT: the instruction has not committed.
+struct GuestFault {
+  uint8_t vector;
+  bool has_error;
+  uint32_t error;
+};
+[[noreturn]] void raise(uint8_t vector);
+[[noreturn]] void raise(uint8_t vector, uint32_t error);
+
+enum class Access : uint8_t { kRead = 0, kWrite = 1, kFetch = 2 };
+
+// One TLB entry: a linear 4 KiB page and its RAM host address. tag[a] equals the page's
+// linear address when access `a` may take the fast path (for writes only once the dirty bit
+// is set and the page holds no decoded code), and is odd (never matches) otherwise.
+struct TlbEntry {
+  uint64_t tag[3] = {1, 1, 1};
+  uint8_t* host = nullptr;
+  uint64_t gpa = 0;
+  bool global = false;
+};
+
+class Cpu;
+using Handler = void (*)(Cpu&, const x86::DecodedInst&);
+
+class Cpu {
+ public:
+  static constexpr unsigned kTlbSize = 512;
+  static constexpr unsigned kMaxBlockInsts = 64;
+
+  Cpu(const memory::GuestMemory& memory, bus::IoHandler& io, unsigned index = 0);
+  ~Cpu();
+  Cpu(const Cpu&) = delete;
+  Cpu& operator=(const Cpu&) = delete;
+
+  arch::CpuState& state() { return st; }
+  // Call after changing state() between runs in a way that changes paging or code
+  // (flushes the TLB; decoded blocks stay valid as they are keyed by physical address).
+  void state_changed();
+  StopReason run(uint64_t max_instructions);
+  const std::string& error() const { return error_; }
+  uint64_t instructions_retired() const { return retired_; }
+  void set_interrupt_controller(bus::InterruptController* ic) { ic_ = ic; }
+  void request_stop() { stop_.store(true, std::memory_order_release); }
+  unsigned index() const { return index_; }
+  // Wall-clock rate of the emulated TSC (CPUID leaf 0x15 advertises it).
+  static constexpr uint64_t kTscHz = 1'000'000'000;
+
+  // ---- Interpreter internals (used by interp/ handlers; not an API for other modules) ----
+  arch::CpuState st;
+  uint64_t next_rip = 0;   // address of the next instruction (handlers may change it)
+  bool end_block = false;  // a handler changed something that invalidates the block
+  bus::IoHandler& io;
+  const memory::GuestMemory& mem;
+
+  unsigned cpl() const {
+    if (!(st.cr0 & arch::cr0::kPE)) return 0;
+    if (st.rflags & arch::rflags::kVM) return 3;
+    return st.seg[arch::kCs].selector & 3;
+  }
+  bool long_mode() const { return st.efer & arch::efer::kLMA; }
+  bool mode64() const { return long_mode() && st.seg[arch::kCs].l; }
+  bool protected_mode() const { return st.cr0 & arch::cr0::kPE; }
+  unsigned stack_size() const {  // bytes: the size of pushes' RSP arithmetic
+    return mode64() ? 8 : st.seg[arch::kSs].db ? 4 : 2;
+  }
+
+  // Segmentation: offset → linear address with limit/type checks (#GP/#SS).
+  uint64_t linear(int seg, uint64_t offset, unsigned size, Access acc) const;
+
+  // Linear-address memory access at the current privilege (`user` = CPL 3 data access).
+  template <class T>
+  T read_la(uint64_t la, bool user) {
+    const TlbEntry& e = tlb_[user][(la >> 12) & (kTlbSize - 1)];
+    if (e.tag[0] == (la & ~0xfffull) && (la & 0xfff) <= 4096 - sizeof(T)) [[likely]] {
+      T v;
+      std::memcpy(&v, e.host + (la & 0xfff), sizeof(T));
+      return v;
+    }
+    return static_cast<T>(read_slow(la, sizeof(T), user));
+  }
+  template <class T>
+  void write_la(uint64_t la, T v, bool user) {
+    const TlbEntry& e = tlb_[user][(la >> 12) & (kTlbSize - 1)];
+    if (e.tag[1] == (la & ~0xfffull) && (la & 0xfff) <= 4096 - sizeof(T)) [[likely]] {
+      std::memcpy(e.host + (la & 0xfff), &v, sizeof(T));
+      return;
+    }
+    write_slow(la, sizeof(T), v, user);
+  }
+  uint64_t read_la_n(uint64_t la, unsigned size, bool user);
+  void write_la_n(uint64_t la, unsigned size, uint64_t v, bool user);
+  // Segment-relative data access at the current privilege.
+  uint64_t read(int seg, uint64_t off, unsigned size) {
+    return read_la_n(linear(seg, off, size, Access::kRead), size, cpl() == 3);
+  }
+  void write(int seg, uint64_t off, unsigned size, uint64_t v) {
+    write_la_n(linear(seg, off, size, Access::kWrite), size, v, cpl() == 3);
+  }
+  // Checks that a write would succeed (translation + permissions) without writing: for
+  // instructions that must fault before changing anything else.
+  void probe_write(int seg, uint64_t off, unsigned size);
+  // Host pointer for an aligned-enough locked access, or nullptr (MMIO, crosses a page).
+  uint8_t* host_for_write(uint64_t la, unsigned size, bool user);
+  // Supervisor ("implicit") accesses: descriptor tables, IDT, TSS (SDM Vol. 3A §4.6).
+  uint64_t read_sys(uint64_t la, unsigned size) { return read_la_n(la, size, false); }
+  void write_sys(uint64_t la, unsigned size, uint64_t v) { write_la_n(la, size, v, false); }
+
+  // The soft MMU (mmu.cpp): linear → guest-physical with the page walk; throws #PF.
+  uint64_t translate(uint64_t la, Access acc, bool user);
+  void flush_tlb(bool keep_global);
+  void invlpg(uint64_t la);
+  // Physical access (RAM or MMIO), after translation.
+  uint64_t phys_read(uint64_t gpa, unsigned size);
+  void phys_write(uint64_t gpa, unsigned size, uint64_t v);
+
+  // Stack (stack.cpp helpers, used by several handler files).
+  void push(uint64_t v, unsigned size);
+  uint64_t pop(unsigned size);
+  uint64_t rsp_masked() const;
+
+  // Segments (segments.cpp).
+  void load_segment(int seg, uint16_t selector);  // MOV/POP/LxS: checks for data/stack segs
+  void load_real_segment(int seg, uint16_t selector);
+  uint64_t read_descriptor(uint16_t selector, int fault_vector);  // 8 bytes; raises on bad index
+  void set_descriptor_cache(arch::Segment& s, uint16_t selector, uint64_t desc) const;
+  void far_transfer(uint16_t selector, uint64_t offset, bool is_call, unsigned opsize);
+  void far_return(unsigned opsize, uint64_t pop_extra);
+  void iret(unsigned opsize);
+
+  // Exceptions and interrupts (exceptions.cpp).
+  void deliver(uint8_t vector, bool has_error, uint32_t error, bool software, uint64_t ret_rip);
+  void raise_interrupt_sw(uint8_t vector);  // INT n / INT3 / INTO: trap, return to next_rip
+
+  // System state changes (system.cpp).
+  void write_cr0(uint64_t v);
+  void write_cr3(uint64_t v);
+  void write_cr4(uint64_t v);
+  void write_efer(uint64_t v);
+  void update_lma();
+  bool rdmsr(uint32_t index, uint64_t& value);
+  bool wrmsr(uint32_t index, uint64_t value);
+  uint64_t read_tsc() const;
+
+  // Called by the HLT handler.
+  void halt() {
+    st.events.halted = true;
+    end_block = true;
+  }
+  // A fatal emulation problem: run() returns kError with this message.
+  [[noreturn]] void fatal(std::string message);
+
+ private:
+  struct Block {
+    uint64_t gpa = 0;
+    x86::CodeMode mode = x86::CodeMode::k16;
+    std::vector<x86::DecodedInst> insts;
+    std::vector<Handler> handlers;
+  };
+  uint64_t read_slow(uint64_t la, unsigned size, bool user);
+  void write_slow(uint64_t la, unsigned size, uint64_t v, bool user);
+  void fill_tlb(uint64_t la, uint64_t gpa, Access acc, bool user, bool writable, bool dirty,
+                bool nx, bool global);
+  uint64_t walk(uint64_t la, Access acc, bool user, bool& writable, bool& nx, bool& global);
+  // Code cache (block_cache.cpp).
+  Block* block_at_rip();
+  Block* decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode);
+  void mark_code_page(uint64_t gpa);
+  void invalidate_code_page(uint64_t page);
+  bool is_code_page(uint64_t gpa) const {
+    const uint64_t p = gpa >> 12;
+    return p < code_pages_.size() && code_pages_[p];
+  }
+  bool check_events();  // delivers a pending NMI / interrupt; true when one was delivered
+  void deliver_fault(const GuestFault& f);
+  StopReason run_blocks(uint64_t& budget);
+
+  unsigned index_;
+  bus::InterruptController* ic_ = nullptr;
+  std::atomic<bool> stop_{false};
+  std::string error_;
+  bool fatal_ = false, shutdown_ = false;
+  bool nmi_blocked_ = false;
+  bool dirty_ = false;  // the last walk found (or set) the leaf's dirty bit
+  uint64_t retired_ = 0;
+  int64_t tsc_delta_ = 0;  // guest TSC = host monotonic ns + tsc_delta_ (1 GHz, see read_tsc)
+  TlbEntry tlb_[2][kTlbSize];
+  x86::Decoder decoder_;
+  std::vector<uint8_t> code_pages_;  // per guest-physical page: holds decoded code
+  std::unordered_map<uint64_t, std::unique_ptr<Block>> blocks_;      // key: gpa << 2 | mode
+  std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;  // page → block keys
+  std::vector<std::unique_ptr<Block>> dead_blocks_;  // freed at the next block boundary
+  std::array<Block*, 1024> jump_cache_{};
+  Block single_{};  // a page-crossing instruction, decoded each time (not cached)
+
+  friend struct CpuTestAccess;
+};
+
+// The dispatch table, indexed by DecodedInst::op; filled by the interp/ files.
+using HandlerTable = std::array<Handler, 2048>;
+const HandlerTable& handler_table();
+
+}  // namespace vessel::engine::emu

@@ -1,0 +1,69 @@
+// The one CPU model the software engine presents (SDM Vol. 2A CPUID). It advertises exactly
+// what is implemented: a GenuineIntel family-6 processor with TSC, MSR, PAE, PSE/PSE-36, CX8,
+// CX16, APIC, PGE, CMOV, PAT, CLFSH, POPCNT, LZCNT, SYSCALL, NX, 1 GiB pages, RDTSCP and long
+// mode. FPU/FXSR/SSE/SSE2 are turned on by the x87/SSE handlers (kHasSse) once they exist.
+#include <Zydis/Mnemonic.h>
+
+#include <cstring>
+
+#include "engine/emu/interp/operands.hpp"
+
+namespace vessel::engine::emu::interp {
+
+// Flip when the x87/SSE/FXSAVE handler files land.
+inline constexpr bool kHasSse = false;
+
+namespace {
+
+using namespace arch;
+
+void brand(unsigned part, uint32_t out[4]) {
+  static const char kBrand[49] = "vessel software x86-64 CPU";
+  char buf[48] = {};
+  std::memcpy(buf, kBrand, sizeof(buf));
+  std::memcpy(out, buf + 16 * part, 16);
+}
+
+}  // namespace
+
+void cpuid(const Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t r[4]) {
+  (void)subleaf;
+  r[0] = r[1] = r[2] = r[3] = 0;
+  switch (leaf) {
+    case 0:
+      r[0] = 7;
+      std::memcpy(&r[1], "Genu", 4);
+      std::memcpy(&r[3], "ineI", 4);
+      std::memcpy(&r[2], "ntel", 4);
+      break;
+    case 1: {
+      r[0] = 0x000306a9;                                  // family 6, model 0x3a, stepping 9
+      r[1] = (8u << 8) | (1u << 16) | (c.index() << 24);  // CLFLUSH 64 bytes, APIC id
+      r[2] = (1u << 13) | (1u << 23);                     // CX16, POPCNT
+      uint32_t d = (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 9) |
+                   (1u << 13) | (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19);
+      if (kHasSse) d |= 1u | (1u << 24) | (1u << 25) | (1u << 26);  // FPU FXSR SSE SSE2
+      r[3] = d;
+      break;
+    }
+    case 0x80000000:
+      r[0] = 0x80000008;
+      break;
+    case 0x80000001:
+      r[2] = 1u | (1u << 5);  // LAHF/SAHF in 64-bit mode, LZCNT
+      r[3] = (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29);
+      break;
+    case 0x80000002:
+    case 0x80000003:
+    case 0x80000004:
+      brand(leaf - 0x80000002, r);
+      break;
+    case 0x80000008:
+      r[0] = 0x3028;
+      break;  // 40 physical, 48 linear address bits
+    default:
+      break;
+  }
+}
+
+}  // namespace vessel::engine::emu::interp
