@@ -5,9 +5,6 @@
 #include "backends/console.hpp"
 #include "base/log.hpp"
 #include "boot/loader.hpp"
-#include "devices/legacy/debug_exit.hpp"
-#include "devices/legacy/test_device.hpp"
-#include "devices/legacy/uart16550.hpp"
 #include "engine/choose.hpp"
 #include "machine/host_limits.hpp"
 
@@ -36,35 +33,45 @@ Result<std::unique_ptr<Machine>> Machine::create(const config::VmConfig& config)
   log::info("engine: {}", m->engine_why_);
 
   // Test payloads (flat, multiboot) run without interrupt controllers: a HLT then ends them.
+  // Linux gets the whole PC platform: KVM's in-kernel controllers, or emulated ones.
+  const bool linux_guest = image.format.starts_with("linux");
+  const bool software_cpu = m->engine_->name() == "emu";
   engine::VmOptions options;
   options.vcpus = config.machine.vcpus;
-  options.builtin_irqchip = false;
+  options.builtin_irqchip = linux_guest && !software_cpu;
   m->vm_ = VESSEL_TRY(m->engine_->create_vm(m->memory_, options));
   // Without an interrupt controller nothing can start the other processors.
-  m->running_vcpus_ = options.builtin_irqchip ? config.machine.vcpus : 1;
+  m->running_vcpus_ = linux_guest ? config.machine.vcpus : 1;
 
-  VESSEL_TRY_VOID(m->build_devices(config));
+  VESSEL_TRY_VOID(m->build_platform(config, linux_guest));
 
-  for (unsigned i = 0; i < config.machine.vcpus; ++i)
+  for (unsigned i = 0; i < config.machine.vcpus; ++i) {
     m->vcpus_.push_back(VESSEL_TRY(m->vm_->create_vcpu(i, m->buses_)));
+    VESSEL_TRY_VOID(m->platform_->attach_vcpu(i, *m->vcpus_.back()));
+  }
   VESSEL_TRY_VOID(m->vcpus_[0]->set_state(image.entry));
+  // With KVM's irqchip the kernel holds APs until their SIPI; emulated APICs tell us instead.
+  m->started_.assign(config.machine.vcpus, !software_cpu);
+  m->started_[0] = true;
 
   m->exit_event_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!m->exit_event_.valid()) return fail("eventfd: {}", std::strerror(errno));
   return m;
 }
 
-Result<void> Machine::build_devices(const config::VmConfig& config) {
+Result<void> Machine::build_platform(const config::VmConfig& config, bool linux_guest) {
   console_ = VESSEL_TRY(backends::Console::open(config.console));
-  backends::Console* console = console_.get();
-  uart_ = std::make_shared<devices::Uart16550>(
-      bus::IrqLine(vm_.get(), devices::kCom1Irq),
-      [console](std::span<const uint8_t> bytes) { console->write(bytes); });
-  VESSEL_TRY_VOID(buses_.pio.add(devices::kCom1Port, 8, uart_));
-  VESSEL_TRY_VOID(
-      buses_.pio.add(devices::kDebugExitPort, 1, std::make_shared<devices::DebugExit>(*this)));
-  VESSEL_TRY_VOID(buses_.mmio.add(devices::kTestDeviceBase, devices::kTestDeviceSize,
-                                  std::make_shared<devices::TestDevice>()));
+  PlatformOptions options;
+  options.linux_devices = linux_guest;
+  options.emulate_irqchip = linux_guest && engine_->name() == "emu";
+  options.vcpus = config.machine.vcpus;
+  const uint64_t ram = memory_.ram_size();
+  options.ram_below_4g = std::min(ram, memory::kMmioHoleStart);
+  options.ram_above_4g = ram - options.ram_below_4g;
+  options.on_startup_ipi = [this](unsigned index, uint8_t vector) {
+    start_application_processor(index, vector);
+  };
+  platform_ = VESSEL_TRY(Platform::create(buses_, *vm_, *this, *console_, options));
   return {};
 }
 

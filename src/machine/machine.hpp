@@ -25,13 +25,11 @@
 #include "bus/vm_control.hpp"
 #include "config/vm_config.hpp"
 #include "engine/engine.hpp"
+#include "machine/platform.hpp"
 #include "memory/guest_memory.hpp"
 
 namespace vessel::backends {
 class Console;
-}
-namespace vessel::devices {
-class Uart16550;
 }
 
 namespace vessel::machine {
@@ -54,19 +52,28 @@ class Machine final : public bus::VmControl {
 
  private:
   explicit Machine(memory::GuestMemory memory);
-  Result<void> build_devices(const config::VmConfig& config);
+  Result<void> build_platform(const config::VmConfig& config, bool linux_guest);
   void vcpu_thread(unsigned index);
+  bool wait_for_startup(unsigned index);
+  void start_application_processor(unsigned index, uint8_t vector);
   void report_vcpu_death(unsigned index, const std::string& what);
 
   memory::GuestMemory memory_;
   std::unique_ptr<engine::Engine> engine_;
   std::string engine_why_;
   std::unique_ptr<engine::Vm> vm_;
-  bus::Buses buses_;
+  // Destroyed in reverse order: vCPUs first, then the buses' references to devices, then the
+  // platform (devices, and last their timer thread), then the console the UART writes to.
   std::unique_ptr<backends::Console> console_;
-  std::shared_ptr<devices::Uart16550> uart_;
+  std::unique_ptr<Platform> platform_;
+  bus::Buses buses_;
   std::vector<std::unique_ptr<engine::Vcpu>> vcpus_;
   unsigned running_vcpus_ = 1;
+
+  // Application processors wait for a STARTUP IPI (emulated APICs) before they first run.
+  std::mutex startup_mutex_;
+  std::condition_variable startup_cv_;
+  std::vector<bool> started_;
 
   // Ending the VM: the first request sets the status and wakes run().
   std::mutex exit_mutex_;

@@ -11,7 +11,6 @@
 #include "arch/x86/cpu_state.hpp"
 #include "backends/console.hpp"
 #include "base/log.hpp"
-#include "devices/legacy/uart16550.hpp"
 #include "machine/machine.hpp"
 
 namespace vessel::machine {
@@ -38,8 +37,31 @@ void Machine::report_vcpu_death(unsigned index, const std::string& what) {
   request_exit(kExitGuestDied, fmt::format("vCPU {}: {}", index, what));
 }
 
+bool Machine::wait_for_startup(unsigned index) {
+  std::unique_lock lock(startup_mutex_);
+  startup_cv_.wait(lock, [&] { return started_[index] || stopping_.load(); });
+  return started_[index] && !stopping_.load();
+}
+
+void Machine::start_application_processor(unsigned index, uint8_t vector) {
+  std::lock_guard lock(startup_mutex_);
+  if (index >= started_.size() || started_[index]) return;
+  // SDM Vol. 3A §8.4.4.1 (MP initialization): the AP starts in real mode at vector * 4 KiB.
+  arch::CpuState s = arch::real_mode_state(0, 0);
+  s.seg[arch::kCs].selector = static_cast<uint16_t>(vector << 8);
+  s.seg[arch::kCs].base = uint64_t{vector} << 12;
+  if (auto ok = vcpus_[index]->set_state(s); !ok) {
+    log::error("vCPU {}: cannot start: {}", index, ok.error().message);
+    return;
+  }
+  started_[index] = true;
+  startup_cv_.notify_all();
+}
+
 void Machine::vcpu_thread(unsigned index) {
   engine::Vcpu& vcpu = *vcpus_[index];
+  platform_->on_vcpu_thread(index);
+  if (!wait_for_startup(index)) return;
   while (!stopping_.load()) {
     auto exit = vcpu.run();
     if (!exit) {
@@ -70,8 +92,9 @@ Result<int> Machine::run() {
   UniqueFd signal_fd(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!signal_fd.valid()) return fail("signalfd: {}", std::strerror(errno));
 
-  devices::Uart16550* uart = uart_.get();
-  console_->start_input([uart](std::span<const uint8_t> bytes) { return uart->receive(bytes); },
+  Platform* platform = platform_.get();
+  console_->start_input(
+      [platform](std::span<const uint8_t> bytes) { return platform->console_input(bytes); },
                         [this] { request_exit(0, "quit from the console (Ctrl-A x)"); });
 
   std::vector<std::thread> threads;
@@ -86,10 +109,19 @@ Result<int> Machine::run() {
                    fmt::format("stopped by signal {}", strsignal(info.ssi_signo)));
   }
 
-  stopping_.store(true);
+  {
+    std::lock_guard lock(startup_mutex_);
+    stopping_.store(true);
+    startup_cv_.notify_all();
+  }
   for (auto& vcpu : vcpus_) vcpu->kick();
   for (auto& t : threads) t.join();
   console_->stop();
+  if (log::level() >= log::Level::kDebug) {
+    for (unsigned i = 0; i < vcpus_.size(); ++i)
+      if (auto state = vcpus_[i]->state())
+        log::debug("vCPU {} at exit:\n{}", i, arch::format_registers(*state));
+  }
 
   std::lock_guard lock(exit_mutex_);
   log::info("{}", exit_reason_);

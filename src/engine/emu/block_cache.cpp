@@ -80,6 +80,7 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
         bytes[i] = *h;
       }
       single_.gpa = ~0ull;
+      single_.mode = mode;  // sets the RIP width the run loop uses
       single_.insts.assign(1, {});
       if (decoder_.decode(mode, bytes, 15, single_.insts[0]) != x86::DecodeStatus::kOk)
         raise(vec::kUD);

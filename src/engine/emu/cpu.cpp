@@ -1,10 +1,12 @@
 // The CPU's run loop: blocks from the code cache, one handler call per instruction, faults
 // caught here and delivered through the IDT, and external events at block boundaries.
+#include "base/log.hpp"
 #include "engine/emu/cpu.hpp"
 
 #include <time.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace vessel::engine::emu {
 
@@ -77,6 +79,7 @@ StopReason Cpu::run_blocks(uint64_t& budget) {
     if (shutdown_) return StopReason::kShutdown;
     if (st.events.halted) return StopReason::kHalt;
     if (budget == 0) return StopReason::kInstructionLimit;
+    recent_blocks_[recent_next_++ % recent_blocks_.size()] = st.rip;
     try {
       Block* b = block_at_rip();
       const uint64_t ip_mask = b->mode == x86::CodeMode::k64   ? ~0ull
@@ -104,6 +107,13 @@ StopReason Cpu::run_blocks(uint64_t& budget) {
   }
 }
 
+std::vector<uint64_t> Cpu::recent_blocks() const {
+  std::vector<uint64_t> out;
+  for (size_t i = 0; i < recent_blocks_.size(); ++i)
+    out.push_back(recent_blocks_[(recent_next_ + i) % recent_blocks_.size()]);
+  return out;
+}
+
 // Exception classes for the double-fault rules (SDM Vol. 3A §6.15, Table 6-5).
 static int fault_class(uint8_t v) {
   if (v == vec::kPF) return 2;
@@ -112,6 +122,9 @@ static int fault_class(uint8_t v) {
 }
 
 void Cpu::deliver_fault(const GuestFault& first) {
+  if (log::level() >= log::Level::kDebug)
+    log::debug("vCPU {}: exception {} error {:#x} at {:#x} (cr2 {:#x}); recent blocks: {:#x}",
+               index_, first.vector, first.error, st.rip, st.cr2, fmt::join(recent_blocks(), " "));
   GuestFault f = first;
   int prev_class = -1;
   bool in_df = false;

@@ -89,6 +89,7 @@ class Cpu {
   void set_interrupt_controller(bus::InterruptController* ic) { ic_ = ic; }
   void request_stop() { stop_.store(true, std::memory_order_release); }
   unsigned index() const { return index_; }
+  std::vector<uint64_t> recent_blocks() const;
   // Wall-clock rate of the emulated TSC (CPUID leaf 0x15 advertises it).
   static constexpr uint64_t kTscHz = 1'000'000'000;
 
@@ -222,6 +223,10 @@ class Cpu {
   StopReason run_blocks(uint64_t& budget);
 
   unsigned index_;
+  // The last few block start addresses, oldest first through recent_blocks(): a cheap branch
+  // trace for diagnosing a guest that went astray (logged with faults at debug level).
+  std::array<uint64_t, 16> recent_blocks_{};
+  size_t recent_next_ = 0;
   bus::InterruptController* ic_ = nullptr;
   std::atomic<bool> stop_{false};
   std::string error_;

@@ -60,6 +60,20 @@ void Cpu::write_efer(uint64_t v) {
   end_block = true;
 }
 
+namespace {
+constexpr uint32_t kBiosSignId = 0x8b;
+constexpr uint32_t kArchCapabilities = 0x10a;
+// IA32_ARCH_CAPABILITIES (SDM Vol. 4 Table 2-2): an interpreter keeps no speculative state a
+// guest could leak, so it claims immunity to the side channels whose mitigations would cost
+// an emulator dearly (PTI's CR3 switch flushes the TLB on every kernel entry; MDS's VERW on
+// every exit): RDCL_NO, SSB_NO, MDS_NO, PSCHANGE_MC_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO, PSDP_NO,
+// GDS_NO, RFDS_NO. CPUID.(EAX=7,ECX=0):EDX[29] advertises the MSR.
+constexpr uint64_t kArchCapabilitiesValue = (1ull << 0) | (1ull << 4) | (1ull << 5) |
+                                            (1ull << 6) | (1ull << 8) | (1ull << 13) |
+                                            (1ull << 14) | (1ull << 15) | (1ull << 26) |
+                                            (1ull << 27);
+}  // namespace
+
 bool Cpu::rdmsr(uint32_t index, uint64_t& v) {
   switch (index) {
     case msr::kEfer:
@@ -115,6 +129,12 @@ bool Cpu::rdmsr(uint32_t index, uint64_t& v) {
       return true;  // IA32_MTRRCAP: no variable/fixed ranges
     case msr::kMiscEnable:
       v = st.misc_enable;
+      return true;
+    case kBiosSignId:
+      v = 0;  // no microcode update loaded
+      return true;
+    case kArchCapabilities:
+      v = kArchCapabilitiesValue;
       return true;
     default:
       return false;
@@ -190,6 +210,8 @@ bool Cpu::wrmsr(uint32_t index, uint64_t v) {
     case msr::kMiscEnable:
       st.misc_enable = v;
       return true;
+    case kBiosSignId:
+      return true;  // writing 0 before CPUID(1) is how the microcode revision is read
     default:
       return false;
   }

@@ -210,13 +210,16 @@ void XADD(Cpu& c, const DecodedInst& in) {
   const unsigned size = in.ops[0].size;
   const uint64_t src = get_gpr(c, in.ops[1].reg, size);
   const uint64_t fin = flags_in(c);
-  uint64_t fo = fin, old = 0;
+  uint64_t fo = fin, old = 0, sum = 0;
   rmw(c, in, [&](uint64_t o) {
     old = o;
     fo = fin;
-    return add_n(o, src, size, fo);
+    return sum = add_n(o, src, size, fo);
   });
   set_gpr(c, in.ops[1].reg, size, old);
+  // SRC <- DEST, then DEST <- SUM (SDM Vol. 2B XADD): `xadd r, r` leaves the sum.
+  if (in.ops[0].kind == x86::OpKind::kGpr && in.ops[0].reg == in.ops[1].reg)
+    set_gpr(c, in.ops[0].reg, size, sum);
   flags_out(c, fo);
 }
 
@@ -225,7 +228,19 @@ void CMPXCHG(Cpu& c, const DecodedInst& in) {
   const uint64_t acc = get_gpr(c, kRax, size), src = get_gpr(c, in.ops[1].reg, size);
   const uint64_t fin = flags_in(c);
   uint64_t fo = fin, old = 0;
-  // The destination is always written (with its old value on mismatch), as on hardware.
+  // A register destination is not written on mismatch: a 32-bit one keeps its upper half
+  // (observed on Intel hardware through KVM by the differential tests, tests/diff).
+  if (in.ops[0].kind == x86::OpKind::kGpr) {
+    old = get_gpr(c, in.ops[0].reg, size);
+    sub_n(acc, old, size, fo);
+    if (old == acc)
+      set_gpr(c, in.ops[0].reg, size, src);
+    else
+      set_gpr(c, kRax, size, old);
+    flags_out(c, fo);
+    return;
+  }
+  // A memory destination is always written (with its old value on mismatch), as on hardware.
   rmw(c, in, [&](uint64_t o) {
     old = o;
     fo = fin;
@@ -368,6 +383,10 @@ void register_alu(HandlerTable& t) {
   t[ZYDIS_MNEMONIC_LFENCE] = t[ZYDIS_MNEMONIC_MFENCE] = t[ZYDIS_MNEMONIC_SFENCE] = NOP;
   t[ZYDIS_MNEMONIC_PREFETCHNTA] = t[ZYDIS_MNEMONIC_PREFETCHT0] = NOP;
   t[ZYDIS_MNEMONIC_PREFETCHT1] = t[ZYDIS_MNEMONIC_PREFETCHT2] = NOP;
+  // CET lives in the hint-NOP space (0F 1E): without CET in CPUID, ENDBR and RDSSP execute as
+  // NOPs (RDSSP leaves its register unchanged), which is what CET-built binaries rely on.
+  t[ZYDIS_MNEMONIC_ENDBR32] = t[ZYDIS_MNEMONIC_ENDBR64] = NOP;
+  t[ZYDIS_MNEMONIC_RDSSPD] = t[ZYDIS_MNEMONIC_RDSSPQ] = NOP;
   t[ZYDIS_MNEMONIC_LAHF] = LAHF;
   t[ZYDIS_MNEMONIC_SAHF] = SAHF;
   t[ZYDIS_MNEMONIC_CLC] = flag_op<rflags::kCF, 0>;

@@ -1,7 +1,8 @@
 // The one CPU model the software engine presents (SDM Vol. 2A CPUID). It advertises exactly
 // what is implemented: a GenuineIntel family-6 processor with TSC, MSR, PAE, PSE/PSE-36, CX8,
 // CX16, APIC, PGE, CMOV, PAT, CLFSH, POPCNT, LZCNT, SYSCALL, NX, 1 GiB pages, RDTSCP and long
-// mode. FPU/FXSR/SSE/SSE2 are turned on by the x87/SSE handlers (kHasSse) once they exist.
+// mode, and FPU/FXSR/SSE/SSE2 (kHasSse: interp/x87*.cpp, sse_*.cpp, fxsave.cpp). Not MMX (the
+// MMX-register forms are #UD), SSE3+, AVX or XSAVE.
 #include <Zydis/Mnemonic.h>
 
 #include <cstring>
@@ -10,8 +11,8 @@
 
 namespace vessel::engine::emu::interp {
 
-// Flip when the x87/SSE/FXSAVE handler files land.
-inline constexpr bool kHasSse = false;
+// The x87/SSE/FXSAVE handler files are in; false would hide FPU/FXSR/SSE/SSE2 again.
+inline constexpr bool kHasSse = true;
 
 namespace {
 
@@ -27,7 +28,6 @@ void brand(unsigned part, uint32_t out[4]) {
 }  // namespace
 
 void cpuid(const Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t r[4]) {
-  (void)subleaf;
   r[0] = r[1] = r[2] = r[3] = 0;
   switch (leaf) {
     case 0:
@@ -46,6 +46,9 @@ void cpuid(const Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t r[4]) {
       r[3] = d;
       break;
     }
+    case 7:
+      if (subleaf == 0) r[3] = 1u << 29;  // IA32_ARCH_CAPABILITIES (see system_regs.cpp)
+      break;
     case 0x80000000:
       r[0] = 0x80000008;
       break;

@@ -21,6 +21,7 @@ void register_control(HandlerTable& t);
 void register_stack(HandlerTable& t);
 void register_system(HandlerTable& t);
 void register_io(HandlerTable& t);
+void register_segment_checks(HandlerTable& t);
 
 inline constexpr uint64_t size_mask(unsigned size) {
   return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;

@@ -1,0 +1,159 @@
+#include "machine/platform.hpp"
+
+#include "base/clock.hpp"
+#include "base/timer_queue.hpp"
+#include "devices/legacy/acpi_pm.hpp"
+#include "devices/legacy/apic_bus.hpp"
+#include "devices/legacy/debug_exit.hpp"
+#include "devices/legacy/i8042.hpp"
+#include "devices/legacy/ioapic.hpp"
+#include "devices/legacy/lapic.hpp"
+#include "devices/legacy/pic8259.hpp"
+#include "devices/legacy/pit8254.hpp"
+#include "devices/legacy/port80.hpp"
+#include "devices/legacy/port_window.hpp"
+#include "devices/legacy/rtc_cmos.hpp"
+#include "devices/legacy/test_device.hpp"
+#include "devices/legacy/uart16550.hpp"
+#include "engine/emu/emu_vcpu.hpp"
+
+namespace vessel::machine {
+namespace {
+
+constexpr uint32_t kRtcIrq = 8;
+constexpr uint32_t kKeyboardIrq = 1;
+constexpr uint32_t kPitIrq = 0;
+
+// ISA IRQ n goes to PIC input n and IOAPIC pin n, except the PIT's IRQ 0, which the tables
+// send to IOAPIC pin 2 (the interrupt source override every PC firmware describes).
+class IsaIrqRouter final : public bus::IrqSink {
+ public:
+  IsaIrqRouter(devices::Pic8259& pic, devices::IoApic& ioapic) : pic_(pic), ioapic_(ioapic) {}
+  void set_irq_level(uint32_t gsi, bool level) override {
+    if (gsi < 16) pic_.set_irq_level(gsi, level);
+    ioapic_.set_irq_level(gsi == kPitIrq ? 2 : gsi, level);
+  }
+
+ private:
+  devices::Pic8259& pic_;
+  devices::IoApic& ioapic_;
+};
+
+class PcPlatform final : public Platform {
+ public:
+  Result<void> build(bus::Buses& buses, engine::Vm& vm, bus::VmControl& control,
+                     backends::Console& console, const PlatformOptions& options);
+  Result<void> attach_vcpu(unsigned index, engine::Vcpu& vcpu) override;
+  void on_vcpu_thread(unsigned index) override {
+    if (index < lapics_.size()) devices::LocalApic::bind_to_current_thread(lapics_[index].get());
+  }
+  size_t console_input(std::span<const uint8_t> bytes) override { return uart_->receive(bytes); }
+
+ private:
+  Result<void> build_linux_devices(bus::Buses& buses, engine::Vm& vm, bus::VmControl& control,
+                                   const PlatformOptions& options);
+  Result<void> build_irqchip(bus::Buses& buses, engine::Vm& vm, const PlatformOptions& options);
+
+  // Declared first so it is destroyed last: devices unschedule their timers on destruction.
+  std::unique_ptr<TimerQueue> timers_;
+  MonotonicClock clock_;
+  std::shared_ptr<devices::Uart16550> uart_;
+  std::unique_ptr<devices::ApicBus> apic_bus_;
+  std::shared_ptr<devices::Pic8259> pic_;
+  std::shared_ptr<devices::IoApic> ioapic_;
+  std::unique_ptr<IsaIrqRouter> router_;
+  std::vector<std::shared_ptr<devices::LocalApic>> lapics_;
+  std::vector<std::shared_ptr<bus::IoDevice>> keep_alive_;
+};
+
+Result<void> PcPlatform::build(bus::Buses& buses, engine::Vm& vm, bus::VmControl& control,
+                               backends::Console& console, const PlatformOptions& options) {
+  if (options.linux_devices || options.emulate_irqchip) timers_ = std::make_unique<TimerQueue>();
+  if (options.emulate_irqchip) VESSEL_TRY_VOID(build_irqchip(buses, vm, options));
+
+  backends::Console* out = &console;
+  uart_ = std::make_shared<devices::Uart16550>(
+      bus::IrqLine(&vm, devices::kCom1Irq),
+      [out](std::span<const uint8_t> bytes) { out->write(bytes); });
+  VESSEL_TRY_VOID(buses.pio.add(devices::kCom1Port, 8, uart_));
+  VESSEL_TRY_VOID(
+      buses.pio.add(devices::kDebugExitPort, 1, std::make_shared<devices::DebugExit>(control)));
+  VESSEL_TRY_VOID(buses.mmio.add(devices::kTestDeviceBase, devices::kTestDeviceSize,
+                                 std::make_shared<devices::TestDevice>()));
+  if (options.linux_devices) VESSEL_TRY_VOID(build_linux_devices(buses, vm, control, options));
+  return {};
+}
+
+Result<void> PcPlatform::build_linux_devices(bus::Buses& buses, engine::Vm& vm,
+                                             bus::VmControl& control,
+                                             const PlatformOptions& options) {
+  auto rtc = std::make_shared<devices::RtcCmos>(*timers_, bus::IrqLine(&vm, kRtcIrq));
+  rtc->set_memory_size(options.ram_below_4g, options.ram_above_4g);
+  VESSEL_TRY_VOID(devices::attach_ports(buses.pio, rtc, devices::RtcCmos::kPorts));
+  auto kbc = std::make_shared<devices::I8042>(control, bus::IrqLine(&vm, kKeyboardIrq));
+  VESSEL_TRY_VOID(devices::attach_ports(buses.pio, kbc, devices::I8042::kPorts));
+  auto pm = std::make_shared<devices::AcpiPm>(clock_, control);
+  VESSEL_TRY_VOID(devices::attach_ports(buses.pio, pm, devices::AcpiPm::kPorts));
+  auto port80 = std::make_shared<devices::Port80>();
+  VESSEL_TRY_VOID(buses.pio.add(devices::Port80::kPort, 1, port80));
+  keep_alive_.insert(keep_alive_.end(), {rtc, kbc, pm, port80});
+  return {};
+}
+
+Result<void> PcPlatform::build_irqchip(bus::Buses& buses, engine::Vm& vm,
+                                       const PlatformOptions& options) {
+  auto* emu_vm = dynamic_cast<engine::emu::EmuVm*>(&vm);
+  if (!emu_vm) return fail("emulated interrupt controllers need the software engine");
+  apic_bus_ = std::make_unique<devices::ApicBus>();
+  pic_ = std::make_shared<devices::Pic8259>();
+  VESSEL_TRY_VOID(devices::attach_ports(buses.pio, pic_, devices::Pic8259::kPorts));
+  // The IOAPIC's ID follows the CPUs' (the MP table says so too).
+  ioapic_ = std::make_shared<devices::IoApic>(*apic_bus_, static_cast<uint8_t>(options.vcpus));
+  apic_bus_->set_eoi_listener(ioapic_.get());
+  VESSEL_TRY_VOID(
+      buses.mmio.add(devices::IoApic::kDefaultBase, devices::IoApic::kMmioSize, ioapic_));
+  router_ = std::make_unique<IsaIrqRouter>(*pic_, *ioapic_);
+  emu_vm->set_irq_sink(router_.get());
+
+  auto pit = std::make_shared<devices::Pit8254>(*timers_, bus::IrqLine(&vm, kPitIrq));
+  VESSEL_TRY_VOID(devices::attach_ports(buses.pio, pit, devices::Pit8254::kPorts));
+  keep_alive_.push_back(pit);
+
+  for (unsigned i = 0; i < options.vcpus; ++i) {
+    auto lapic = std::make_shared<devices::LocalApic>(static_cast<uint8_t>(i), *apic_bus_,
+                                                      *timers_, i == 0);
+    apic_bus_->attach(lapic.get());
+    lapic->set_startup_handler([i, cb = options.on_startup_ipi](auto kind, uint8_t vector) {
+      if (kind == devices::LocalApic::StartupKind::kStartup && cb) cb(i, vector);
+    });
+    lapics_.push_back(std::move(lapic));
+  }
+  // Virtual wire: the PIC's output reaches the boot CPU through LINT0 of its local APIC.
+  lapics_[0]->set_extint_source(pic_.get());
+  pic_->set_output_waker(&lapics_[0]->extint_waker());
+  VESSEL_TRY_VOID(buses.mmio.add(devices::LocalApic::kDefaultBase, devices::LocalApic::kMmioSize,
+                                 std::make_shared<devices::LocalApicWindow>()));
+  return {};
+}
+
+Result<void> PcPlatform::attach_vcpu(unsigned index, engine::Vcpu& vcpu) {
+  if (index >= lapics_.size()) return {};
+  auto* emu_vcpu = dynamic_cast<engine::emu::EmuVcpu*>(&vcpu);
+  if (!emu_vcpu) return fail("emulated local APICs need the software engine");
+  bus::InterruptWaker& waker = emu_vcpu->attach_interrupt_controller(lapics_[index].get());
+  lapics_[index]->set_waker(&waker);
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Platform>> Platform::create(bus::Buses& buses, engine::Vm& vm,
+                                                   bus::VmControl& control,
+                                                   backends::Console& console,
+                                                   const PlatformOptions& options) {
+  auto platform = std::make_unique<PcPlatform>();
+  VESSEL_TRY_VOID(platform->build(buses, vm, control, console, options));
+  return std::unique_ptr<Platform>(std::move(platform));
+}
+
+}  // namespace vessel::machine

@@ -1,0 +1,49 @@
+// Platform: the PC devices around the CPUs, built for the engine in use. Every machine has
+// COM1, the debug-exit port and the MMIO test device. A machine booting Linux also gets the
+// CMOS RTC, the i8042, the ACPI PM block and port 0x80; and when the engine has no interrupt
+// controllers of its own (the software engine), the 8259 PICs, the 8254 PIT, the IOAPIC and a
+// local APIC per vCPU, with the ISA IRQ routing the MP and ACPI tables describe (IRQ0 -> GSI 2).
+//
+// Devices reach the interrupt controllers through the engine's Vm (an IrqSink), so they are
+// wired the same way for every engine; only this file knows which controllers exist.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "backends/console.hpp"
+#include "base/result.hpp"
+#include "bus/bus.hpp"
+#include "bus/vm_control.hpp"
+#include "engine/engine.hpp"
+
+namespace vessel::machine {
+
+struct PlatformOptions {
+  bool linux_devices = false;       // RTC, i8042, ACPI PM, port 0x80
+  bool emulate_irqchip = false;     // PIC, PIT, IOAPIC, LAPICs (engines without their own)
+  unsigned vcpus = 1;
+  uint64_t ram_below_4g = 0;
+  uint64_t ram_above_4g = 0;
+  // A local APIC received a STARTUP IPI for vCPU `index` (emulated APICs only).
+  std::function<void(unsigned index, uint8_t vector)> on_startup_ipi;
+};
+
+class Platform {
+ public:
+  virtual ~Platform() = default;
+  static Result<std::unique_ptr<Platform>> create(bus::Buses& buses, engine::Vm& vm,
+                                                  bus::VmControl& control,
+                                                  backends::Console& console,
+                                                  const PlatformOptions& options);
+
+  // Per-vCPU wiring once the vCPU exists (the software engine's local APIC).
+  virtual Result<void> attach_vcpu(unsigned index, engine::Vcpu& vcpu) = 0;
+  // Called on each vCPU's thread before it first runs.
+  virtual void on_vcpu_thread(unsigned index) = 0;
+  // Host input for the console UART; returns how many bytes it took.
+  virtual size_t console_input(std::span<const uint8_t> bytes) = 0;
+};
+
+}  // namespace vessel::machine
