@@ -4,6 +4,7 @@
 // register_* call here; mnemonics shared between chapters (MOVSD, CMPSD: string vs SSE) are
 // told apart by DecodedInst::opcode_map inside the handler.
 #include "engine/emu/interp/operands.hpp"
+#include "engine/emu/interp/sse_common.hpp"
 
 namespace vessel::engine::emu {
 
@@ -22,7 +23,13 @@ HandlerTable build() {
   interp::register_control(t);
   interp::register_stack(t);
   interp::register_io(t);
-  interp::register_system(t);  // after alu: the full MOV (CR/DR/Sreg forms)
+  interp::register_segment_checks(t);
+  interp::register_system(t);    // after alu: the full MOV (CR/DR/Sreg forms)
+  interp::register_sse_move(t);  // after string: MOVSD/CMPSD fall back to the string forms
+  interp::register_sse_float(t);
+  interp::register_sse_int(t);
+  interp::register_x87(t);
+  interp::register_fxsave(t);
   return t;
 }
 }  // namespace
