@@ -64,6 +64,7 @@ void LocalApic::set_apic_base_msr(uint64_t value) {
   const bool enable = value & kApicBaseEnable;
   if (!enable && hw_enabled()) reset_locked();
   apic_base_ = (apic_base_ & ~kApicBaseEnable) | (enable ? kApicBaseEnable : 0);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 bool LocalApic::matches(uint8_t destination, bool logical) const {
@@ -165,11 +166,17 @@ LocalApic::Pending LocalApic::pending_locked() const {
 }
 
 bool LocalApic::interrupt_pending() {
+  const uint64_t generation = generation_.load(std::memory_order_acquire);
+  if (idle_generation_.load(std::memory_order_relaxed) == generation) return false;
   std::lock_guard lock(mutex_);
-  return pending_locked() != Pending::kNone;
+  const bool pending = pending_locked() != Pending::kNone;
+  // A change after `generation` was read bumps it again, so this can only be stale-pending.
+  if (!pending) idle_generation_.store(generation, std::memory_order_relaxed);
+  return pending;
 }
 
 std::optional<uint8_t> LocalApic::acknowledge() {
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   std::lock_guard lock(mutex_);
   switch (pending_locked()) {
     case Pending::kExtInt:
@@ -186,8 +193,7 @@ std::optional<uint8_t> LocalApic::acknowledge() {
 }
 
 bool LocalApic::take_nmi() {
-  std::lock_guard lock(mutex_);
-  return std::exchange(nmi_pending_, false);
+  return nmi_pending_.load(std::memory_order_relaxed) && nmi_pending_.exchange(false);
 }
 
 int LocalApic::end_of_interrupt() {
@@ -199,6 +205,7 @@ int LocalApic::end_of_interrupt() {
 }
 
 void LocalApic::wake() {
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   if (waker_) waker_->wake();
 }
 

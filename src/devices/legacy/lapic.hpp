@@ -26,6 +26,8 @@
 // the startup handler are called with it released.
 #pragma once
 
+#include <atomic>
+
 #include <array>
 #include <bit>
 #include <cstdint>
@@ -162,7 +164,12 @@ class LocalApic final : public bus::IoDevice, public bus::InterruptController {
   std::array<uint32_t, 6> lvt_{};  // timer, thermal, perf, LINT0, LINT1, error
   std::array<bool, 2> lint_level_{};
   VectorSet irr_, isr_, tmr_;
-  bool nmi_pending_ = false;
+  std::atomic<bool> nmi_pending_{false};
+  // Lock-free "nothing pending" fast path for the CPU, which asks before every block:
+  // generation_ moves on every change that could make an interrupt deliverable (all of which go
+  // through wake()), and idle_generation_ records the generation at which nothing was.
+  std::atomic<uint64_t> generation_{1};
+  std::atomic<uint64_t> idle_generation_{0};
   uint32_t initial_count_ = 0, divide_config_ = 0;
   int64_t timer_start_ = 0;
   int64_t timer_deadline_ = -1;  // next expiry the timer is armed for (-1: none)
