@@ -83,6 +83,9 @@ void Machine::request_exit(int status, std::string reason) {
     exit_reason_ = std::move(reason);
   }
   stopping_.store(true);
+  // Stop the vCPUs now, not when run() wakes: a vCPU that asked to exit (debug-exit port, ACPI
+  // power-off) must not go back into the guest meanwhile. kick() is safe from any thread.
+  for (auto& vcpu : vcpus_) vcpu->kick();
   const uint64_t one = 1;
   [[maybe_unused]] auto n = ::write(exit_event_.get(), &one, sizeof one);
 }
