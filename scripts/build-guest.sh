@@ -149,8 +149,14 @@ done
 echo "\$MARKER"
 if [ "\$bench" = 1 ]; then poweroff -f; fi
 if [ -n "\$run" ]; then \$run; poweroff -f; fi
+# busybox poweroff/reboot/halt (without -f) signal PID 1 (USR2/TERM/USR1), which is this
+# script: the shell runs in the background so that \`wait\` returns and the traps act at once.
+trap 'poweroff -f' USR2
+trap 'reboot -f' TERM
+trap 'halt -f' USR1
 # setsid + cttyhack give the shell the real console as its controlling tty: job control works.
-setsid cttyhack sh -l
+setsid cttyhack sh -l &
+wait \$!
 poweroff -f
 INIT
 chmod 0755 "$root/init"
