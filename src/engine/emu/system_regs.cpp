@@ -61,6 +61,7 @@ void Cpu::write_efer(uint64_t v) {
 }
 
 namespace {
+constexpr uint32_t kPlatformId = 0x17;
 constexpr uint32_t kBiosSignId = 0x8b;
 constexpr uint32_t kArchCapabilities = 0x10a;
 // IA32_ARCH_CAPABILITIES (SDM Vol. 4 Table 2-2): an interpreter keeps no speculative state a
@@ -132,6 +133,9 @@ bool Cpu::rdmsr(uint32_t index, uint64_t& v) {
       return true;
     case kBiosSignId:
       v = 0;  // no microcode update loaded
+      return true;
+    case kPlatformId:
+      v = 0;  // platform ID 0: what microcode loaders match against
       return true;
     case kArchCapabilities:
       v = kArchCapabilitiesValue;

@@ -31,7 +31,7 @@ void cpuid(const Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t r[4]) {
   r[0] = r[1] = r[2] = r[3] = 0;
   switch (leaf) {
     case 0:
-      r[0] = 7;
+      r[0] = 0x15;
       std::memcpy(&r[1], "Genu", 4);
       std::memcpy(&r[3], "ineI", 4);
       std::memcpy(&r[2], "ntel", 4);
@@ -48,6 +48,15 @@ void cpuid(const Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t r[4]) {
     }
     case 7:
       if (subleaf == 0) r[3] = 1u << 29;  // IA32_ARCH_CAPABILITIES (see system_regs.cpp)
+      break;
+    case 0x15:
+      // TSC and core crystal frequency (SDM Vol. 2A CPUID leaf 15H): TSC = crystal * EBX/EAX.
+      // Both our TSC and our local APIC timer count at 1 GHz, so Linux takes both frequencies
+      // from here instead of calibrating them against the PIT, which a slow or descheduled
+      // software CPU can make fail.
+      r[0] = 1;
+      r[1] = 1;
+      r[2] = static_cast<uint32_t>(Cpu::kTscHz);
       break;
     case 0x80000000:
       r[0] = 0x80000008;
