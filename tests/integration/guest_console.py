@@ -1,0 +1,98 @@
+"""Drives a vessel guest over its serial console (stdin/stdout pipes), for integration tests.
+
+The guest is the default guest (scripts/build-guest.sh): busybox sh on ttyS0. Commands are sent
+with an end marker computed by the shell ($((...))) so the echo of the command line itself
+never matches; the output between the command's echo and the marker is returned.
+"""
+import os
+import re
+import select
+import subprocess
+import time
+
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class GuestError(Exception):
+    pass
+
+
+class Guest:
+    def __init__(self, argv, log_path=None):
+        self.argv = argv
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self.buffer = b""
+        self.log = open(log_path, "wb") if log_path else None
+        self.counter = 0
+        os.set_blocking(self.proc.stdout.fileno(), False)
+
+    def _read_some(self, timeout):
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            return False
+        chunk = self.proc.stdout.read(65536) or b""
+        if not chunk:
+            if self.proc.poll() is not None:
+                raise GuestError(f"vessel exited with {self.proc.returncode}: "
+                                 f"{self.proc.stderr.read().decode(errors='replace')[-2000:]}")
+            return False
+        if self.log:
+            self.log.write(chunk)
+            self.log.flush()
+        self.buffer += ANSI.sub(b"", chunk)
+        return True
+
+    def expect(self, pattern, timeout):
+        """Waits for `pattern` (bytes regex); returns the text before it and consumes both."""
+        deadline = time.monotonic() + timeout
+        regex = re.compile(pattern)
+        while True:
+            m = regex.search(self.buffer)
+            if m:
+                before = self.buffer[:m.start()]
+                self.buffer = self.buffer[m.end():]
+                return before.decode(errors="replace")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                tail = self.buffer[-1500:].decode(errors="replace")
+                raise GuestError(f"timed out after {timeout}s waiting for {pattern!r}; "
+                                 f"console tail:\n{tail}")
+            self._read_some(min(left, 1.0))
+
+    def send(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def run(self, command, timeout=120):
+        """Runs `command` in the guest shell and returns its output (without the echo)."""
+        self.counter += 1
+        n = self.counter
+        marker = f"@@DONE{n}@@"
+        self.send(f"{command}; echo @@DONE$(({n}))@@\n")
+        out = self.expect(re.escape(marker.encode()), timeout).replace("\r", "")
+        # The command line comes back twice before its output: echoed by the tty as typed ahead,
+        # then by the shell after its prompt. Output starts after the last line holding the
+        # unexpanded marker.
+        lines = out.split("\n")
+        echo_lines = [i for i, line in enumerate(lines) if "@@DONE" in line]
+        if echo_lines:
+            lines = lines[echo_lines[-1] + 1:]
+        return "\n".join(lines).strip()
+
+    def wait_exit(self, timeout):
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            try:
+                self._read_some(0.5)
+            except GuestError:
+                break
+        if self.proc.poll() is None:
+            self.proc.kill()
+            raise GuestError(f"vessel did not exit within {timeout}s")
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
