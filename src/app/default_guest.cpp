@@ -16,7 +16,10 @@ std::string default_guest_dir() {
 
 Result<void> use_default_guest(config::BootSource& boot) {
   const std::string dir = default_guest_dir();
-  const std::string kernel = dir + "/vmlinuz";
+  // The uncompressed kernel when the build left one (scripts/build-guest.sh does): the guest
+  // then need not decompress itself, which costs a software CPU far more than the host.
+  std::string kernel = dir + "/vmlinux";
+  if (::access(kernel.c_str(), R_OK) != 0) kernel = dir + "/vmlinuz";
   if (::access(kernel.c_str(), R_OK) != 0)
     return fail(
         "no --kernel given and no default guest in {} (build it with "
