@@ -1,0 +1,49 @@
+#include "devices/virtio/blk/virtio_blk.hpp"
+
+#include <array>
+#include <cstring>
+
+#include "base/log.hpp"
+#include "devices/virtio/blk/blk_request.hpp"
+
+namespace vessel::devices::virtio {
+
+using namespace blk;
+
+VirtioBlk::VirtioBlk(std::unique_ptr<BlockBackend> backend) : backend_(std::move(backend)) {}
+
+uint64_t VirtioBlk::device_features() const {
+  uint64_t f = feature_bit(kFeatureSegMax) | feature_bit(kFeatureBlkSize) |
+               feature_bit(kFeatureFlush) | feature_bit(kFeatureDiscard) |
+               feature_bit(kFeatureWriteZeroes);
+  if (backend_->read_only()) f |= feature_bit(kFeatureRo);
+  return f;
+}
+
+void VirtioBlk::read_config(uint32_t offset, std::span<uint8_t> data) {
+  // struct virtio_blk_config (§5.2.4), little-endian.
+  std::array<uint8_t, kConfigSize> c{};
+  auto put = [&c](size_t at, auto v) { std::memcpy(&c[at], &v, sizeof v); };
+  put(0, uint64_t{backend_->size() / kSectorSize});  // capacity
+  put(12, uint32_t{kQueueSize - 2});                 // seg_max: header and status take two
+  put(20, uint32_t{kSectorSize});                    // blk_size
+  put(36, uint32_t{kMaxDiscardSectors});             // max_discard_sectors
+  put(40, uint32_t{kMaxSegments});                   // max_discard_seg
+  put(44, uint32_t{1});                              // discard_sector_alignment
+  put(48, uint32_t{kMaxDiscardSectors});             // max_write_zeroes_sectors
+  put(52, uint32_t{kMaxSegments});                   // max_write_zeroes_seg
+  c[56] = 1;                                         // write_zeroes_may_unmap
+  for (size_t i = 0; i < data.size(); ++i) data[i] = offset + i < c.size() ? c[offset + i] : 0;
+}
+
+void VirtioBlk::process_queue(uint16_t, Virtqueue& queue) {
+  DescriptorChain chain;
+  while (queue.pop(chain) == Virtqueue::Pop::kChain) {
+    const Completion done = handle_request(*backend_, features_, chain);
+    if (!done.status && malformed_++ == 0)
+      log::warn("virtio blk: request without room for a header or status returned unanswered");
+    queue.push_used(chain.head, done.written);
+  }
+}
+
+}  // namespace vessel::devices::virtio

@@ -1,0 +1,47 @@
+// VirtioBlk: the block device (virtio 1.2 §5.2), one request queue, over a BlockBackend.
+// Offers SEG_MAX, BLK_SIZE (512), FLUSH, DISCARD and WRITE_ZEROES, and RO for read-only
+// backends. Requests are executed synchronously inside process_queue (on the notifying vCPU's
+// thread); see blk_request.hpp for the checks. A flush is answered only after the backend
+// made every earlier write durable.
+//
+// Wiring: auto disk = VESSEL_TRY(FileBackend::open(path, read_only));
+//         auto blk = std::make_shared<VirtioBlk>(std::move(disk));
+//         then a transport: VirtioPci(blk, memory) or VirtioMmio(blk, memory, irq).
+#pragma once
+
+#include <memory>
+
+#include "devices/virtio/blk/block_backend.hpp"
+#include "devices/virtio/virtio_device.hpp"
+#include "devices/virtio/virtio_spec.hpp"
+
+namespace vessel::devices::virtio {
+
+class VirtioBlk final : public VirtioDevice {
+ public:
+  static constexpr uint16_t kQueueSize = 256;
+  static constexpr uint32_t kConfigSize = 60;  // through write_zeroes_may_unmap + padding
+
+  explicit VirtioBlk(std::unique_ptr<BlockBackend> backend);
+
+  std::string_view name() const override { return "blk"; }
+  uint16_t device_type() const override { return kDeviceIdBlock; }
+  uint64_t device_features() const override;
+  uint16_t queue_count() const override { return 1; }
+  uint16_t queue_max_size() const override { return kQueueSize; }
+  uint32_t config_size() const override { return kConfigSize; }
+  void read_config(uint32_t offset, std::span<uint8_t> data) override;
+  void activate(uint64_t features) override { features_ = features; }
+  void reset() override { features_ = 0; }
+  void process_queue(uint16_t index, Virtqueue& queue) override;
+
+  BlockBackend& backend() { return *backend_; }
+  uint64_t malformed_requests() const { return malformed_; }
+
+ private:
+  std::unique_ptr<BlockBackend> backend_;
+  uint64_t features_ = 0;
+  uint64_t malformed_ = 0;
+};
+
+}  // namespace vessel::devices::virtio
