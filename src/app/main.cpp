@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "app/api_command.hpp"
 #include "app/commands.hpp"
 #include "app/default_guest.hpp"
 #include "base/log.hpp"
@@ -18,6 +19,7 @@ struct RunOptions {
   std::string engine = "auto";
   std::string console = "stdio";
   std::string load_address;
+  ApiOptions api;  // --api-sock, --config-file, --no-api (api_command.cpp)
 };
 
 void add_run_options(CLI::App& run, RunOptions& o) {
@@ -40,6 +42,7 @@ void add_run_options(CLI::App& run, RunOptions& o) {
       ->capture_default_str();
   run.add_option("--load-addr", o.load_address,
                  "Flat binaries: guest-physical load and start address (default 0x7c00)");
+  add_api_options(run, o.api);
 }
 
 Result<void> finish_run_options(RunOptions& o) {
@@ -56,7 +59,9 @@ Result<void> finish_run_options(RunOptions& o) {
     if (used != o.load_address.size()) return fail("bad --load-addr '{}'", o.load_address);
     o.config.boot.load_address = addr;
   }
-  if (o.config.boot.kernel.empty()) VESSEL_TRY_VOID(use_default_guest(o.config.boot));
+  // With the API or a config file the kernel comes later (PUT /boot-source, the file).
+  if (o.config.boot.kernel.empty() && !o.api.wanted())
+    VESSEL_TRY_VOID(use_default_guest(o.config.boot));
   return {};
 }
 
@@ -87,6 +92,8 @@ int main_impl(int argc, char** argv) {
     log::error("{}", done.error().message);
     return 1;
   }
+  if (run_options.api.wanted())
+    return api_run_command(std::move(run_options.config), run_options.api);
   return run_command(std::move(run_options.config));
 }
 

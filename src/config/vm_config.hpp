@@ -8,7 +8,10 @@
 #include <optional>
 #include <string>
 
+#include <vector>
+
 #include "base/result.hpp"
+#include "config/devices.hpp"
 
 namespace vessel::config {
 
@@ -27,6 +30,8 @@ struct MachineSpec {
   unsigned vcpus = 1;
   uint64_t mem_mib = 256;
   EngineKind engine = EngineKind::kAuto;
+  bool smt = false;                // Firecracker's machine-config `smt`
+  bool track_dirty_pages = false;  // for diff snapshots
 };
 
 struct ConsoleSpec {
@@ -39,6 +44,13 @@ struct VmConfig {
   BootSource boot;
   MachineSpec machine;
   ConsoleSpec console;
+  // Firecracker's other resources (config file or API). Drives and interfaces are described
+  // here even where the machine does not build the device yet.
+  std::vector<Drive> drives;
+  std::vector<NetworkInterface> network_interfaces;
+  std::optional<LoggerConfig> logger;
+  std::optional<MetricsConfig> metrics;
+  std::optional<EntropyConfig> entropy;
 };
 
 inline constexpr uint64_t kMinMemMib = 2;

@@ -37,6 +37,9 @@ KNOWN_DMESG = [
     r"clocksource:\s+No current clocksource",
     r"Unstable clock detected, switching default tracing clock",
     r"tsc: Marking TSC unstable due to clocksource watchdog",
+    # Printed when a timer interrupt handler ran long: the vCPU thread was descheduled by a
+    # loaded host (or the software CPU was slow); a performance note, not a fault.
+    r"hrtimer: interrupt took \d+ ns",
 ]
 
 
