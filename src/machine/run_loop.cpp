@@ -48,6 +48,9 @@ void Machine::start_application_processor(unsigned index, uint8_t vector) {
   if (index >= started_.size() || started_[index]) return;
   // SDM Vol. 3A §8.4.4.1 (MP initialization): the AP starts in real mode at vector * 4 KiB.
   arch::CpuState s = arch::real_mode_state(0, 0);
+  // INIT/SIPI do not reset the time-stamp counter: keep the one that has run since power-on,
+  // or the AP's TSC would lag the BSP's by the boot time so far (Linux then distrusts TSC).
+  if (auto current = vcpus_[index]->state()) s.tsc = current->tsc;
   s.seg[arch::kCs].selector = static_cast<uint16_t>(vector << 8);
   s.seg[arch::kCs].base = uint64_t{vector} << 12;
   if (auto ok = vcpus_[index]->set_state(s); !ok) {
@@ -95,7 +98,7 @@ Result<int> Machine::run() {
   Platform* platform = platform_.get();
   console_->start_input(
       [platform](std::span<const uint8_t> bytes) { return platform->console_input(bytes); },
-                        [this] { request_exit(0, "quit from the console (Ctrl-A x)"); });
+      [this] { request_exit(0, "quit from the console (Ctrl-A x)"); });
 
   std::vector<std::thread> threads;
   for (unsigned i = 0; i < running_vcpus_; ++i) threads.emplace_back([this, i] { vcpu_thread(i); });

@@ -6,7 +6,9 @@ EmuVcpu::EmuVcpu(const memory::GuestMemory& memory, bus::IoHandler& io, unsigned
     : cpu_(memory, io, index) {}
 
 Result<arch::CpuState> EmuVcpu::state() {
-  return cpu_.state();
+  arch::CpuState s = cpu_.state();
+  s.tsc = cpu_.read_tsc();  // the TSC runs between runs too (a vCPU waiting for its SIPI)
+  return s;
 }
 
 Result<void> EmuVcpu::set_state(const arch::CpuState& state) {
