@@ -36,6 +36,9 @@ KNOWN_DMESG = [
     r"clocksource:\s+'(refined-jiffies|tsc-early|tsc|acpi_pm|jiffies)' (wd|cs)_nsec",
     r"clocksource:\s+No current clocksource",
     r"Unstable clock detected, switching default tracing clock",
+    r"If you want to keep using the local clock, then add:",
+    r'"trace_clock=local"',
+    r"on the kernel command line$",
     r"tsc: Marking TSC unstable due to clocksource watchdog",
     # Printed when a timer interrupt handler ran long: the vCPU thread was descheduled by a
     # loaded host (or the software CPU was slow); a performance note, not a fault.
