@@ -1,7 +1,7 @@
 // The CPU's run loop: blocks from the code cache, one handler call per instruction, faults
 // caught here and delivered through the IDT, and external events at block boundaries.
-#include "base/log.hpp"
 #include "engine/emu/cpu.hpp"
+#include "base/log.hpp"
 
 #include <time.h>
 
@@ -69,19 +69,37 @@ StopReason Cpu::run(uint64_t max_instructions) {
   return r;
 }
 
+// The block at RIP: through `prev`'s links when `prev` (the block that just ran to its end
+// with no event in between) knows it, else from the code cache, then linked to `prev`.
+Cpu::Block* Cpu::next_block(Block* prev) {
+  if (prev) {
+    for (const Link& l : prev->links)
+      if (l.rip == st.rip && l.gen == chain_gen_) return l.to;
+  }
+  Block* b = block_at_rip();
+  if (prev && prev->chainable && b != &single_) {
+    prev->links[prev->next_link] = Link{st.rip, b, chain_gen_};
+    prev->next_link ^= 1;
+  }
+  return b;
+}
+
 StopReason Cpu::run_blocks(uint64_t& budget) {
   if (fatal_) return StopReason::kError;
   if (shutdown_) return StopReason::kShutdown;
+  Block* prev = nullptr;
   for (;;) {
     if (stop_.load(std::memory_order_relaxed) && stop_.exchange(false))
       return StopReason::kInterrupted;
-    check_events();
+    if (check_events()) prev = nullptr;
     if (shutdown_) return StopReason::kShutdown;
     if (st.events.halted) return StopReason::kHalt;
     if (budget == 0) return StopReason::kInstructionLimit;
     recent_blocks_[recent_next_++ % recent_blocks_.size()] = st.rip;
     try {
-      Block* b = block_at_rip();
+      Block* const from = prev;
+      prev = nullptr;
+      Block* b = next_block(from);
       const uint64_t ip_mask = b->mode == x86::CodeMode::k64   ? ~0ull
                                : b->mode == x86::CodeMode::k32 ? 0xffffffffull
                                                                : 0xffffull;
@@ -100,6 +118,7 @@ StopReason Cpu::run_blocks(uint64_t& budget) {
         }
         st.rflags &= ~rflags::kRF;
         if (--budget == 0 || end_block) break;
+        if (i + 1 == n && b != &single_) prev = b;  // ran to its end: chain its successor
       }
     } catch (const GuestFault& f) {
       deliver_fault(f);

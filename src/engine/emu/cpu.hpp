@@ -71,7 +71,9 @@ using Handler = void (*)(Cpu&, const x86::DecodedInst&);
 
 class Cpu {
  public:
-  static constexpr unsigned kTlbSize = 512;
+  // Direct-mapped, per privilege: 4096 entries cover 16 MiB of distinct pages, so a 4 MiB
+  // working set (bench/payloads/mips.asm) no longer evicts itself.
+  static constexpr unsigned kTlbSize = 4096;
   static constexpr unsigned kMaxBlockInsts = 64;
 
   Cpu(const memory::GuestMemory& memory, bus::IoHandler& io, unsigned index = 0);
@@ -113,7 +115,16 @@ class Cpu {
   }
 
   // Segmentation: offset → linear address with limit/type checks (#GP/#SS).
-  uint64_t linear(int seg, uint64_t offset, unsigned size, Access acc) const;
+  // The 64-bit case without FS/GS (no base, no limit: only the canonical check) is inline.
+  uint64_t linear(int seg, uint64_t offset, unsigned size, Access acc) const {
+    if (mode64() && seg != arch::kFs && seg != arch::kGs) {
+      const uint64_t hi = offset >> 47, last_hi = (offset + size - 1) >> 47;
+      if (((hi + 1) & 0x1ffff) <= 1 && ((last_hi + 1) & 0x1ffff) <= 1) [[likely]]
+        return offset;
+    }
+    return linear_slow(seg, offset, size, acc);
+  }
+  uint64_t linear_slow(int seg, uint64_t offset, unsigned size, Access acc) const;
 
   // Linear-address memory access at the current privilege (`user` = CPL 3 data access).
   template <class T>
@@ -135,8 +146,30 @@ class Cpu {
     }
     write_slow(la, sizeof(T), v, user);
   }
-  uint64_t read_la_n(uint64_t la, unsigned size, bool user);
-  void write_la_n(uint64_t la, unsigned size, uint64_t v, bool user);
+  uint64_t read_la_n(uint64_t la, unsigned size, bool user) {
+    switch (size) {
+      case 1:
+        return read_la<uint8_t>(la, user);
+      case 2:
+        return read_la<uint16_t>(la, user);
+      case 4:
+        return read_la<uint32_t>(la, user);
+      default:
+        return read_la<uint64_t>(la, user);
+    }
+  }
+  void write_la_n(uint64_t la, unsigned size, uint64_t v, bool user) {
+    switch (size) {
+      case 1:
+        return write_la<uint8_t>(la, static_cast<uint8_t>(v), user);
+      case 2:
+        return write_la<uint16_t>(la, static_cast<uint16_t>(v), user);
+      case 4:
+        return write_la<uint32_t>(la, static_cast<uint32_t>(v), user);
+      default:
+        return write_la<uint64_t>(la, v, user);
+    }
+  }
   // Segment-relative data access at the current privilege.
   uint64_t read(int seg, uint64_t off, unsigned size) {
     return read_la_n(linear(seg, off, size, Access::kRead), size, cpl() == 3);
@@ -198,12 +231,27 @@ class Cpu {
   [[noreturn]] void fatal(std::string message);
 
  private:
+  // A successor seen after a block ran to its end: the next RIP and its block, valid while
+  // `gen` equals chain_gen_ (bumped by every TLB flush, INVLPG and block invalidation, the
+  // only ways the RIP → block mapping can change without a mode change).
+  struct Block;
+  struct Link {
+    uint64_t rip = 0;
+    Block* to = nullptr;
+    uint64_t gen = 0;
+  };
   struct Block {
     uint64_t gpa = 0;
     x86::CodeMode mode = x86::CodeMode::k16;
+    // The block ends with a near branch or no control transfer, so the code mode and CPL
+    // after it are those it ran in: its successors may be chained.
+    bool chainable = false;
+    uint8_t next_link = 0;
+    std::array<Link, 2> links{};
     std::vector<x86::DecodedInst> insts;
     std::vector<Handler> handlers;
   };
+  Block* next_block(Block* prev);
   uint64_t read_slow(uint64_t la, unsigned size, bool user);
   void write_slow(uint64_t la, unsigned size, uint64_t v, bool user);
   void fill_tlb(uint64_t la, uint64_t gpa, Access acc, bool user, bool writable, bool dirty,
@@ -242,7 +290,8 @@ class Cpu {
   std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;  // page → block keys
   std::vector<std::unique_ptr<Block>> dead_blocks_;  // freed at the next block boundary
   std::array<Block*, 1024> jump_cache_{};
-  Block single_{};  // a page-crossing instruction, decoded each time (not cached)
+  uint64_t chain_gen_ = 1;  // see Link
+  Block single_{};          // a page-crossing instruction, decoded each time (not cached)
 
   friend struct CpuTestAccess;
 };

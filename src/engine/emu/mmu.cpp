@@ -19,7 +19,7 @@ constexpr uint64_t kHighReserved = 0x000fff0000000000ull;
 constexpr uint32_t kPfP = 1, kPfW = 2, kPfU = 4, kPfRsvd = 8, kPfI = 16;
 }  // namespace
 
-uint64_t Cpu::linear(int seg, uint64_t off, unsigned size, Access acc) const {
+uint64_t Cpu::linear_slow(int seg, uint64_t off, unsigned size, Access acc) const {
   const Segment& s = st.seg[seg];
   if (mode64()) {
     const uint64_t la = (seg == kFs || seg == kGs) ? s.base + off : off;
@@ -171,21 +171,73 @@ void Cpu::fill_tlb(uint64_t la, uint64_t gpa, Access, bool user, bool writable, 
 }
 
 void Cpu::flush_tlb(bool keep_global) {
+  ++chain_gen_;
   for (auto& t : tlb_)
     for (TlbEntry& e : t)
       if (!(keep_global && e.global)) e = TlbEntry{};
 }
 
 void Cpu::invlpg(uint64_t la) {
+  ++chain_gen_;
   for (auto& t : tlb_) t[(la >> 12) & (kTlbSize - 1)] = TlbEntry{};
 }
 
-uint64_t Cpu::phys_read(uint64_t gpa, unsigned size) {
-  if (const memory::Region* r = mem.region_of(gpa); r && size <= r->end() - gpa) {
-    uint64_t v = 0;
-    std::memcpy(&v, r->host + (gpa - r->gpa), size);
-    return v;
+namespace {
+// Fixed-size copies: a memcpy with a variable size is a library call.
+uint64_t load_n(const uint8_t* p, unsigned size) {
+  switch (size) {
+    case 1:
+      return *p;
+    case 2: {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      return v;
+    }
+    case 4: {
+      uint32_t v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    case 8: {
+      uint64_t v;
+      std::memcpy(&v, p, 8);
+      return v;
+    }
+    default: {
+      uint64_t v = 0;
+      std::memcpy(&v, p, size);
+      return v;
+    }
   }
+}
+void store_n(uint8_t* p, unsigned size, uint64_t v) {
+  switch (size) {
+    case 1:
+      *p = static_cast<uint8_t>(v);
+      return;
+    case 2: {
+      const uint16_t w = static_cast<uint16_t>(v);
+      std::memcpy(p, &w, 2);
+      return;
+    }
+    case 4: {
+      const uint32_t w = static_cast<uint32_t>(v);
+      std::memcpy(p, &w, 4);
+      return;
+    }
+    case 8:
+      std::memcpy(p, &v, 8);
+      return;
+    default:
+      std::memcpy(p, &v, size);
+      return;
+  }
+}
+}  // namespace
+
+uint64_t Cpu::phys_read(uint64_t gpa, unsigned size) {
+  if (const memory::Region* r = mem.region_of(gpa); r && size <= r->end() - gpa)
+    return load_n(r->host + (gpa - r->gpa), size);
   uint8_t buf[8] = {};
   io.mmio_read(gpa, std::span<uint8_t>(buf, size));
   return bus::load_le(std::span<const uint8_t>(buf, size));
@@ -193,10 +245,8 @@ uint64_t Cpu::phys_read(uint64_t gpa, unsigned size) {
 
 void Cpu::phys_write(uint64_t gpa, unsigned size, uint64_t v) {
   if (is_code_page(gpa)) invalidate_code_page(gpa >> 12);
-  if (const memory::Region* r = mem.region_of(gpa); r && size <= r->end() - gpa) {
-    std::memcpy(r->host + (gpa - r->gpa), &v, size);
-    return;
-  }
+  if (const memory::Region* r = mem.region_of(gpa); r && size <= r->end() - gpa)
+    return store_n(r->host + (gpa - r->gpa), size, v);
   uint8_t buf[8];
   bus::store_le(std::span<uint8_t>(buf, size), v);
   io.mmio_write(gpa, std::span<const uint8_t>(buf, size));
@@ -220,32 +270,6 @@ void Cpu::write_slow(uint64_t la, unsigned size, uint64_t v, bool user) {
   const uint64_t g1 = translate(la + first, Access::kWrite, user);
   phys_write(g0, first, v);
   phys_write(g1, size - first, v >> (8 * first));
-}
-
-uint64_t Cpu::read_la_n(uint64_t la, unsigned size, bool user) {
-  switch (size) {
-    case 1:
-      return read_la<uint8_t>(la, user);
-    case 2:
-      return read_la<uint16_t>(la, user);
-    case 4:
-      return read_la<uint32_t>(la, user);
-    default:
-      return read_la<uint64_t>(la, user);
-  }
-}
-
-void Cpu::write_la_n(uint64_t la, unsigned size, uint64_t v, bool user) {
-  switch (size) {
-    case 1:
-      return write_la<uint8_t>(la, static_cast<uint8_t>(v), user);
-    case 2:
-      return write_la<uint16_t>(la, static_cast<uint16_t>(v), user);
-    case 4:
-      return write_la<uint32_t>(la, static_cast<uint32_t>(v), user);
-    default:
-      return write_la<uint64_t>(la, v, user);
-  }
 }
 
 void Cpu::probe_write(int seg, uint64_t off, unsigned size) {

@@ -69,10 +69,9 @@ constexpr uint32_t kArchCapabilities = 0x10a;
 // an emulator dearly (PTI's CR3 switch flushes the TLB on every kernel entry; MDS's VERW on
 // every exit): RDCL_NO, SSB_NO, MDS_NO, PSCHANGE_MC_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO, PSDP_NO,
 // GDS_NO, RFDS_NO. CPUID.(EAX=7,ECX=0):EDX[29] advertises the MSR.
-constexpr uint64_t kArchCapabilitiesValue = (1ull << 0) | (1ull << 4) | (1ull << 5) |
-                                            (1ull << 6) | (1ull << 8) | (1ull << 13) |
-                                            (1ull << 14) | (1ull << 15) | (1ull << 26) |
-                                            (1ull << 27);
+constexpr uint64_t kArchCapabilitiesValue = (1ull << 0) | (1ull << 4) | (1ull << 5) | (1ull << 6) |
+                                            (1ull << 8) | (1ull << 13) | (1ull << 14) |
+                                            (1ull << 15) | (1ull << 26) | (1ull << 27);
 }  // namespace
 
 bool Cpu::rdmsr(uint32_t index, uint64_t& v) {

@@ -9,17 +9,18 @@ namespace {
 
 using namespace arch;
 
-#define VESSEL_N2(NAME, H)                                         \
-  uint64_t NAME(uint64_t a, uint64_t b, unsigned s, uint64_t& f) { \
-    return VESSEL_SIZED(s, H, a, b, f);                            \
+#define VESSEL_N2(NAME, H, F)                                                                    \
+  [[gnu::always_inline]] inline uint64_t NAME(uint64_t a, uint64_t b, unsigned s, uint64_t& f) { \
+    if (fresh_flags_ok()) return VESSEL_SIZED(s, F, a, b, f);                                    \
+    return VESSEL_SIZED(s, H, a, b, f);                                                          \
   }
-VESSEL_N2(add_n, h_add)
-VESSEL_N2(or_n, h_or)
-VESSEL_N2(adc_n, h_adc)
-VESSEL_N2(sbb_n, h_sbb)
-VESSEL_N2(and_n, h_and)
-VESSEL_N2(sub_n, h_sub)
-VESSEL_N2(xor_n, h_xor)
+VESSEL_N2(add_n, h_add, f_add)
+VESSEL_N2(or_n, h_or, f_or)
+VESSEL_N2(adc_n, h_adc, h_adc)  // reads CF: always the POPFQ form
+VESSEL_N2(sbb_n, h_sbb, h_sbb)
+VESSEL_N2(and_n, h_and, f_and)
+VESSEL_N2(sub_n, h_sub, f_sub)
+VESSEL_N2(xor_n, h_xor, f_xor)
 #undef VESSEL_N2
 
 using Op2 = uint64_t (*)(uint64_t, uint64_t, unsigned, uint64_t&);
@@ -48,9 +49,11 @@ void alu1(Cpu& c, const DecodedInst& in) {
   uint64_t fo = fin;
   rmw(c, in, [&](uint64_t old) {
     fo = fin;
-    if constexpr (kKind == 0) return VESSEL_SIZED(size, h_inc, old, fo);
-    if constexpr (kKind == 1) return VESSEL_SIZED(size, h_dec, old, fo);
-    if constexpr (kKind == 2) return VESSEL_SIZED(size, h_neg, old, fo);
+    if constexpr (kKind == 0 || kKind == 1) return inc_dec(old, size, kKind == 1, fo);
+    if constexpr (kKind == 2) {
+      if (fresh_flags_ok()) return VESSEL_SIZED(size, f_neg, old, fo);
+      return VESSEL_SIZED(size, h_neg, old, fo);
+    }
     return ~old & size_mask(size);
   });
   if constexpr (kKind != 3) flags_out(c, fo);
@@ -97,7 +100,8 @@ void IMUL(Cpu& c, const DecodedInst& in) {
   const uint64_t a = read_op_sized(c, in, in.num_operands == 3 ? 1 : 0, size);
   const uint64_t b = read_op_sized(c, in, in.num_operands == 3 ? 2 : 1, size);
   uint64_t fl = flags_in(c);
-  const uint64_t r = VESSEL_SIZED_W(size, h_imul2, a, b, fl);
+  const uint64_t r = fresh_flags_ok() ? VESSEL_SIZED_W(size, f_imul2, a, b, fl)
+                                      : VESSEL_SIZED_W(size, h_imul2, a, b, fl);
   set_gpr(c, in.ops[0].reg, size, r);
   flags_out(c, fl);
 }

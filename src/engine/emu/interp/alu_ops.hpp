@@ -124,6 +124,56 @@ VESSEL_MUL8(h_imul8, "imulb")
 VESSEL_DIV(h_div, "div")
 VESSEL_DIV(h_idiv, "idiv")
 
+// "Fresh" forms for operations whose arithmetic flags do not depend on the flags they start
+// with (every flag they write is a function of the operands on this host): the same host
+// instruction without the POPFQ, which costs more than the operation itself. Used only when
+// fresh_flags_ok() (flags_probe.cpp) found the host's outputs independent of its inputs; the
+// caller merges only the flags the instruction writes (ROL/ROR: CF and OF) and handles count-0
+// shifts itself (flags unchanged).
+#define VESSEL_FRESH_EPILOGUE \
+  "\n\tlea -128(%%rsp), %%rsp\n\tpushfq\n\tpopq %[f]\n\tlea 128(%%rsp), %%rsp"
+#define VESSEL_FRESH_OP2(NAME, INSN)                                                               \
+  template <class T>                                                                               \
+  inline T NAME(T a, T b, uint64_t& fl) {                                                          \
+    asm(INSN " %[b], %[a]" VESSEL_FRESH_EPILOGUE : [a] "+q"(a), [f] "=r"(fl) : [b] "q"(b) : "cc"); \
+    return a;                                                                                      \
+  }
+#define VESSEL_FRESH_OP1(NAME, INSN)                                              \
+  template <class T>                                                              \
+  inline T NAME(T a, uint64_t& fl) {                                              \
+    asm(INSN " %[a]" VESSEL_FRESH_EPILOGUE : [a] "+q"(a), [f] "=r"(fl) : : "cc"); \
+    return a;                                                                     \
+  }
+#define VESSEL_FRESH_SHIFT(NAME, INSN)                                                             \
+  template <class T>                                                                               \
+  inline T NAME(T a, uint8_t count, uint64_t& fl) {                                                \
+    asm(INSN " %%cl, %[a]" VESSEL_FRESH_EPILOGUE : [a] "+q"(a), [f] "=r"(fl) : "c"(count) : "cc"); \
+    return a;                                                                                      \
+  }
+VESSEL_FRESH_OP2(f_add, "add")
+VESSEL_FRESH_OP2(f_or, "or")
+VESSEL_FRESH_OP2(f_and, "and")
+VESSEL_FRESH_OP2(f_sub, "sub")
+VESSEL_FRESH_OP2(f_xor, "xor")
+VESSEL_FRESH_OP2(f_imul2, "imul")  // 16/32/64-bit only
+VESSEL_FRESH_OP1(f_neg, "neg")
+VESSEL_FRESH_SHIFT(f_shl, "shl")  // count != 0 (after masking) only
+VESSEL_FRESH_SHIFT(f_shr, "shr")
+VESSEL_FRESH_SHIFT(f_sar, "sar")
+VESSEL_FRESH_SHIFT(f_rol, "rol")
+VESSEL_FRESH_SHIFT(f_ror, "ror")
+#undef VESSEL_FRESH_OP2
+#undef VESSEL_FRESH_OP1
+#undef VESSEL_FRESH_SHIFT
+#undef VESSEL_FRESH_EPILOGUE
+
+// True when the fresh forms above give the same flags as the POPFQ forms whatever the input
+// flags (probed once at start-up on this host, flags_probe.cpp).
+extern const bool g_fresh_flags_ok;
+inline bool fresh_flags_ok() {
+  return g_fresh_flags_ok;
+}
+
 #undef VESSEL_OP2
 #undef VESSEL_OP1
 #undef VESSEL_SHIFT
@@ -131,6 +181,22 @@ VESSEL_DIV(h_idiv, "idiv")
 #undef VESSEL_MUL1
 #undef VESSEL_MUL8
 #undef VESSEL_DIV
+
+// INC/DEC in plain C++: every flag they write is defined (SDM Vol. 2A INC, DEC) and CF is
+// kept, so no host instruction (and no POPFQ to load CF) is needed.
+inline uint64_t inc_dec(uint64_t a, unsigned size, bool dec, uint64_t& fl) {
+  constexpr uint64_t kCF = 1, kPF = 4, kAF = 0x10, kZF = 0x40, kSF = 0x80, kOF = 0x800;
+  const uint64_t sb = 1ull << (8 * size - 1), m = sb | (sb - 1);
+  const uint64_t r = (dec ? a - 1 : a + 1) & m;
+  uint64_t f = fl & kCF;
+  if (r == (dec ? sb - 1 : sb)) f |= kOF;
+  if (r & sb) f |= kSF;
+  if (r == 0) f |= kZF;
+  if (((a ^ r) & 0x10) != 0) f |= kAF;  // carry/borrow out of bit 3 (operand 1 has bit 4 clear)
+  if (!__builtin_parity(r & 0xff)) f |= kPF;
+  fl = f | 2;
+  return r;
+}
 
 // Runs a host operation template at the width `size` (1, 2, 4, 8 bytes).
 #define VESSEL_SIZED(size, F, ...)                    \

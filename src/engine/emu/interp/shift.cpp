@@ -8,12 +8,36 @@
 namespace vessel::engine::emu::interp {
 namespace {
 
+using namespace arch;
+
 template <int kKind>  // 0 shl, 1 shr, 2 sar, 3 rol, 4 ror, 5 rcl, 6 rcr
 void shift(Cpu& c, const DecodedInst& in) {
   const unsigned size = in.ops[0].size;
   const uint8_t count = static_cast<uint8_t>(read_op_sized(c, in, 1, 1));
   const uint64_t fin = flags_in(c);
   uint64_t fo = fin;
+  // Without RCL/RCR (they read CF) and with a count that is not 0 after masking (count 0
+  // leaves the flags alone), the host's flags do not depend on fin: skip the POPFQ.
+  const bool fresh = kKind < 5 && fresh_flags_ok() && (count & (size == 8 ? 63 : 31)) != 0;
+  if (fresh) {
+    rmw(c, in, [&](uint64_t v) -> uint64_t {
+      switch (kKind) {
+        case 0:
+          return VESSEL_SIZED(size, f_shl, v, count, fo);
+        case 1:
+          return VESSEL_SIZED(size, f_shr, v, count, fo);
+        case 2:
+          return VESSEL_SIZED(size, f_sar, v, count, fo);
+        case 3:
+          return VESSEL_SIZED(size, f_rol, v, count, fo);
+        default:
+          return VESSEL_SIZED(size, f_ror, v, count, fo);
+      }
+    });
+    // Rotates write only CF and OF (SDM Vol. 2B RCL/RCR/ROL/ROR).
+    flags_out(c, fo, kKind >= 3 ? rflags::kCF | rflags::kOF : kArithFlags);
+    return;
+  }
   rmw(c, in, [&](uint64_t v) -> uint64_t {
     fo = fin;
     switch (kKind) {

@@ -90,7 +90,10 @@ void LODS(Cpu& c, const DecodedInst& in) {
 }
 
 uint64_t sub_flags(uint64_t a, uint64_t b, unsigned size, uint64_t fl) {
-  VESSEL_SIZED(size, h_sub, a, b, fl);
+  if (fresh_flags_ok())
+    VESSEL_SIZED(size, f_sub, a, b, fl);
+  else
+    VESSEL_SIZED(size, h_sub, a, b, fl);
   return fl;
 }
 
