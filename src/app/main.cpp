@@ -7,6 +7,7 @@
 #include "app/api_command.hpp"
 #include "app/commands.hpp"
 #include "app/default_guest.hpp"
+#include "app/disk_option.hpp"
 #include "base/log.hpp"
 #include "base/version.hpp"
 #include "machine/machine.hpp"
@@ -19,7 +20,8 @@ struct RunOptions {
   std::string engine = "auto";
   std::string console = "stdio";
   std::string load_address;
-  ApiOptions api;  // --api-sock, --config-file, --no-api (api_command.cpp)
+  std::vector<std::string> disks;  // --disk, parsed by finish_run_options
+  ApiOptions api;                  // --api-sock, --config-file, --no-api (api_command.cpp)
 };
 
 void add_run_options(CLI::App& run, RunOptions& o) {
@@ -42,6 +44,9 @@ void add_run_options(CLI::App& run, RunOptions& o) {
       ->capture_default_str();
   run.add_option("--load-addr", o.load_address,
                  "Flat binaries: guest-physical load and start address (default 0x7c00)");
+  run.add_option("--disk", o.disks,
+                 "Virtio block disk: path=FILE[,readonly=on] (repeatable; Linux guests)")
+      ->allow_extra_args(false);
   add_api_options(run, o.api);
 }
 
@@ -59,6 +64,8 @@ Result<void> finish_run_options(RunOptions& o) {
     if (used != o.load_address.size()) return fail("bad --load-addr '{}'", o.load_address);
     o.config.boot.load_address = addr;
   }
+  for (size_t i = 0; i < o.disks.size(); ++i)
+    o.config.drives.push_back(VESSEL_TRY(parse_disk_option(o.disks[i], unsigned(i))));
   // With the API or a config file the kernel comes later (PUT /boot-source, the file).
   if (o.config.boot.kernel.empty() && !o.api.wanted())
     VESSEL_TRY_VOID(use_default_guest(o.config.boot));

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "boot/acpi/acpi.hpp"
+#include "boot/acpi/pci.hpp"
 #include "boot/boot_params.hpp"
 #include "boot/byte_writer.hpp"
 #include "boot/e820.hpp"
@@ -57,8 +58,12 @@ Result<LoadedImage> finish_linux_boot(const memory::GuestMemory& memory, const B
   if (!files.initrd.empty()) initrd_addr = VESSEL_TRY(write_initrd(memory, files.initrd, kernel));
 
   VESSEL_TRY_VOID(write_mptable(memory, platform.vcpus));
-  const uint64_t rsdp =
-      VESSEL_TRY(acpi::write_acpi_tables(memory, acpi::AcpiConfig{platform.vcpus, {}, {}}));
+  acpi::AcpiConfig acpi_config{platform.vcpus, {}, {}};
+  if (platform.pci) {
+    acpi_config.extra_tables.push_back(acpi::make_mcfg());
+    acpi_config.dsdt_aml = acpi::pci_host_bridge_aml();
+  }
+  const uint64_t rsdp = VESSEL_TRY(acpi::write_acpi_tables(memory, acpi_config));
   VESSEL_TRY_VOID(write_long_mode_tables(memory));
 
   ByteWriter zp(layout::kZeroPageSize);

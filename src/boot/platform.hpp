@@ -19,6 +19,9 @@ struct PlatformInfo {
   // Reported as reserved in the e820 map in addition to the legacy area below 1 MiB, e.g. a
   // PCIe ECAM window (Linux trusts MCFG only when its window is e820-reserved).
   std::vector<AddressRange> reserved;
+  // A PCI host bridge laid out as devices/pci/pci_layout.hpp says: the ACPI tables then carry
+  // its MCFG and \_SB.PCI0 (acpi/pci.hpp).
+  bool pci = false;
 };
 
 }  // namespace vessel::boot

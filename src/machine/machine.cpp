@@ -5,6 +5,7 @@
 #include "backends/console.hpp"
 #include "base/log.hpp"
 #include "boot/loader.hpp"
+#include "devices/pci/pci_layout.hpp"
 #include "engine/choose.hpp"
 #include "machine/host_limits.hpp"
 
@@ -24,6 +25,10 @@ Result<std::unique_ptr<Machine>> Machine::create(const config::VmConfig& config)
 
   boot::PlatformInfo platform;
   platform.vcpus = config.machine.vcpus;
+  // Linux guests get the PCI host bridge (build_platform); its ECAM window must be
+  // e820-reserved for Linux to trust the MCFG. Other images ignore both.
+  platform.pci = true;
+  platform.reserved.push_back({devices::pci::kEcamBase, devices::pci::kEcamSize});
   const auto image = VESSEL_TRY(boot::load_kernel(m->memory_, config.boot, platform));
   log::info("loaded {} image {}", image.format, config.boot.kernel);
 
@@ -65,12 +70,21 @@ Result<void> Machine::build_platform(const config::VmConfig& config, bool linux_
   options.linux_devices = linux_guest;
   options.emulate_irqchip = linux_guest && engine_->name() == "emu";
   options.vcpus = config.machine.vcpus;
+  options.pci = linux_guest;
+  options.memory = &memory_;
+  options.drives = config.drives;
+  if (!linux_guest && !config.drives.empty())
+    log::warn("drives are only attached to Linux guests; ignoring {}", config.drives.size());
   const uint64_t ram = memory_.ram_size();
   options.ram_below_4g = std::min(ram, memory::kMmioHoleStart);
   options.ram_above_4g = ram - options.ram_below_4g;
   options.on_startup_ipi = [this](unsigned index, uint8_t vector) {
     start_application_processor(index, vector);
   };
+  if (options.linux_devices || options.emulate_irqchip) {
+    timers_ = std::make_unique<TimerQueue>();
+    options.timers = timers_.get();
+  }
   platform_ = VESSEL_TRY(Platform::create(buses_, *vm_, *this, *console_, options));
   return {};
 }

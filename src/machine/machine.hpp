@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/timer_queue.hpp"
 #include "base/unique_fd.hpp"
 #include "bus/bus.hpp"
 #include "bus/vm_control.hpp"
@@ -63,7 +64,8 @@ class Machine final : public bus::VmControl {
   std::string engine_why_;
   std::unique_ptr<engine::Vm> vm_;
   // Destroyed in reverse order: vCPUs first, then the buses' references to devices, then the
-  // platform (devices, and last their timer thread), then the console the UART writes to.
+  // platform's devices, the console the UART writes to, and last the timer thread devices use.
+  std::unique_ptr<TimerQueue> timers_;
   std::unique_ptr<backends::Console> console_;
   std::unique_ptr<Platform> platform_;
   bus::Buses buses_;

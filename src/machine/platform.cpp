@@ -8,6 +8,7 @@
 #include "devices/legacy/i8042.hpp"
 #include "devices/legacy/ioapic.hpp"
 #include "devices/legacy/lapic.hpp"
+#include "devices/legacy/msi.hpp"
 #include "devices/legacy/pic8259.hpp"
 #include "devices/legacy/pit8254.hpp"
 #include "devices/legacy/port80.hpp"
@@ -15,7 +16,9 @@
 #include "devices/legacy/rtc_cmos.hpp"
 #include "devices/legacy/test_device.hpp"
 #include "devices/legacy/uart16550.hpp"
+#include "devices/pci/pci_root.hpp"
 #include "engine/emu/emu_vcpu.hpp"
+#include "machine/pci_devices.hpp"
 
 namespace vessel::machine {
 namespace {
@@ -54,8 +57,7 @@ class PcPlatform final : public Platform {
                                    const PlatformOptions& options);
   Result<void> build_irqchip(bus::Buses& buses, engine::Vm& vm, const PlatformOptions& options);
 
-  // Declared first so it is destroyed last: devices unschedule their timers on destruction.
-  std::unique_ptr<TimerQueue> timers_;
+  TimerService* timers_ = nullptr;  // the machine's; outlives every device (see machine.hpp)
   MonotonicClock clock_;
   std::shared_ptr<devices::Uart16550> uart_;
   std::unique_ptr<devices::ApicBus> apic_bus_;
@@ -64,11 +66,15 @@ class PcPlatform final : public Platform {
   std::unique_ptr<IsaIrqRouter> router_;
   std::vector<std::shared_ptr<devices::LocalApic>> lapics_;
   std::vector<std::shared_ptr<bus::IoDevice>> keep_alive_;
+  std::shared_ptr<devices::AcpiPm> pm_;
+  std::shared_ptr<devices::pci::PciRoot> pci_root_;
 };
 
 Result<void> PcPlatform::build(bus::Buses& buses, engine::Vm& vm, bus::VmControl& control,
                                backends::Console& console, const PlatformOptions& options) {
-  if (options.linux_devices || options.emulate_irqchip) timers_ = std::make_unique<TimerQueue>();
+  timers_ = options.timers;
+  if ((options.linux_devices || options.emulate_irqchip) && !timers_)
+    return fail("the PC platform needs a timer service");
   if (options.emulate_irqchip) VESSEL_TRY_VOID(build_irqchip(buses, vm, options));
 
   backends::Console* out = &console;
@@ -81,6 +87,10 @@ Result<void> PcPlatform::build(bus::Buses& buses, engine::Vm& vm, bus::VmControl
   VESSEL_TRY_VOID(buses.mmio.add(devices::kTestDeviceBase, devices::kTestDeviceSize,
                                  std::make_shared<devices::TestDevice>()));
   if (options.linux_devices) VESSEL_TRY_VOID(build_linux_devices(buses, vm, control, options));
+  if (options.pci) {
+    if (!options.memory) return fail("PCI devices need the guest memory");
+    pci_root_ = VESSEL_TRY(build_pci_devices(buses, vm, *options.memory, options.drives, pm_));
+  }
   return {};
 }
 
@@ -93,7 +103,11 @@ Result<void> PcPlatform::build_linux_devices(bus::Buses& buses, engine::Vm& vm,
   auto kbc = std::make_shared<devices::I8042>(control, bus::IrqLine(&vm, kKeyboardIrq));
   VESSEL_TRY_VOID(devices::attach_ports(buses.pio, kbc, devices::I8042::kPorts));
   auto pm = std::make_shared<devices::AcpiPm>(clock_, control);
-  VESSEL_TRY_VOID(devices::attach_ports(buses.pio, pm, devices::AcpiPm::kPorts));
+  // With PCI, the reset register (0xcf9) is reached through the PCI configuration ports.
+  std::span<const devices::PortRange> pm_ports = devices::AcpiPm::kPorts;
+  if (options.pci) pm_ports = pm_ports.first(1);
+  VESSEL_TRY_VOID(devices::attach_ports(buses.pio, pm, pm_ports));
+  pm_ = pm;
   auto port80 = std::make_shared<devices::Port80>();
   VESSEL_TRY_VOID(buses.pio.add(devices::Port80::kPort, 1, port80));
   keep_alive_.insert(keep_alive_.end(), {rtc, kbc, pm, port80});
@@ -114,14 +128,18 @@ Result<void> PcPlatform::build_irqchip(bus::Buses& buses, engine::Vm& vm,
       buses.mmio.add(devices::IoApic::kDefaultBase, devices::IoApic::kMmioSize, ioapic_));
   router_ = std::make_unique<IsaIrqRouter>(*pic_, *ioapic_);
   emu_vm->set_irq_sink(router_.get());
+  // MSI/MSI-X writes are APIC messages (SDM Vol. 3A §10.11); malformed ones are dropped.
+  emu_vm->set_msi_sink([bus = apic_bus_.get()](uint64_t address, uint32_t data) {
+    if (auto message = devices::msi_to_apic_message(address, data)) bus->deliver(*message);
+  });
 
   auto pit = std::make_shared<devices::Pit8254>(*timers_, bus::IrqLine(&vm, kPitIrq));
   VESSEL_TRY_VOID(devices::attach_ports(buses.pio, pit, devices::Pit8254::kPorts));
   keep_alive_.push_back(pit);
 
   for (unsigned i = 0; i < options.vcpus; ++i) {
-    auto lapic = std::make_shared<devices::LocalApic>(static_cast<uint8_t>(i), *apic_bus_,
-                                                      *timers_, i == 0);
+    auto lapic =
+        std::make_shared<devices::LocalApic>(static_cast<uint8_t>(i), *apic_bus_, *timers_, i == 0);
     apic_bus_->attach(lapic.get());
     lapic->set_startup_handler([i, cb = options.on_startup_ipi](auto kind, uint8_t vector) {
       if (kind == devices::LocalApic::StartupKind::kStartup && cb) cb(i, vector);

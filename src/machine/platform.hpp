@@ -5,7 +5,9 @@
 // local APIC per vCPU, with the ISA IRQ routing the MP and ACPI tables describe (IRQ0 -> GSI 2).
 //
 // Devices reach the interrupt controllers through the engine's Vm (an IrqSink), so they are
-// wired the same way for every engine; only this file knows which controllers exist.
+// wired the same way for every engine; only this file knows which controllers exist. Linux
+// machines also get the PCI devices of pci_devices.hpp; with emulated APICs, MSIs reach the
+// local APICs through the ApicBus (devices/legacy/msi.hpp).
 #pragma once
 
 #include <functional>
@@ -14,18 +16,28 @@
 
 #include "backends/console.hpp"
 #include "base/result.hpp"
+#include "base/timer_queue.hpp"
 #include "bus/bus.hpp"
 #include "bus/vm_control.hpp"
+#include "config/devices.hpp"
 #include "engine/engine.hpp"
+#include "memory/guest_memory.hpp"
 
 namespace vessel::machine {
 
 struct PlatformOptions {
-  bool linux_devices = false;       // RTC, i8042, ACPI PM, port 0x80
-  bool emulate_irqchip = false;     // PIC, PIT, IOAPIC, LAPICs (engines without their own)
+  bool linux_devices = false;    // RTC, i8042, ACPI PM, port 0x80
+  bool emulate_irqchip = false;  // PIC, PIT, IOAPIC, LAPICs (engines without their own)
+  // PCI host bridge, virtio-rng and a virtio-blk per drive (pci_devices.hpp); needs `memory`.
+  bool pci = false;
+  const memory::GuestMemory* memory = nullptr;
+  std::vector<config::Drive> drives;
   unsigned vcpus = 1;
   uint64_t ram_below_4g = 0;
   uint64_t ram_above_4g = 0;
+  // Timers for the PIT, RTC and LAPICs; owned by the machine so that it outlives every device,
+  // including those a failed build leaves registered on the buses.
+  TimerService* timers = nullptr;
   // A local APIC received a STARTUP IPI for vCPU `index` (emulated APICs only).
   std::function<void(unsigned index, uint8_t vector)> on_startup_ipi;
 };

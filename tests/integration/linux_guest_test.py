@@ -20,9 +20,6 @@ from guest_console import Guest, GuestError  # noqa: E402
 SKIP = 77
 # Lines the guest may log at error/warning level on our machine today, each with the reason.
 KNOWN_DMESG = [
-    # No PCI host bridge until virtio over PCI lands (issue 6).
-    r"PCI: Fatal: No config space access function found",
-    r"PCI: System does not support PCI",
     # The CPU model has no machine-check architecture (MCE/MCA not advertised).
     r"mce: Unable to init MCE device",
     # The clocksource watchdog skips a check when its vCPU thread was descheduled by the host

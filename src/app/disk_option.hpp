@@ -1,0 +1,15 @@
+// The `--disk path=FILE[,readonly=on]` option of `vessel run`: one Drive per occurrence, named
+// drive0, drive1, ... in order. The file must exist and be readable (and writable unless
+// read-only) now, so a typo fails before the guest boots rather than as a missing disk inside it.
+#pragma once
+
+#include <string>
+
+#include "base/result.hpp"
+#include "config/devices.hpp"
+
+namespace vessel::app {
+
+Result<config::Drive> parse_disk_option(const std::string& text, unsigned index);
+
+}  // namespace vessel::app
