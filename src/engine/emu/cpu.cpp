@@ -44,11 +44,17 @@ Cpu::~Cpu() = default;
 void Cpu::state_changed() {
   flush_tlb(false);
   jump_cache_.fill(nullptr);
-  tsc_delta_ = static_cast<int64_t>(st.tsc - host_ns());
+  write_tsc(st.tsc);
 }
 
 uint64_t Cpu::read_tsc() const {
-  return host_ns() + static_cast<uint64_t>(tsc_delta_);
+  return host_ns() + static_cast<uint64_t>(tsc_delta_->load(std::memory_order_relaxed));
+}
+
+void Cpu::write_tsc(uint64_t value) {
+  const int64_t distance = static_cast<int64_t>(value - read_tsc());
+  if (distance > -1'000'000'000 && distance < 1'000'000'000) return;
+  tsc_delta_->store(static_cast<int64_t>(value - host_ns()), std::memory_order_relaxed);
 }
 
 void Cpu::fatal(std::string message) {

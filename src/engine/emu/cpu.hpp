@@ -221,6 +221,12 @@ class Cpu {
   bool rdmsr(uint32_t index, uint64_t& value);
   bool wrmsr(uint32_t index, uint64_t value);
   uint64_t read_tsc() const;
+  // Makes this vCPU use the VM's shared TSC counter.
+  void share_tsc(std::shared_ptr<std::atomic<int64_t>> delta) { tsc_delta_ = std::move(delta); }
+  // Sets the TSC to `value`; a value within a second of the current one is taken as "keep
+  // the TSCs synchronized" and changes nothing (as KVM matches TSC writes), so restarting an
+  // AP or reloading a state read a moment ago never moves the shared counter.
+  void write_tsc(uint64_t value);
 
   // Called by the HLT handler.
   void halt() {
@@ -282,7 +288,9 @@ class Cpu {
   bool nmi_blocked_ = false;
   bool dirty_ = false;  // the last walk found (or set) the leaf's dirty bit
   uint64_t retired_ = 0;
-  int64_t tsc_delta_ = 0;  // guest TSC = host monotonic ns + tsc_delta_ (1 GHz, see read_tsc)
+  // guest TSC = host monotonic ns + *tsc_delta_ (1 GHz, see read_tsc). One counter per VM,
+  // shared by its vCPUs (share_tsc), so their TSCs never drift apart (SMP guests check).
+  std::shared_ptr<std::atomic<int64_t>> tsc_delta_ = std::make_shared<std::atomic<int64_t>>(0);
   TlbEntry tlb_[2][kTlbSize];
   x86::Decoder decoder_;
   std::vector<uint8_t> code_pages_;  // per guest-physical page: holds decoded code

@@ -69,7 +69,9 @@ Result<VcpuExit> EmuVcpu::run() {
 
 Result<std::unique_ptr<Vcpu>> EmuVm::create_vcpu(unsigned index, bus::IoHandler& io) {
   if (index >= options_.vcpus) return fail("vCPU index {} out of range", index);
-  return std::unique_ptr<Vcpu>(std::make_unique<EmuVcpu>(memory_, io, index));
+  auto vcpu = std::make_unique<EmuVcpu>(memory_, io, index);
+  vcpu->cpu().share_tsc(tsc_delta_);
+  return std::unique_ptr<Vcpu>(std::move(vcpu));
 }
 
 Result<void> EmuVm::signal_msi(uint64_t address, uint32_t data) {

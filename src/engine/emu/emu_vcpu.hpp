@@ -61,6 +61,7 @@ class EmuVm final : public Vm {
   VmOptions options_;
   bus::IrqSink* irq_sink_ = nullptr;
   std::function<void(uint64_t, uint32_t)> msi_sink_;
+  std::shared_ptr<std::atomic<int64_t>> tsc_delta_ = std::make_shared<std::atomic<int64_t>>(0);
 };
 
 }  // namespace vessel::engine::emu

@@ -179,13 +179,9 @@ bool Cpu::wrmsr(uint32_t index, uint64_t v) {
     case msr::kApicBase:
       st.apic_base = v & 0xfffffffffd00ull;
       return true;
-    case msr::kTsc: {
-      timespec ts;
-      clock_gettime(CLOCK_MONOTONIC, &ts);
-      const uint64_t now = uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
-      tsc_delta_ = static_cast<int64_t>(v - now);
+    case msr::kTsc:
+      write_tsc(v);
       return true;
-    }
     case msr::kTscAux:
       st.tsc_aux = v & 0xffffffffull;
       return true;
