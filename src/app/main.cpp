@@ -20,6 +20,7 @@ struct RunOptions {
   std::string engine = "auto";
   std::string console = "stdio";
   std::string load_address;
+  std::string reboot = "exit";
   std::vector<std::string> disks;  // --disk, parsed by finish_run_options
   ApiOptions api;                  // --api-sock, --config-file, --no-api (api_command.cpp)
 };
@@ -42,6 +43,10 @@ void add_run_options(CLI::App& run, RunOptions& o) {
       ->check(CLI::IsMember({"kvm", "emu", "auto"}));
   run.add_option("--console", o.console, "Serial console: stdio, none or file:PATH")
       ->capture_default_str();
+  run.add_option("--reboot", o.reboot,
+                 "What a guest reboot does: exit (end vessel, status 0) or restart the VM")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"exit", "restart"}));
   run.add_option("--load-addr", o.load_address,
                  "Flat binaries: guest-physical load and start address (default 0x7c00)");
   run.add_option("--disk", o.disks,
@@ -53,6 +58,7 @@ void add_run_options(CLI::App& run, RunOptions& o) {
 Result<void> finish_run_options(RunOptions& o) {
   o.config.machine.engine = VESSEL_TRY(config::parse_engine_kind(o.engine));
   o.config.console = VESSEL_TRY(config::parse_console(o.console));
+  o.config.machine.restart_on_reset = o.reboot == "restart";
   if (!o.load_address.empty()) {
     size_t used = 0;
     uint64_t addr = 0;

@@ -32,6 +32,7 @@ struct MachineSpec {
   EngineKind engine = EngineKind::kAuto;
   bool smt = false;                // Firecracker's machine-config `smt`
   bool track_dirty_pages = false;  // for diff snapshots
+  bool restart_on_reset = false;   // a guest reboot restarts the VM instead of ending it
 };
 
 struct ConsoleSpec {

@@ -105,9 +105,13 @@ void Machine::request_exit(int status, std::string reason) {
 }
 
 void Machine::request_reset(std::string reason) {
-  // Restarting in place needs every device's reset path; until then a reset ends the VM
-  // cleanly, as `-no-reboot` does in QEMU.
-  request_exit(0, "guest requested a reset (" + reason + "); exiting");
+  // A reset ends this machine cleanly (as QEMU's -no-reboot); the caller decides whether to
+  // build a fresh one (`vessel run --reboot restart`), which resets every device too.
+  {
+    std::lock_guard lock(exit_mutex_);
+    if (!exit_status_) reset_requested_.store(true);
+  }
+  request_exit(0, "guest requested a reset (" + reason + ")");
 }
 
 }  // namespace vessel::machine

@@ -50,6 +50,9 @@ class Machine final : public bus::VmControl {
   void request_reset(std::string reason) override;
 
   const std::string& engine_description() const { return engine_why_; }
+  // Whether the VM ended because the guest asked for a reset (reboot, i8042 0xfe, triple fault
+  // on the way down), so the caller may boot it again.
+  bool reset_requested() const { return reset_requested_.load(); }
 
  private:
   explicit Machine(memory::GuestMemory memory);
@@ -82,6 +85,7 @@ class Machine final : public bus::VmControl {
   std::optional<int> exit_status_;
   std::string exit_reason_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> reset_requested_{false};
   UniqueFd exit_event_;  // eventfd that wakes run()'s poll
 };
 

@@ -95,6 +95,8 @@ def main():
     ap.add_argument("--cpus", type=int, default=1)
     ap.add_argument("--kernel", default="vmlinux", choices=["vmlinux", "vmlinuz"])
     ap.add_argument("--boot-timeout", type=int, default=900)
+    ap.add_argument("--reboot", action="store_true",
+                    help="run vessel with --reboot restart and check that `reboot` boots again")
     args = ap.parse_args()
 
     gdir = guest_dir()
@@ -110,7 +112,7 @@ def main():
     argv = [args.vessel, "run", "--engine", args.engine, "--cpus", str(args.cpus),
             "--mem", "256", "--kernel", kernel,
             "--initrd", os.path.join(gdir, "initramfs.cpio.gz"),
-            "--cmdline", "console=ttyS0 quiet"]
+            "--cmdline", "console=ttyS0 quiet"] + (["--reboot", "restart"] if args.reboot else [])
     print("running:", " ".join(argv), flush=True)
     guest = Guest(argv, log_path=os.environ.get("VESSEL_CONSOLE_LOG"))
     failures = []
@@ -148,6 +150,13 @@ def main():
         check(not unexpected, "dmesg has no unexpected errors" +
               ("" if not unexpected else ":\n  " + "\n  ".join(unexpected)), failures)
 
+        if args.reboot:
+            guest.send("reboot\n")
+            guest.expect(rb"VESSEL-BOOT-OK", args.boot_timeout)
+            guest.send("echo AGAIN-$((6*7))\n")
+            guest.expect(rb"AGAIN-42", 120)
+            check(guest.run("uname -r") == expected_release(gdir), "the VM restarted after reboot",
+                  failures)
         guest.send("poweroff\n")
         status = guest.wait_exit(120)
         check(status == 0, f"poweroff ends vessel with status {status}", failures)
