@@ -9,6 +9,8 @@
 #   ; vessel-payload: format=flat|multiboot
 #   ; expect-exit: N            the process exit status ((v << 1) | 1 for a write of v to 0xf4)
 #   ; expect-output: TEXT       may repeat; concatenated; \n escapes
+#   ; pvm-skip: REASON          optional: skip kvm on a PVM host (guest ring 0 goes through
+#                               KVM's instruction emulator there, which lacks what REASON says)
 # Exit status: 0 pass, 1 fail (a timeout is a failure), 77 skip (engine unavailable here).
 # Environment: VESSEL_BIN (the vessel binary; kvm/emu), PAYLOAD_TIMEOUT (seconds, default 60),
 # QEMU (default qemu-system-x86_64).
@@ -29,6 +31,7 @@ engine=$1 binary=$2 source=$3
 header() { sed -n "s/^; $1: //p" "$source"; }
 format=$(header vessel-payload | sed -n 's/^format=//p')
 expect_exit=$(header expect-exit)
+pvm_skip=$(header pvm-skip)
 [[ $format == flat || $format == multiboot ]] || die "$source: bad or missing 'vessel-payload: format='"
 [[ $expect_exit =~ ^[0-9]+$ ]] || die "$source: bad or missing 'expect-exit:'"
 
@@ -65,6 +68,9 @@ run_vessel() {
   [[ -n ${VESSEL_BIN:-} && -x ${VESSEL_BIN:-} ]] || skip "the vessel binary is not built (VESSEL_BIN='${VESSEL_BIN:-}')"
   if [[ $kind == kvm && ! ( -r /dev/kvm && -w /dev/kvm ) ]]; then
     skip "/dev/kvm is missing or not accessible"
+  fi
+  if [[ $kind == kvm && -n $pvm_skip && -d /sys/module/kvm_pvm ]]; then
+    skip "PVM KVM host: $pvm_skip"
   fi
   timeout "$timeout_s" "$VESSEL_BIN" run --engine "$kind" --kernel "$binary" \
     --console "file:$out" --mem 16 </dev/null >"$work/vessel.log" 2>&1

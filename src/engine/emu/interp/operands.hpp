@@ -22,6 +22,8 @@ void register_stack(HandlerTable& t);
 void register_system(HandlerTable& t);
 void register_io(HandlerTable& t);
 void register_segment_checks(HandlerTable& t);
+void register_decimal(HandlerTable& t);
+void register_legacy(HandlerTable& t);
 
 inline constexpr uint64_t size_mask(unsigned size) {
   return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;

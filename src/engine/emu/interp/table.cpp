@@ -30,6 +30,8 @@ HandlerTable build() {
   interp::register_sse_int(t);
   interp::register_x87(t);
   interp::register_fxsave(t);
+  interp::register_decimal(t);
+  interp::register_legacy(t);
   return t;
 }
 }  // namespace
