@@ -255,11 +255,12 @@ void CMPXCHG(Cpu& c, const DecodedInst& in) {
   flags_out(c, fo);
 }
 
-// CMPXCHG8B/16B: m64/m128 against EDX:EAX / RDX:RAX. 16B needs 16-byte alignment and is
-// not atomic against other vCPUs here (read-compare-write).
+// CMPXCHG8B/16B: m64/m128 against EDX:EAX / RDX:RAX, atomic on guest RAM whether or not the
+// guest wrote LOCK (a stronger guarantee than the hardware's, and the one guests rely on).
 void CMPXCHG8B(Cpu& c, const DecodedInst& in) {
   DecodedInst q = in;
   q.ops[0].size = 8;
+  q.prefixes |= x86::prefix::kLock;
   const uint64_t expect = (get_gpr(c, kRdx, 4) << 32) | get_gpr(c, kRax, 4);
   const uint64_t repl = (get_gpr(c, kRcx, 4) << 32) | get_gpr(c, kRbx, 4);
   uint64_t old = 0;
@@ -275,19 +276,41 @@ void CMPXCHG8B(Cpu& c, const DecodedInst& in) {
     set_gpr(c, kRdx, 4, old >> 32);
   }
 }
+
+// The host's LOCK CMPXCHG16B on a 16-byte aligned host pointer: true when it matched (and
+// stored nlo/nhi); lo/hi come back with the memory's old value either way.
+bool host_cas16(uint8_t* p, uint64_t& lo, uint64_t& hi, uint64_t nlo, uint64_t nhi) {
+  bool ok;
+  asm volatile("lock cmpxchg16b %[m]"
+               : [m] "+m"(*reinterpret_cast<uint64_t(*)[2]>(p)), "+a"(lo), "+d"(hi), "=@ccz"(ok)
+               : "b"(nlo), "c"(nhi)
+               : "memory");
+  return ok;
+}
+
+// #GP(0) on a linear address not 16-byte aligned (SDM Vol. 2A CMPXCHG8B/CMPXCHG16B). On RAM a
+// single host LOCK CMPXCHG16B, so other vCPUs see all or nothing; on MMIO read-compare-write.
 void CMPXCHG16B(Cpu& c, const DecodedInst& in) {
-  const uint64_t off = effective_address(c, in, in.ops[0]);
-  if (off & 15) raise(vec::kGP, 0);
   const int seg = in.ops[0].seg;
-  c.probe_write(seg, off, 16);
-  const uint64_t lo = c.read(seg, off, 8), hi = c.read(seg, off + 8, 8);
-  if (lo == c.st.gpr[kRax] && hi == c.st.gpr[kRdx]) {
-    c.write(seg, off, 8, c.st.gpr[kRbx]);
-    c.write(seg, off + 8, 8, c.st.gpr[kRcx]);
+  const uint64_t off = effective_address(c, in, in.ops[0]);
+  const uint64_t la = c.linear(seg, off, 16, Access::kWrite);
+  if (la & 15) raise(vec::kGP, 0);
+  uint64_t lo = c.st.gpr[kRax], hi = c.st.gpr[kRdx];
+  bool equal;
+  if (uint8_t* h = c.host_for_write(la, 16, c.cpl() == 3)) {
+    equal = host_cas16(h, lo, hi, c.st.gpr[kRbx], c.st.gpr[kRcx]);
+  } else {
+    c.probe_write(seg, off, 16);
+    const uint64_t mlo = c.read(seg, off, 8), mhi = c.read(seg, off + 8, 8);
+    equal = mlo == lo && mhi == hi;
+    c.write(seg, off, 8, equal ? c.st.gpr[kRbx] : mlo);      // written back either way, as on
+    c.write(seg, off + 8, 8, equal ? c.st.gpr[kRcx] : mhi);  // hardware
+    lo = mlo;
+    hi = mhi;
+  }
+  if (equal) {
     c.st.rflags |= rflags::kZF;
   } else {
-    c.write(seg, off, 8, lo);
-    c.write(seg, off + 8, 8, hi);
     c.st.rflags &= ~rflags::kZF;
     c.st.gpr[kRax] = lo;
     c.st.gpr[kRdx] = hi;
