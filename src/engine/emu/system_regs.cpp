@@ -196,10 +196,12 @@ bool Cpu::wrmsr(uint32_t index, uint64_t v) {
     case msr::kSysenterCs:
       st.sysenter_cs = v;
       return true;
-    case msr::kSysenterEsp:
+    case msr::kSysenterEsp:  // canonical on a CPU with long mode (SDM Vol. 4 Table 2-2)
+      if (!canonical(v)) return false;
       st.sysenter_esp = v;
       return true;
     case msr::kSysenterEip:
+      if (!canonical(v)) return false;
       st.sysenter_eip = v;
       return true;
     case msr::kMtrrDefType:

@@ -1,6 +1,6 @@
 // System instructions (SDM Vol. 3A ch. 2.8 and Vol. 2 pages): MOV CR/DR/Sreg, descriptor
 // table registers, LLDT/LTR, INVLPG, CLTS, HLT, CLI/STI, CPUID, RDTSC(P), RDMSR/WRMSR,
-// SYSCALL/SYSRET, SWAPGS, far pointer loads (LDS...), cache control as no-ops.
+// SYSCALL/SYSRET, SYSENTER/SYSEXIT, SWAPGS, far pointer loads (LDS...), cache control as no-ops.
 #include <Zydis/Mnemonic.h>
 
 #include "engine/emu/interp/operands.hpp"
@@ -302,6 +302,35 @@ void SYSRET(Cpu& c, const DecodedInst& in) {
   c.next_rip = to64 ? c.st.gpr[kRcx] : c.st.gpr[kRcx] & 0xffffffff;
   c.end_block = true;
 }
+// SYSENTER/SYSEXIT (SDM Vol. 2B): flat ring-0 segments from IA32_SYSENTER_CS (SS = CS + 8),
+// ring-3 ones at +16/+24 (32-bit) or +32/+40 (64-bit SYSEXIT, REX.W). In long mode SYSENTER
+// enters 64-bit code with the full 64-bit ESP/EIP MSRs; otherwise it truncates them.
+void SYSENTER(Cpu& c, const DecodedInst&) {
+  const uint16_t cs = static_cast<uint16_t>(c.st.sysenter_cs) & 0xfffc;
+  if (!c.protected_mode() || cs == 0) raise(vec::kGP, 0);
+  const bool lm = c.long_mode();
+  c.st.rflags &= ~(rflags::kVM | rflags::kIF | rflags::kRF);
+  c.st.seg[kCs] = flat_segment(cs, true, lm, 0);
+  c.st.seg[kSs] = flat_segment(static_cast<uint16_t>(cs + 8), false, false, 0);
+  c.st.gpr[kRsp] = lm ? c.st.sysenter_esp : c.st.sysenter_esp & 0xffffffff;
+  c.next_rip = lm ? c.st.sysenter_eip : c.st.sysenter_eip & 0xffffffff;
+  c.end_block = true;
+}
+void SYSEXIT(Cpu& c, const DecodedInst& in) {
+  const uint16_t base = static_cast<uint16_t>(c.st.sysenter_cs) & 0xfffc;
+  if (!c.protected_mode() || base == 0 || c.cpl() != 0) raise(vec::kGP, 0);
+  const bool to64 = in.opsize == 8;
+  if (to64) {
+    for (uint64_t a : {c.st.gpr[kRcx], c.st.gpr[kRdx]})
+      if ((a >> 47) != 0 && (a >> 47) != 0x1ffff) raise(vec::kGP, 0);
+  }
+  const uint16_t cs = static_cast<uint16_t>(base + (to64 ? 32 : 16)) | 3;
+  c.st.seg[kCs] = flat_segment(cs, true, to64, 3);
+  c.st.seg[kSs] = flat_segment(static_cast<uint16_t>(cs + 8), false, false, 3);
+  c.st.gpr[kRsp] = to64 ? c.st.gpr[kRcx] : c.st.gpr[kRcx] & 0xffffffff;
+  c.next_rip = to64 ? c.st.gpr[kRdx] : c.st.gpr[kRdx] & 0xffffffff;
+  c.end_block = true;
+}
 void SWAPGS(Cpu& c, const DecodedInst&) {
   if (!c.mode64()) raise(vec::kUD);
   require_cpl0(c);
@@ -352,6 +381,8 @@ void register_system(HandlerTable& t) {
   t[ZYDIS_MNEMONIC_SYSCALL] = SYSCALL;
   t[ZYDIS_MNEMONIC_SYSRET] = SYSRET;
   t[ZYDIS_MNEMONIC_SWAPGS] = SWAPGS;
+  t[ZYDIS_MNEMONIC_SYSENTER] = SYSENTER;
+  t[ZYDIS_MNEMONIC_SYSEXIT] = SYSEXIT;
   t[ZYDIS_MNEMONIC_LDS] = LxS<kDs>;
   t[ZYDIS_MNEMONIC_LES] = LxS<kEs>;
   t[ZYDIS_MNEMONIC_LFS] = LxS<kFs>;
