@@ -42,6 +42,7 @@ Cpu::Cpu(const memory::GuestMemory& memory, bus::IoHandler& io_handler, unsigned
 Cpu::~Cpu() = default;
 
 void Cpu::state_changed() {
+  debug_regs_changed();
   flush_tlb(false);
   jump_cache_.fill(nullptr);
   write_tsc(st.tsc);
@@ -105,6 +106,11 @@ StopReason Cpu::run_blocks(uint64_t& budget) {
     try {
       Block* const from = prev;
       prev = nullptr;
+      if (debug_active()) [[unlikely]] {
+        check_instruction_bp();  // a fault, before the instruction's fetch
+        run_traced(next_block(nullptr), budget);
+        continue;
+      }
       Block* b = next_block(from);
       const uint64_t ip_mask = b->mode == x86::CodeMode::k64   ? ~0ull
                                : b->mode == x86::CodeMode::k32 ? 0xffffffffull

@@ -236,6 +236,13 @@ class Cpu {
   // A fatal emulation problem: run() returns kError with this message.
   [[noreturn]] void fatal(std::string message);
 
+  // Debug registers and single-step (debug.cpp). Call after writing DR0-DR3/DR7.
+  void debug_regs_changed();
+  // The run loop takes run_traced() instead of the block loop while this holds.
+  bool debug_active() const {
+    return (st.rflags & arch::rflags::kTF) || (st.dr7 & 0xff) || pending_db_;
+  }
+
  private:
   // A successor seen after a block ran to its end: the next RIP and its block, valid while
   // `gen` equals chain_gen_ (bumped by every TLB flush, INVLPG and block invalidation, the
@@ -273,6 +280,11 @@ class Cpu {
     return p < code_pages_.size() && code_pages_[p];
   }
   bool check_events();  // delivers a pending NMI / interrupt; true when one was delivered
+  // debug.cpp: one instruction with the #DB checks around it; breakpoint matching.
+  void run_traced(Block* b, uint64_t& budget);
+  void check_instruction_bp();
+  bool page_has_data_bp(uint64_t page) const;
+  void check_data_bp(uint64_t la, unsigned size, bool write);
   void deliver_fault(const GuestFault& f);
   StopReason run_blocks(uint64_t& budget);
 
@@ -288,6 +300,10 @@ class Cpu {
   bool nmi_blocked_ = false;
   bool dirty_ = false;  // the last walk found (or set) the leaf's dirty bit
   uint64_t retired_ = 0;
+  uint64_t deliveries_ = 0;    // events delivered through the IDT/IVT (debug.cpp's INT n test)
+  uint64_t pending_db_ = 0;    // DR6 bits of a #DB held back by MOV SS / POP SS
+  unsigned data_bp_mask_ = 0;  // DR0-DR3 armed as data breakpoints
+  unsigned data_hits_ = 0;     // data breakpoints hit by the current (traced) instruction
   // guest TSC = host monotonic ns + *tsc_delta_ (1 GHz, see read_tsc). One counter per VM,
   // shared by its vCPUs (share_tsc), so their TSCs never drift apart (SMP guests check).
   std::shared_ptr<std::atomic<int64_t>> tsc_delta_ = std::make_shared<std::atomic<int64_t>>(0);

@@ -26,6 +26,7 @@ void Cpu::deliver(uint8_t vector, bool has_error, uint32_t error, bool software,
   const uint32_t ext = software ? 0 : 1;
   const uint32_t idt_err = uint32_t{vector} * 8 + 2 + ext;
   st.events.halted = false;
+  ++deliveries_;
   if (!protected_mode()) {  // real mode: the IVT (4-byte far pointers)
     if (uint32_t{vector} * 4 + 3 > st.idt.limit) raise(vec::kGP, idt_err);
     const uint64_t entry = read_sys(st.idt.base + vector * 4u, 4);

@@ -165,8 +165,9 @@ void Cpu::fill_tlb(uint64_t la, uint64_t gpa, Access, bool user, bool writable, 
   e.host = host;
   e.gpa = gpa & ~0xfffull;
   e.global = global;
-  e.tag[0] = page;
-  e.tag[1] = (writable && dirty && !is_code_page(gpa)) ? page : 1;
+  const bool watched = data_bp_mask_ && page_has_data_bp(page);  // see debug.cpp
+  e.tag[0] = watched ? 1 : page;
+  e.tag[1] = (writable && dirty && !is_code_page(gpa) && !watched) ? page : 1;
   e.tag[2] = nx ? 1 : page;
 }
 
@@ -253,6 +254,7 @@ void Cpu::phys_write(uint64_t gpa, unsigned size, uint64_t v) {
 }
 
 uint64_t Cpu::read_slow(uint64_t la, unsigned size, bool user) {
+  if (data_bp_mask_) check_data_bp(la, size, false);
   const unsigned first = std::min<unsigned>(size, 4096 - (la & 0xfff));
   const uint64_t g0 = translate(la, Access::kRead, user);
   if (first == size) return phys_read(g0, size);
@@ -264,6 +266,7 @@ uint64_t Cpu::read_slow(uint64_t la, unsigned size, bool user) {
 }
 
 void Cpu::write_slow(uint64_t la, unsigned size, uint64_t v, bool user) {
+  if (data_bp_mask_) check_data_bp(la, size, true);
   const unsigned first = std::min<unsigned>(size, 4096 - (la & 0xfff));
   const uint64_t g0 = translate(la, Access::kWrite, user);
   if (first == size) return phys_write(g0, size, v);
@@ -282,6 +285,7 @@ void Cpu::probe_write(int seg, uint64_t off, unsigned size) {
 
 uint8_t* Cpu::host_for_write(uint64_t la, unsigned size, bool user) {
   if ((la & 0xfff) + size > 4096) return nullptr;
+  if (data_bp_mask_) check_data_bp(la, size, true);
   const uint64_t gpa = translate(la, Access::kWrite, user);
   if (is_code_page(gpa)) invalidate_code_page(gpa >> 12);
   const memory::Region* r = mem.region_of(gpa);

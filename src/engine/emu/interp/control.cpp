@@ -85,6 +85,12 @@ void INT(Cpu& c, const DecodedInst& in) {
 void INT3(Cpu& c, const DecodedInst&) {
   c.raise_interrupt_sw(vec::kBP);
 }
+// INT1/ICEBP (F1): a #DB trap delivered like a hardware exception (no gate DPL check).
+void INT1(Cpu& c, const DecodedInst&) {
+  c.deliver(vec::kDB, false, 0, false, c.next_rip);
+  c.next_rip = c.st.rip;
+  c.end_block = true;
+}
 void INTO(Cpu& c, const DecodedInst&) {
   if (c.st.rflags & rflags::kOF) c.raise_interrupt_sw(vec::kOF);
 }
@@ -111,6 +117,7 @@ void register_control(HandlerTable& t) {
   t[ZYDIS_MNEMONIC_INT] = INT;
   t[ZYDIS_MNEMONIC_INT3] = INT3;
   t[ZYDIS_MNEMONIC_INTO] = INTO;
+  t[ZYDIS_MNEMONIC_INT1] = INT1;
   t[ZYDIS_MNEMONIC_IRET] = t[ZYDIS_MNEMONIC_IRETD] = t[ZYDIS_MNEMONIC_IRETQ] = IRET;
   t[ZYDIS_MNEMONIC_UD0] = t[ZYDIS_MNEMONIC_UD1] = t[ZYDIS_MNEMONIC_UD2] = UD;
 }

@@ -85,6 +85,7 @@ void mov_dr(Cpu& c, const DecodedInst& in) {
       c.st.dr6 = (v & 0xe00f) | 0xffff0ff0;
     else if (n == 7)
       c.st.dr7 = (v & 0xffff2bff) | 0x400;
+    if (n != 6) c.debug_regs_changed();
     return;
   }
   const uint64_t v = n < 4 ? c.st.dr[n] : n == 6 ? c.st.dr6 : c.st.dr7;
