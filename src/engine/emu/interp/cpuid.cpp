@@ -1,8 +1,8 @@
 // The one CPU model the software engine presents (SDM Vol. 2A CPUID). It advertises exactly
 // what is implemented: a GenuineIntel family-6 processor with TSC, MSR, PAE, PSE/PSE-36, CX8,
 // CX16, APIC, SEP, PGE, CMOV, PAT, CLFSH, POPCNT, LZCNT, SYSCALL, NX, 1 GiB pages, RDTSCP and long
-// mode, and FPU/FXSR/SSE/SSE2 (kHasSse: interp/x87*.cpp, sse_*.cpp, fxsave.cpp). Not MMX (the
-// MMX-register forms are #UD), SSE3+, AVX or XSAVE.
+// mode, and FPU/MMX/FXSR/SSE/SSE2 (kHasSse: interp/x87*.cpp, mmx.cpp, sse_*.cpp, fxsave.cpp).
+// Not SSE3+, AVX or XSAVE.
 #include <Zydis/Mnemonic.h>
 
 #include <cstring>
@@ -42,7 +42,8 @@ void cpuid(const Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t r[4]) {
       r[2] = (1u << 13) | (1u << 23);                     // CX16, POPCNT
       uint32_t d = (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 9) |
                    (1u << 11) | (1u << 13) | (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19);
-      if (kHasSse) d |= 1u | (1u << 24) | (1u << 25) | (1u << 26);  // FPU FXSR SSE SSE2
+      if (kHasSse)
+        d |= 1u | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26);  // FPU MMX FXSR SSE SSE2
       r[3] = d;
       break;
     }

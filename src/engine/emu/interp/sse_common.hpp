@@ -7,8 +7,7 @@
 // run with the guest's MXCSR rounding/DAZ/FTZ bits loaded into the host MXCSR and every
 // exception masked; the exception flags the host raised are merged into the guest MXCSR and an
 // unmasked one becomes #XM (CR4.OSXMMEXCPT = 1) or #UD (SDM Vol. 1 §11.5.2). A faulting
-// instruction writes no destination. MMX-register forms are not implemented: #UD (CPUID does
-// not advertise MMX).
+// instruction writes no destination. MMX-register forms are in mmx.cpp.
 #pragma once
 
 #include <emmintrin.h>
@@ -54,7 +53,7 @@ inline __m128i make128(uint64_t lo, uint64_t hi) {
   return _mm_set_epi64x(static_cast<long long>(hi), static_cast<long long>(lo));
 }
 
-// Operand i must be an XMM register (an MMX form of the same mnemonic is #UD).
+// Operand i must be an XMM register (#UD otherwise).
 inline uint8_t xmm_reg(const DecodedInst& in, int i) {
   if (in.ops[i].kind != OpKind::kXmm) [[unlikely]]
     raise(vec::kUD);

@@ -3,9 +3,10 @@
 // packs and unpacks, shifts (register, immediate and whole-register byte shifts), the logical
 // ops (PAND.. and ANDPS/ANDPD..), and the shuffles (PSHUFD/HW/LW, SHUFPS/PD, UNPCK*PS/PD).
 // None of these touch MXCSR; each is one host instruction on the guest's register values.
+// Their MMX-register forms go to mmx.cpp, which runs the same operations on 64 bits.
 #include <Zydis/Mnemonic.h>
 
-#include "engine/emu/interp/sse_common.hpp"
+#include "engine/emu/interp/mmx.hpp"
 
 namespace vessel::engine::emu::interp {
 
@@ -17,6 +18,8 @@ using FnImm = __m128i (*)(__m128i, __m128i, unsigned);
 // dst = F(dst, src); an immediate source (shift counts) becomes the low lane.
 template <Fn F>
 void INT2(Cpu& c, const DecodedInst& in) {
+  if (in.ops[0].kind == OpKind::kMmx) [[unlikely]]
+    return mmx::binary(c, in, F);
   check_sse(c);
   const uint8_t r = xmm_reg(in, 0);
   const __m128i b = in.ops[1].kind == OpKind::kImm

@@ -5,7 +5,7 @@
 // and #XM/#UD helpers shared by the SSE files.
 #include <Zydis/Mnemonic.h>
 
-#include "engine/emu/interp/sse_common.hpp"
+#include "engine/emu/interp/mmx.hpp"
 
 namespace vessel::engine::emu::interp {
 
@@ -34,6 +34,7 @@ void MOV128(Cpu& c, const DecodedInst& in) {
 
 // MOVD/MOVQ: xmm ← r/m (zero-extended to 128 bits), xmm ← xmm/m64, or r/m ← low lane.
 void MOVDQ(Cpu& c, const DecodedInst& in) {
+  if (in.ops[0].kind == OpKind::kMmx || in.ops[1].kind == OpKind::kMmx) return mmx::move(c, in);
   check_sse(c);
   const Operand& d = in.ops[0];
   const Operand& s = in.ops[1];
@@ -99,18 +100,21 @@ void MOVMSKPD(Cpu& c, const DecodedInst& in) {
   set_gpr(c, in.ops[0].reg, in.ops[0].size, _mm_movemask_pd(pd(get_xmm(c, xmm_reg(in, 1)))));
 }
 void PMOVMSKB(Cpu& c, const DecodedInst& in) {
+  if (in.ops[1].kind == OpKind::kMmx) return mmx::pmovmskb(c, in);
   check_sse(c);
   set_gpr(c, in.ops[0].reg, in.ops[0].size, _mm_movemask_epi8(get_xmm(c, xmm_reg(in, 1))));
 }
 
 void PEXTRW(Cpu& c, const DecodedInst& in) {
   if (in.opcode_map != 1) raise(vec::kUD);  // 66 0F 3A 15 is SSE4.1
+  if (in.ops[1].kind == OpKind::kMmx) return mmx::pextrw(c, in);
   check_sse(c);
   uint16_t w[8];
   _mm_storeu_si128(reinterpret_cast<__m128i*>(w), get_xmm(c, xmm_reg(in, 1)));
   set_gpr(c, in.ops[0].reg, in.ops[0].size, w[in.ops[2].value & 7]);
 }
 void PINSRW(Cpu& c, const DecodedInst& in) {
+  if (in.ops[0].kind == OpKind::kMmx) return mmx::pinsrw(c, in);
   check_sse(c);
   const uint8_t r = xmm_reg(in, 0);
   uint16_t w[8];

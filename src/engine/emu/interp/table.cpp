@@ -3,8 +3,8 @@
 // a CPU that does not advertise the instruction does. New files (x87, sse, ...) add a
 // register_* call here; mnemonics shared between chapters (MOVSD, CMPSD: string vs SSE) are
 // told apart by DecodedInst::opcode_map inside the handler.
+#include "engine/emu/interp/mmx.hpp"
 #include "engine/emu/interp/operands.hpp"
-#include "engine/emu/interp/sse_common.hpp"
 
 namespace vessel::engine::emu {
 
@@ -30,6 +30,7 @@ HandlerTable build() {
   interp::register_sse_int(t);
   interp::register_x87(t);
   interp::register_fxsave(t);
+  interp::register_mmx(t);
   interp::register_decimal(t);
   interp::register_legacy(t);
   return t;
