@@ -1,6 +1,7 @@
 // x87 and FXSAVE/FXRSTOR tests: FNINIT state, loads/stores in every width, arithmetic with the
 // Intel operand order of the P/R forms, FIST rounding under FCW.RC, compares, stack underflow,
-// #NM with CR0.TS, and the exact FXSAVE64/legacy FXSAVE image layout with an FXRSTOR round trip.
+// #NM with CR0.TS, #MF for pending unmasked exceptions (CR0.NE), and the exact FXSAVE64/legacy
+// FXSAVE image layout with an FXRSTOR round trip.
 #include <cstring>
 
 #include "emu_test_util.hpp"
@@ -217,6 +218,40 @@ TEST(EmuFxsave, NmWithTs) {
   e.st().cr0 |= cr0::kTS;
   ASSERT_EQ(e.run_code("fxsave64 [0x300000]\nhlt"), StopReason::kHalt);
   EXPECT_EQ(e.st().gpr[kR15], vec::kNM);
+}
+
+// Zero divide unmasked (FCW 0x37b): FDIV sets ZE, ES and B; FNSTSW (non-waiting) reads them;
+// the next waiting instruction (FWAIT here) raises #MF with CR0.NE, before it runs.
+TEST(EmuX87, PendingUnmaskedExceptionRaisesMfWithNe) {
+  FpuEnv e;
+  e.st().cr0 |= cr0::kNE;
+  e.trap(vec::kMF);
+  ASSERT_EQ(e.run_code("fninit\npush 0x37b\nfldcw [rsp]\nfld1\nfldz\nfdivp\nfnstsw ax\n"
+                       "mov r14, 1\nfwait\nmov r13, 1\nhlt"),
+            StopReason::kHalt);
+  EXPECT_EQ(e.st().gpr[kR15], vec::kMF);
+  EXPECT_EQ(e.st().gpr[kR14], 1u);
+  EXPECT_EQ(e.st().gpr[kR13], 0u);
+  EXPECT_EQ(e.st().gpr[kRax] & 0x8084, 0x8084u);  // B, ES, ZE
+}
+
+TEST(EmuX87, FnclexClearsThePendingExceptionAndNeZeroIgnoresIt) {
+  FpuEnv e;
+  e.st().cr0 |= cr0::kNE;
+  e.trap(vec::kMF);
+  ASSERT_EQ(e.run_code("fninit\npush 0x37b\nfldcw [rsp]\nfld1\nfldz\nfdivp\nfnclex\n"
+                       "fwait\nfld1\nmov r13, 1\nhlt"),
+            StopReason::kHalt);
+  EXPECT_EQ(e.st().gpr[kR13], 1u);
+  EXPECT_NE(e.st().gpr[kR15], vec::kMF);
+
+  FpuEnv legacy;  // CR0.NE = 0: the error would go to FERR#, the instructions run
+  legacy.trap(vec::kMF);
+  ASSERT_EQ(legacy.run_code("fninit\npush 0x37b\nfldcw [rsp]\nfld1\nfldz\nfdivp\nfwait\n"
+                            "fld1\nmov r13, 1\nhlt"),
+            StopReason::kHalt);
+  EXPECT_EQ(legacy.st().gpr[kR13], 1u);
+  EXPECT_NE(legacy.st().gpr[kR15], vec::kMF);
 }
 
 }  // namespace

@@ -44,7 +44,7 @@ unsigned xmm_count(const Cpu& c) {
 }
 
 void FXSAVE(Cpu& c, const DecodedInst& in) {
-  x87::check_fpu(c);
+  x87::check_fpu_nowait(c);
   const uint64_t la = image_la(c, in, Access::kWrite);
   const auto& f = c.st.fpu;
   const bool wide = in.op == ZYDIS_MNEMONIC_FXSAVE64;  // REX.W
@@ -74,7 +74,7 @@ void FXSAVE(Cpu& c, const DecodedInst& in) {
 }
 
 void FXRSTOR(Cpu& c, const DecodedInst& in) {
-  x87::check_fpu(c);
+  x87::check_fpu_nowait(c);
   const uint64_t la = image_la(c, in, Access::kRead);
   const bool user = c.cpl() == 3;
   const unsigned n = xmm_count(c), end = kXmmOffset + 16 * n;
@@ -116,7 +116,7 @@ unsigned full_tag(const Cpu& c, unsigned p) {
 // of 32-bit fields, or 14 bytes of 16-bit fields with a 16-bit operand size. FNSTENV then masks
 // every exception. The FPU CS/DS selectors are not tracked (stored as 0).
 void FNSTENV(Cpu& c, const DecodedInst& in) {
-  x87::check_fpu(c);
+  x87::check_fpu_nowait(c);
   const auto& f = c.st.fpu;
   const unsigned w = in.opsize == 2 ? 2 : 4;
   const uint64_t off = x87::mem_offset(c, in);

@@ -15,7 +15,7 @@ using namespace arch;
 void check(const Cpu& c) {
   if (c.st.cr0 & cr0::kEM) raise(vec::kUD);
   if (c.st.cr0 & cr0::kTS) raise(vec::kNM);
-  if ((c.st.fpu.fsw & x87::sw::kES) && (c.st.cr0 & cr0::kNE)) raise(vec::kMF);
+  x87::check_pending(c);
 }
 
 uint64_t get(const Cpu& c, uint8_t reg) {

@@ -196,7 +196,7 @@ void FSTP_ROTATE(Cpu& c, const DecodedInst&) {
 
 // FNINIT (SDM Vol. 2A FINIT): FCW 0x37f, FSW 0, all tags empty, FIP/FDP/FOP 0.
 void FNINIT(Cpu& c, const DecodedInst&) {
-  check_fpu(c);
+  check_fpu_nowait(c);
   set_top_keep_physical(c, 0);
   auto& f = c.st.fpu;
   f.fcw = 0x37f;
@@ -217,23 +217,25 @@ void FLDCW(Cpu& c, const DecodedInst& in) {
     c.st.fpu.fsw &= ~(sw::kES | sw::kB);
 }
 void FNSTCW(Cpu& c, const DecodedInst& in) {
-  check_fpu(c);
+  check_fpu_nowait(c);
   c.write(mem_seg(in), mem_offset(c, in), 2, c.st.fpu.fcw);
 }
 // FNSTSW: DD /7 m16 or DF E0 (AX).
 void FNSTSW(Cpu& c, const DecodedInst& in) {
-  check_fpu(c);
+  check_fpu_nowait(c);
   if (is_reg_form(in)) return set_gpr(c, arch::kRax, 2, c.st.fpu.fsw);
   c.write(mem_seg(in), mem_offset(c, in), 2, c.st.fpu.fsw);
 }
 void FNCLEX(Cpu& c, const DecodedInst&) {
-  check_fpu(c);
+  check_fpu_nowait(c);
   c.st.fpu.fsw &= static_cast<uint16_t>(~(0x3f | sw::kSF | sw::kES | sw::kB));
 }
-// FWAIT: #NM only when CR0.MP and CR0.TS are both set (SDM Vol. 3A Table 2-2).
+// FWAIT: #NM only when CR0.MP and CR0.TS are both set (SDM Vol. 3A Table 2-2), then #MF for a
+// pending unmasked exception.
 void FWAIT(Cpu& c, const DecodedInst&) {
   if ((c.st.cr0 & (arch::cr0::kMP | arch::cr0::kTS)) == (arch::cr0::kMP | arch::cr0::kTS))
     raise(vec::kNM);
+  check_pending(c);
 }
 
 }  // namespace

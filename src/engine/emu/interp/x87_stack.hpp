@@ -4,8 +4,8 @@
 // `long double`; arithmetic runs on the host x87 under the guest's control word (precision and
 // rounding, every exception masked), and the exception flags it raises are merged into FSW.
 //
-// Not modelled: FIP/FDP/FOP updates, and delivery of #MF for unmasked exceptions (FSW.ES and
-// B are set; the kernel and libc run with exceptions masked).
+// Not modelled: FIP/FDP/FOP updates. Unmasked exceptions set FSW.ES and B, and the next waiting
+// instruction raises #MF (check_fpu).
 #pragma once
 
 #include <cstring>
@@ -20,10 +20,24 @@ inline constexpr uint16_t kIE = 1, kDE = 2, kZE = 4, kOE = 8, kUE = 16, kPE = 32
                           kB = 1 << 15, kTopShift = 11, kTop = 7 << 11;
 }
 
-// #NM when CR0.EM or CR0.TS is set (SDM Vol. 3A §2.5, Table 2-2).
-inline void check_fpu(const Cpu& c) {
+// #NM when CR0.EM or CR0.TS is set (SDM Vol. 3A §2.5, Table 2-2): the check of the
+// non-waiting instructions (FNINIT, FNCLEX, FNSTSW, FNSTCW, FNSTENV, FXSAVE, FXRSTOR).
+inline void check_fpu_nowait(const Cpu& c) {
   if (c.st.cr0 & (arch::cr0::kEM | arch::cr0::kTS)) [[unlikely]]
     raise(vec::kNM);
+}
+// A pending unmasked exception (FSW.ES, set by the instruction that caused it) is reported
+// by the next waiting x87 instruction or FWAIT as #MF when CR0.NE = 1 (SDM Vol. 1 §8.6,
+// Vol. 3A §2.5). With NE = 0 a PC reports it through FERR# and IRQ 13, which this machine does
+// not wire: the instruction then runs.
+inline void check_pending(const Cpu& c) {
+  if ((c.st.fpu.fsw & 0x80) && (c.st.cr0 & arch::cr0::kNE)) [[unlikely]]
+    raise(vec::kMF);
+}
+// The check of every waiting x87 instruction.
+inline void check_fpu(const Cpu& c) {
+  check_fpu_nowait(c);
+  check_pending(c);
 }
 
 inline unsigned top(const Cpu& c) {
