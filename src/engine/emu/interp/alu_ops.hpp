@@ -213,4 +213,20 @@ namespace vessel::engine::emu::interp {
   ((size) == 2   ? uint64_t(F<uint16_t>(__VA_ARGS__)) \
    : (size) == 4 ? uint64_t(F<uint32_t>(__VA_ARGS__)) \
                  : uint64_t(F<uint64_t>(__VA_ARGS__)))
+
+// Two-operand ALU operations at a run-time width, in their fresh form when the host allows:
+// result = a OP b, with the arithmetic flags in and out through `f`.
+#define VESSEL_N2(NAME, H, F)                                                                    \
+  [[gnu::always_inline]] inline uint64_t NAME(uint64_t a, uint64_t b, unsigned s, uint64_t& f) { \
+    if (fresh_flags_ok()) return VESSEL_SIZED(s, F, a, b, f);                                    \
+    return VESSEL_SIZED(s, H, a, b, f);                                                          \
+  }
+VESSEL_N2(add_n, h_add, f_add)
+VESSEL_N2(or_n, h_or, f_or)
+VESSEL_N2(adc_n, h_adc, h_adc)  // reads CF: always the POPFQ form
+VESSEL_N2(sbb_n, h_sbb, h_sbb)
+VESSEL_N2(and_n, h_and, f_and)
+VESSEL_N2(sub_n, h_sub, f_sub)
+VESSEL_N2(xor_n, h_xor, f_xor)
+#undef VESSEL_N2
 }  // namespace vessel::engine::emu::interp

@@ -14,6 +14,8 @@ using x86::Operand;
 using x86::OpKind;
 
 void register_alu(HandlerTable& t);
+void register_muldiv(HandlerTable& t);
+void register_exchange(HandlerTable& t);
 void register_shift(HandlerTable& t);
 void register_bit(HandlerTable& t);
 void register_string(HandlerTable& t);
@@ -30,6 +32,23 @@ inline constexpr uint64_t size_mask(unsigned size) {
 }
 inline constexpr uint64_t sign_bit(unsigned size) {
   return 1ull << (8 * size - 1);
+}
+// Calls f(T{}) with T the unsigned type of `size` bytes (1, 2, 4, 8; with kByte = false, 2,
+// 4 or 8 for operations without a byte form): one switch for every handler that runs a
+// width-templated operation on a run-time operand size.
+template <bool kByte = true, class F>
+inline decltype(auto) with_width(unsigned size, F&& f) {
+  if constexpr (kByte) {
+    if (size == 1) return f(uint8_t{});
+  }
+  switch (size) {
+    case 2:
+      return f(uint16_t{});
+    case 4:
+      return f(uint32_t{});
+    default:
+      return f(uint64_t{});
+  }
 }
 inline int64_t sign_extend(uint64_t v, unsigned size) {
   const unsigned shift = 64 - 8 * size;

@@ -17,6 +17,8 @@ HandlerTable build() {
   HandlerTable t;
   t.fill(undefined);
   interp::register_alu(t);
+  interp::register_muldiv(t);
+  interp::register_exchange(t);
   interp::register_shift(t);
   interp::register_bit(t);
   interp::register_string(t);
