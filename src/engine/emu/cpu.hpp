@@ -205,6 +205,7 @@ class Cpu {
   uint64_t read_descriptor(uint16_t selector, int fault_vector);  // 8 bytes; raises on bad index
   void set_descriptor_cache(arch::Segment& s, uint16_t selector, uint64_t desc) const;
   void far_transfer(uint16_t selector, uint64_t offset, bool is_call, unsigned opsize);
+  void call_gate(uint16_t gate_selector, uint64_t gate, bool is_call);  // call_gate.cpp
   void far_return(unsigned opsize, uint64_t pop_extra);
   void iret(unsigned opsize);
 

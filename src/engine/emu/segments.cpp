@@ -1,6 +1,7 @@
 // Segment loads with descriptor caches and their protection checks (SDM Vol. 3A ch. 3, §5.5-5.8):
-// MOV/POP to a segment register, far JMP/CALL/RET and IRET. Call gates, task switches and
-// virtual-8086 mode are not supported: a guest using them gets #GP or a clean error.
+// MOV/POP to a segment register, far JMP/CALL/RET and IRET; call gates are in call_gate.cpp.
+// Task switches and virtual-8086 mode are not supported: a guest using them gets #GP or a
+// clean error.
 #include <fmt/format.h>
 
 #include "engine/emu/cpu.hpp"
@@ -120,7 +121,7 @@ static uint64_t check_code_target(Cpu& cpu, uint16_t selector, unsigned new_cpl,
   const uint64_t d = cpu.read_descriptor(selector, vec::kGP);
   const unsigned rpl = selector & 3, dpl = (d >> 45) & 3;
   const bool code = ((d >> 43) & 3) == 3, conforming = (d >> 42) & 1;
-  if (!code) raise(vec::kGP, err);  // call gates, TSS and task gates are not supported
+  if (!code) raise(vec::kGP, err);  // TSS and task gates are not supported
   if (ret) {
     if (rpl < cpu.cpl() || (conforming ? dpl > rpl : dpl != rpl)) raise(vec::kGP, err);
   } else if (conforming ? dpl > new_cpl : (rpl > new_cpl || dpl != new_cpl)) {
@@ -142,6 +143,12 @@ void Cpu::far_transfer(uint16_t selector, uint64_t offset, bool is_call, unsigne
     next_rip = offset & mask;
     end_block = true;
     return;
+  }
+  if ((selector & 0xfffc) != 0) {  // a call gate: its own checks and stack switch
+    const uint64_t g = read_descriptor(selector, vec::kGP);
+    const unsigned type = (g >> 40) & 0xf;
+    if (!((g >> 44) & 1) && (type == 0xc || (!long_mode() && type == 0x4)))
+      return call_gate(selector, g, is_call);
   }
   const uint64_t d = check_code_target(*this, selector, cpl(), false);
   const bool l = ((d >> 53) & 1) && long_mode();
