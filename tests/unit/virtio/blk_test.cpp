@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <map>
 #include <vector>
 
 #include "devices/virtio/blk/blk_request.hpp"
@@ -12,6 +13,7 @@
 #include "devices/virtio/blk/uring_backend.hpp"
 #include "devices/virtio/blk/virtio_blk.hpp"
 #include "devices/virtio/virtio_spec.hpp"
+#include "ring_builder.hpp"
 
 namespace vessel::devices::virtio::blk {
 namespace {
@@ -232,6 +234,73 @@ TEST_P(BlkTest, BatchLargerThanTheRingAndFailures) {
     EXPECT_EQ(in[i], file_bytes((i % (kDiskBytes / 512)) * 512, 512)) << i;
   }
   EXPECT_FALSE(batch.back().ok);
+}
+
+// The device end to end over a queue in guest RAM: one notification carrying a write, a
+// flush, a read of what was written, a read past the end, a chain without a status byte and a
+// get-id. Each comes back in the used ring with its length and status.
+TEST_P(BlkTest, OneNotificationMixedRequests) {
+  memory::GuestMemory mem = *memory::GuestMemory::create(1 << 20);
+  test::RingBuilder ring{mem, 32};
+  Virtqueue vq("blk", 32);
+  const uint64_t features = feature_bit(kFeatureVersion1) | kAllFeatures;
+  ASSERT_TRUE(vq.enable(mem, ring.config(), features));
+  VirtioBlk dev(open(false));
+  dev.activate(features);
+
+  constexpr uint64_t kHdr = 0x10000, kData = 0x20000, kStatus = 0x30000;
+  auto header = [&](unsigned n, uint32_t type, uint64_t sector) {
+    uint8_t h[16] = {};
+    std::memcpy(h, &type, 4);
+    std::memcpy(h + 8, &sector, 8);
+    ASSERT_TRUE(mem.write(kHdr + 16 * n, h));
+    ASSERT_TRUE(mem.write_obj<uint8_t>(kStatus + n, 0xee));
+  };
+  // n: request number; descriptors 3n, 3n+1, 3n+2.
+  auto request = [&](unsigned n, uint32_t type, uint64_t sector, uint32_t data_len, bool in) {
+    header(n, type, sector);
+    const auto d = static_cast<uint16_t>(3 * n);
+    ring.desc(d, kHdr + 16 * n, 16, kDescFlagNext, d + 1);
+    if (data_len) {
+      ring.desc(d + 1, kData + 0x1000 * n, data_len, kDescFlagNext | (in ? kDescFlagWrite : 0),
+                d + 2);
+    } else {
+      ring.desc(d, kHdr + 16 * n, 16, kDescFlagNext, d + 2);
+    }
+    ring.desc(d + 2, kStatus + n, 1, kDescFlagWrite);
+    ring.publish(d);
+  };
+  ASSERT_TRUE(mem.write(kData, std::vector<uint8_t>(1024, 0x5a)));
+  request(0, kTypeOut, 10, 1024, false);
+  request(1, kTypeFlush, 0, 0, false);
+  request(2, kTypeIn, 10, 1024, true);
+  request(3, kTypeIn, kDiskBytes / 512, 512, true);  // past the end
+  header(4, kTypeIn, 0);                             // header only: no status byte
+  ring.desc(12, kHdr + 64, 16, 0);
+  ring.publish(12);
+  request(5, kTypeGetId, 0, 20, true);
+  dev.process_queue(0, vq);
+
+  ASSERT_EQ(ring.used_idx(), 6);
+  std::map<uint32_t, uint32_t> len;  // head -> used length
+  for (uint16_t i = 0; i < 6; ++i) len[ring.used_id(i)] = ring.used_len(i);
+  auto status = [&](unsigned n) { return *mem.read_obj<uint8_t>(kStatus + n); };
+  EXPECT_EQ(status(0), kStatusOk);
+  EXPECT_EQ(len[0], 1u);
+  EXPECT_EQ(status(1), kStatusOk);
+  EXPECT_EQ(status(2), kStatusOk);
+  EXPECT_EQ(len[6], 1025u);
+  std::vector<uint8_t> back(1024);
+  ASSERT_TRUE(mem.read(kData + 0x2000, back));
+  EXPECT_EQ(back, std::vector<uint8_t>(1024, 0x5a));
+  EXPECT_EQ(file_bytes(10 * 512, 1024), std::vector<uint8_t>(1024, 0x5a));
+  EXPECT_EQ(status(3), kStatusIoErr);
+  EXPECT_EQ(len[9], 1u);
+  EXPECT_EQ(len[12], 0u);
+  EXPECT_EQ(status(4), 0xee);
+  EXPECT_EQ(dev.malformed_requests(), 1u);
+  EXPECT_EQ(status(5), kStatusOk);
+  EXPECT_EQ(len[15], 21u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, BlkTest, ::testing::Values("sync", "uring"),
