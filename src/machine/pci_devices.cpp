@@ -62,15 +62,15 @@ Result<std::unique_ptr<virtio::BlockBackend>> open_drive(const config::Drive& dr
   if (drive.io_engine == "Async") {
     auto ring = virtio::UringBackend::open(std::move(*file));
     if (ring) {
-      log::info("drive {}: io_uring", drive.drive_id);
+      log::info("{}: virtio-blk on io_uring", drive.drive_id);
       return std::unique_ptr<virtio::BlockBackend>(std::move(*ring));
     }
-    log::warn("drive {}: io_uring unavailable ({}), using synchronous I/O", drive.drive_id,
+    log::warn("{}: io_uring unavailable ({}), virtio-blk uses synchronous I/O", drive.drive_id,
               ring.error().message);
     file = virtio::FileBackend::open(drive.path_on_host, drive.is_read_only);
     if (!file) return fail("drive {}: {}", drive.drive_id, file.error().message);
   } else {
-    log::info("drive {}: synchronous I/O", drive.drive_id);
+    log::info("{}: virtio-blk on synchronous I/O", drive.drive_id);
   }
   return std::unique_ptr<virtio::BlockBackend>(std::move(*file));
 }
