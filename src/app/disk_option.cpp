@@ -33,6 +33,7 @@ Result<void> check_file(const std::string& path, bool read_only) {
 Result<config::Drive> parse_disk_option(const std::string& text, unsigned index) {
   config::Drive drive;
   drive.drive_id = fmt::format("drive{}", index);
+  drive.io_engine = "Async";  // io_uring where the host allows it, else synchronous
   std::string_view rest = text;
   while (!rest.empty()) {
     const size_t comma = rest.find(',');
@@ -48,8 +49,12 @@ Result<config::Drive> parse_disk_option(const std::string& text, unsigned index)
       drive.path_on_host = std::string(value);
     } else if (key == "readonly") {
       drive.is_read_only = VESSEL_TRY(parse_on_off(key, value));
+    } else if (key == "io") {
+      if (value != "uring" && value != "sync")
+        return fail("--disk '{}': io={} is not uring or sync", text, value);
+      drive.io_engine = value == "uring" ? "Async" : "Sync";
     } else {
-      return fail("--disk '{}': unknown key '{}' (known: path, readonly)", text, key);
+      return fail("--disk '{}': unknown key '{}' (known: path, readonly, io)", text, key);
     }
   }
   if (drive.path_on_host.empty()) return fail("--disk '{}': path=FILE is required", text);

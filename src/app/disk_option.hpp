@@ -1,6 +1,8 @@
-// The `--disk path=FILE[,readonly=on]` option of `vessel run`: one Drive per occurrence, named
-// drive0, drive1, ... in order. The file must exist and be readable (and writable unless
-// read-only) now, so a typo fails before the guest boots rather than as a missing disk inside it.
+// The `--disk path=FILE[,readonly=on][,io=uring|sync]` option of `vessel run`: one Drive per
+// occurrence, named drive0, drive1, ... in order. io=uring (the default) uses io_uring where
+// the host allows it and synchronous I/O otherwise; io=sync always the latter. The file must
+// exist and be readable (and writable unless read-only) now, so a typo fails before the guest
+// boots rather than as a missing disk inside it.
 #pragma once
 
 #include <string>

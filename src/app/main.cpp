@@ -50,7 +50,7 @@ void add_run_options(CLI::App& run, RunOptions& o) {
   run.add_option("--load-addr", o.load_address,
                  "Flat binaries: guest-physical load and start address (default 0x7c00)");
   run.add_option("--disk", o.disks,
-                 "Virtio block disk: path=FILE[,readonly=on] (repeatable; Linux guests)")
+                 "Virtio block disk: path=FILE[,readonly=on][,io=uring|sync] (repeatable)")
       ->allow_extra_args(false);
   add_api_options(run, o.api);
 }

@@ -1,6 +1,8 @@
 #include "devices/virtio/blk/blk_request.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <variant>
 #include <vector>
 
 #include "devices/virtio/virtio_spec.hpp"
@@ -46,21 +48,17 @@ std::vector<std::span<uint8_t>> slice(std::span<const std::span<uint8_t>> buffer
   return out;
 }
 
-uint8_t do_read(BlockBackend& disk, const Header& h, const DescriptorChain& c, uint64_t len) {
-  if (len % kSectorSize) return kStatusIoErr;
+// The transfer of a read or write, or the status that refuses it.
+std::variant<BlockIo, uint8_t> transfer(const BlockBackend& disk, const Header& h,
+                                        const DescriptorChain& c, bool write, uint64_t len) {
+  if ((write && disk.read_only()) || len % kSectorSize) return kStatusIoErr;
   auto offset = byte_offset(disk, h.sector, len / kSectorSize);
   if (!offset) return kStatusIoErr;
-  auto bufs = slice(c.writable, 0, len);
-  return disk.read(*offset, bufs) ? kStatusOk : kStatusIoErr;
-}
-
-uint8_t do_write(BlockBackend& disk, const Header& h, const DescriptorChain& c) {
-  const uint64_t len = c.readable_bytes - sizeof(Header);
-  if (disk.read_only() || len % kSectorSize) return kStatusIoErr;
-  auto offset = byte_offset(disk, h.sector, len / kSectorSize);
-  if (!offset) return kStatusIoErr;
-  auto bufs = slice(c.readable, sizeof(Header), len);
-  return disk.write(*offset, bufs) ? kStatusOk : kStatusIoErr;
+  BlockIo io;
+  io.op = write ? BlockIo::Op::kWrite : BlockIo::Op::kRead;
+  io.offset = *offset;
+  io.buffers = write ? slice(c.readable, sizeof(Header), len) : slice(c.writable, 0, len);
+  return io;
 }
 
 uint8_t do_segments(BlockBackend& disk, uint64_t features, const DescriptorChain& c, bool zeroes) {
@@ -90,13 +88,23 @@ uint8_t do_segments(BlockBackend& disk, uint64_t features, const DescriptorChain
   return kStatusOk;
 }
 
+Completion answer(const DescriptorChain& c, uint64_t written, uint8_t status) {
+  // The status byte is the chain's last writable byte.
+  ChainWriter writer(c.writable);
+  writer.take(c.writable_bytes - 1);
+  writer.write(std::span(&status, 1));
+  const uint64_t used = written + 1;
+  return {used > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(used), status};
+}
+
 }  // namespace
 
-Completion handle_request(BlockBackend& disk, uint64_t features, const DescriptorChain& c) {
-  if (c.readable_bytes < sizeof(Header) || c.writable_bytes < 1) return {0, std::nullopt};
+Prepared prepare_request(BlockBackend& disk, uint64_t features, const DescriptorChain& c) {
+  Prepared p;
+  if (c.readable_bytes < sizeof(Header) || c.writable_bytes < 1) return p;
   uint8_t raw[sizeof(Header)];
   ChainReader reader(c.readable);
-  if (!reader.read(raw)) return {0, std::nullopt};
+  if (!reader.read(raw)) return p;
   Header h;
   std::memcpy(&h, raw, sizeof h);
 
@@ -106,15 +114,20 @@ Completion handle_request(BlockBackend& disk, uint64_t features, const Descripto
   uint8_t status = kStatusUnsupp;
   switch (h.type) {
     case kTypeIn:
-      status = do_read(disk, h, c, data_in);
-      if (status == kStatusOk) written = data_in;
+    case kTypeOut: {
+      const bool write = h.type == kTypeOut;
+      auto t = transfer(disk, h, c, write, write ? c.readable_bytes - sizeof(Header) : data_in);
+      if (auto* io = std::get_if<BlockIo>(&t)) {
+        p.io = std::move(*io);
+        p.data_in = write ? 0 : static_cast<uint32_t>(std::min<uint64_t>(data_in, UINT32_MAX));
+        return p;
+      }
+      status = std::get<uint8_t>(t);
       break;
-    case kTypeOut:
-      status = do_write(disk, h, c);
-      break;
+    }
     case kTypeFlush:
-      status = disk.flush() ? kStatusOk : kStatusIoErr;
-      break;
+      p.io = BlockIo{BlockIo::Op::kFlush, 0, {}, false};
+      return p;
     case kTypeGetId: {
       // §5.2.6.1: up to 20 bytes, NUL-padded when shorter.
       char id[kIdBytes] = {};
@@ -136,12 +149,20 @@ Completion handle_request(BlockBackend& disk, uint64_t features, const Descripto
       status = kStatusUnsupp;
       break;
   }
-  // The status byte is the chain's last writable byte.
-  ChainWriter writer(c.writable);
-  writer.take(data_in);
-  writer.write(std::span(&status, 1));
-  const uint64_t used = written + 1;
-  return {used > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(used), status};
+  p.done = answer(c, written, status);
+  return p;
+}
+
+Completion finish_request(const DescriptorChain& c, const Prepared& p) {
+  if (!p.io) return p.done;
+  return p.io->ok ? answer(c, p.data_in, kStatusOk) : answer(c, 0, kStatusIoErr);
+}
+
+Completion handle_request(BlockBackend& disk, uint64_t features, const DescriptorChain& c) {
+  Prepared p = prepare_request(disk, features, c);
+  if (!p.io) return p.done;
+  disk.run_batch(std::span(&*p.io, 1));
+  return finish_request(c, p);
 }
 
 }  // namespace vessel::devices::virtio::blk

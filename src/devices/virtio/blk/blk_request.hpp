@@ -14,6 +14,9 @@
 //  - discard / write-zeroes when not negotiated, unknown flags, unmap on discard, more
 //    segments or sectors than the configuration allows, unknown request types:
 //    VIRTIO_BLK_S_UNSUPP (or IOERR for limits, §5.2.6.2).
+// Reads, writes and flushes are split in two so a device can batch them (BlockBackend::
+// run_batch): prepare_request checks the chain and either answers at once or returns the
+// BlockIo to run; finish_request writes the status once it ran. handle_request does both.
 // Pure functions of the chain, the features and the backend, so they can be fuzzed alone.
 #pragma once
 
@@ -56,6 +59,17 @@ struct Completion {
   std::optional<uint8_t> status;  // nullopt: malformed chain, nothing reported
 };
 
+// A checked request: either answered (`io` empty, the status already in the chain) or a
+// transfer or flush still to run.
+struct Prepared {
+  Completion done{0, std::nullopt};
+  std::optional<BlockIo> io;
+  uint32_t data_in = 0;  // bytes the read puts into the chain when it succeeds
+};
+
+Prepared prepare_request(BlockBackend& backend, uint64_t features, const DescriptorChain& chain);
+// Writes the status of a prepared request whose `io` ran (io->ok) and returns its completion.
+Completion finish_request(const DescriptorChain& chain, const Prepared& prepared);
 Completion handle_request(BlockBackend& backend, uint64_t features, const DescriptorChain& chain);
 
 }  // namespace vessel::devices::virtio::blk

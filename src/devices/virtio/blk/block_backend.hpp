@@ -3,20 +3,33 @@
 // device. Buffers are guest memory spans (zero-copy). Implementations:
 //  - FileBackend (file_backend.hpp): a raw image with synchronous preadv/pwritev on the calling
 //    (vCPU) thread; flush is fdatasync, so a flushed write survives the VMM being killed.
+//  - UringBackend (uring_backend.hpp): the same file, with the reads, writes and flushes of one
+//    queue notification submitted together to io_uring.
 //  - MemoryBackend (memory_backend.hpp): a byte vector, for tests, fuzzing and benchmarks.
-// An io_uring backend can implement the same interface (liburing-dev is installed); the device
-// would then complete requests from the event loop instead of inside process_queue.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "base/result.hpp"
 
 namespace vessel::devices::virtio {
 
 using Buffers = std::span<const std::span<uint8_t>>;
+
+// One read, write or flush of a batch (run_batch). Reads and writes in one batch may run in
+// any order, as on real hardware (the driver only relies on completed requests); a flush runs
+// after every earlier entry of its batch completed and before every later one starts, and
+// covers all of them.
+struct BlockIo {
+  enum class Op : uint8_t { kRead, kWrite, kFlush };
+  Op op = Op::kRead;
+  uint64_t offset = 0;
+  std::vector<std::span<uint8_t>> buffers;
+  bool ok = false;  // set by run_batch
+};
 
 class BlockBackend {
  public:
@@ -32,6 +45,26 @@ class BlockBackend {
   virtual Result<void> discard(uint64_t offset, uint64_t length) = 0;
   // Reads as zeroes afterwards; `unmap` allows deallocating the range.
   virtual Result<void> write_zeroes(uint64_t offset, uint64_t length, bool unmap) = 0;
+
+  // Runs every entry and sets its `ok`; returns when all are done. This default runs them one
+  // after the other with read/write/flush; asynchronous backends overlap them.
+  virtual void run_batch(std::span<BlockIo> batch) {
+    for (BlockIo& io : batch) {
+      switch (io.op) {
+        case BlockIo::Op::kRead:
+          io.ok = read(io.offset, io.buffers).has_value();
+          break;
+        case BlockIo::Op::kWrite:
+          io.ok = write(io.offset, io.buffers).has_value();
+          break;
+        case BlockIo::Op::kFlush:
+          io.ok = flush().has_value();
+          break;
+      }
+    }
+  }
+  // How requests are executed, for the log ("sync", "io_uring").
+  virtual std::string_view engine() const { return "sync"; }
 };
 
 }  // namespace vessel::devices::virtio

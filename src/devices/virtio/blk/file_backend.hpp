@@ -20,6 +20,7 @@ class FileBackend final : public BlockBackend {
   uint64_t size() const override { return size_; }
   bool read_only() const override { return read_only_; }
   std::string id() const override { return id_; }
+  int fd() const { return fd_.get(); }
   Result<void> read(uint64_t offset, Buffers buffers) override;
   Result<void> write(uint64_t offset, Buffers buffers) override;
   Result<void> flush() override;

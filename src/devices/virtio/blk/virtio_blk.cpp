@@ -37,12 +37,31 @@ void VirtioBlk::read_config(uint32_t offset, std::span<uint8_t> data) {
 }
 
 void VirtioBlk::process_queue(uint16_t, Virtqueue& queue) {
-  DescriptorChain chain;
-  while (queue.pop(chain) == Virtqueue::Pop::kChain) {
-    const Completion done = handle_request(*backend_, features_, chain);
-    if (!done.status && malformed_++ == 0)
-      log::warn("virtio blk: request without room for a header or status returned unanswered");
-    queue.push_used(chain.head, done.written);
+  // Every available request is checked first; the transfers and flushes among them then run
+  // as one batch (overlapped by an io_uring backend) before any is returned to the driver.
+  // Answered requests go back at once. Chains stay valid meanwhile: they are guest RAM.
+  size_t pending = 0;
+  batch_.clear();
+  for (;;) {
+    if (pending == chains_.size()) chains_.emplace_back();
+    Pending& slot = chains_[pending];
+    if (queue.pop(slot.chain) != Virtqueue::Pop::kChain) break;
+    slot.prepared = prepare_request(*backend_, features_, slot.chain);
+    if (!slot.prepared.io) {
+      if (!slot.prepared.done.status && malformed_++ == 0)
+        log::warn("virtio blk: request without room for a header or status returned unanswered");
+      queue.push_used(slot.chain.head, slot.prepared.done.written);
+      continue;
+    }
+    batch_.push_back(std::move(*slot.prepared.io));
+    ++pending;
+  }
+  if (pending == 0) return;
+  backend_->run_batch(batch_);
+  for (size_t i = 0; i < pending; ++i) {
+    Pending& slot = chains_[i];
+    slot.prepared.io->ok = batch_[i].ok;
+    queue.push_used(slot.chain.head, finish_request(slot.chain, slot.prepared).written);
   }
 }
 

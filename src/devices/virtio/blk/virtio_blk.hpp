@@ -1,8 +1,9 @@
 // VirtioBlk: the block device (virtio 1.2 §5.2), one request queue, over a BlockBackend.
 // Offers SEG_MAX, BLK_SIZE (512), FLUSH, DISCARD and WRITE_ZEROES, and RO for read-only
-// backends. Requests are executed synchronously inside process_queue (on the notifying vCPU's
-// thread); see blk_request.hpp for the checks. A flush is answered only after the backend
-// made every earlier write durable.
+// backends. Requests are executed inside process_queue (on the notifying vCPU's thread): the
+// reads, writes and flushes of one notification as one batch (BlockBackend::run_batch), so an
+// io_uring backend overlaps them; see blk_request.hpp for the checks. A flush is answered only
+// after the backend made every earlier write durable.
 //
 // Wiring: auto disk = VESSEL_TRY(FileBackend::open(path, read_only));
 //         auto blk = std::make_shared<VirtioBlk>(std::move(disk));
@@ -10,7 +11,9 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
+#include "devices/virtio/blk/blk_request.hpp"
 #include "devices/virtio/blk/block_backend.hpp"
 #include "devices/virtio/virtio_device.hpp"
 #include "devices/virtio/virtio_spec.hpp"
@@ -39,7 +42,14 @@ class VirtioBlk final : public VirtioDevice {
   uint64_t malformed_requests() const { return malformed_; }
 
  private:
+  struct Pending {
+    DescriptorChain chain;
+    blk::Prepared prepared;
+  };
+
   std::unique_ptr<BlockBackend> backend_;
+  std::vector<Pending> chains_;  // reused between notifications
+  std::vector<BlockIo> batch_;
   uint64_t features_ = 0;
   uint64_t malformed_ = 0;
 };
