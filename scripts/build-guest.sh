@@ -138,6 +138,9 @@ mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /tmp
 hostname -F /etc/hostname
 while read -r m; do modprobe -q "\$m" 2>/dev/null; done </etc/vessel/modules
+# With console=hvc0 the console belongs to a module (virtio_console): the kernel had none to
+# give /init, so open it now that the drivers are loaded (a no-op change for ttyS0).
+if (: </dev/console) 2>/dev/null; then exec </dev/console >/dev/console 2>&1; fi
 bench=0 run=
 [ -f /etc/vessel/run ] && run="sh /etc/vessel/run"
 for arg in \$(cat /proc/cmdline); do

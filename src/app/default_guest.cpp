@@ -14,7 +14,7 @@ std::string default_guest_dir() {
   return std::string(home && *home ? home : "/root") + "/.cache/vessel/guest";
 }
 
-Result<void> use_default_guest(config::BootSource& boot) {
+Result<void> use_default_guest(config::BootSource& boot, config::ConsoleSpec::Device console) {
   const std::string dir = default_guest_dir();
   // The uncompressed kernel when the build left one (scripts/build-guest.sh does): the guest
   // then need not decompress itself, which costs a software CPU far more than the host.
@@ -27,7 +27,9 @@ Result<void> use_default_guest(config::BootSource& boot) {
         dir);
   boot.kernel = kernel;
   if (boot.initrd.empty()) boot.initrd = dir + "/initramfs.cpio.gz";
-  if (boot.cmdline.empty()) boot.cmdline = "console=ttyS0 quiet";
+  if (boot.cmdline.empty())
+    boot.cmdline = console == config::ConsoleSpec::Device::kVirtio ? "console=hvc0 quiet"
+                                                                   : "console=ttyS0 quiet";
   return {};
 }
 

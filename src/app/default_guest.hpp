@@ -10,7 +10,9 @@
 namespace vessel::app {
 
 std::string default_guest_dir();
-// Fills the kernel, initrd and command line of `boot` with the default guest's.
-Result<void> use_default_guest(config::BootSource& boot);
+// Fills the kernel, initrd and command line of `boot` with the default guest's; the command
+// line puts the kernel console on `console` (ttyS0 or hvc0).
+Result<void> use_default_guest(config::BootSource& boot, config::ConsoleSpec::Device console =
+                                                             config::ConsoleSpec::Device::kSerial);
 
 }  // namespace vessel::app

@@ -21,6 +21,8 @@ struct RunOptions {
   std::string console = "stdio";
   std::string load_address;
   std::string reboot = "exit";
+  std::string console_device = "serial";
+  std::string virtio_transport = "pci";
   std::vector<std::string> disks;  // --disk, parsed by finish_run_options
   ApiOptions api;                  // --api-sock, --config-file, --no-api (api_command.cpp)
 };
@@ -43,6 +45,16 @@ void add_run_options(CLI::App& run, RunOptions& o) {
       ->check(CLI::IsMember({"kvm", "emu", "auto"}));
   run.add_option("--console", o.console, "Serial console: stdio, none or file:PATH")
       ->capture_default_str();
+  run.add_option("--console-device", o.console_device,
+                 "Guest device on the console: serial (COM1, ttyS0) or virtio (virtio-console, "
+                 "hvc0)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"serial", "virtio"}));
+  run.add_option("--virtio-transport", o.virtio_transport,
+                 "Where virtio devices go: pci, or mmio (announced on the kernel command line "
+                 "and in ACPI)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"pci", "mmio"}));
   run.add_option("--reboot", o.reboot,
                  "What a guest reboot does: exit (end vessel, status 0) or restart the VM")
       ->capture_default_str()
@@ -58,6 +70,9 @@ void add_run_options(CLI::App& run, RunOptions& o) {
 Result<void> finish_run_options(RunOptions& o) {
   o.config.machine.engine = VESSEL_TRY(config::parse_engine_kind(o.engine));
   o.config.console = VESSEL_TRY(config::parse_console(o.console));
+  o.config.console.device = VESSEL_TRY(config::parse_console_device(o.console_device));
+  o.config.machine.virtio_transport =
+      VESSEL_TRY(config::parse_virtio_transport(o.virtio_transport));
   o.config.machine.restart_on_reset = o.reboot == "restart";
   if (!o.load_address.empty()) {
     size_t used = 0;
@@ -74,7 +89,7 @@ Result<void> finish_run_options(RunOptions& o) {
     o.config.drives.push_back(VESSEL_TRY(parse_disk_option(o.disks[i], unsigned(i))));
   // With the API or a config file the kernel comes later (PUT /boot-source, the file).
   if (o.config.boot.kernel.empty() && !o.api.wanted())
-    VESSEL_TRY_VOID(use_default_guest(o.config.boot));
+    VESSEL_TRY_VOID(use_default_guest(o.config.boot, o.config.console.device));
   return {};
 }
 

@@ -10,6 +10,7 @@
 #include "boot/layout.hpp"
 #include "boot/long_mode.hpp"
 #include "boot/mptable.hpp"
+#include "boot/virtio_mmio.hpp"
 
 namespace vessel::boot {
 namespace {
@@ -53,7 +54,10 @@ uint64_t low_ram_end(const memory::GuestMemory& memory) {
 Result<LoadedImage> finish_linux_boot(const memory::GuestMemory& memory, const BootFiles& files,
                                       const PlatformInfo& platform, const LoadedKernel& kernel) {
   const auto e820 = VESSEL_TRY(build_e820(memory, platform));
-  VESSEL_TRY_VOID(write_cmdline(memory, files.cmdline, kernel.cmdline_size));
+  std::string cmdline = files.cmdline;
+  if (!platform.virtio_mmio.empty())
+    cmdline += (cmdline.empty() ? "" : " ") + virtio_mmio_cmdline(platform.virtio_mmio);
+  VESSEL_TRY_VOID(write_cmdline(memory, cmdline, kernel.cmdline_size));
   uint64_t initrd_addr = 0;
   if (!files.initrd.empty()) initrd_addr = VESSEL_TRY(write_initrd(memory, files.initrd, kernel));
 
@@ -63,6 +67,8 @@ Result<LoadedImage> finish_linux_boot(const memory::GuestMemory& memory, const B
     acpi_config.extra_tables.push_back(acpi::make_mcfg());
     acpi_config.dsdt_aml = acpi::pci_host_bridge_aml();
   }
+  const auto mmio_aml = acpi::virtio_mmio_aml(platform.virtio_mmio);
+  acpi_config.dsdt_aml.insert(acpi_config.dsdt_aml.end(), mmio_aml.begin(), mmio_aml.end());
   const uint64_t rsdp = VESSEL_TRY(acpi::write_acpi_tables(memory, acpi_config));
   VESSEL_TRY_VOID(write_long_mode_tables(memory));
 

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "devices/pci/pci_layout.hpp"
+
 namespace vessel::boot {
 
 struct AddressRange {
@@ -22,6 +24,9 @@ struct PlatformInfo {
   // A PCI host bridge laid out as devices/pci/pci_layout.hpp says: the ACPI tables then carry
   // its MCFG and \_SB.PCI0 (acpi/pci.hpp).
   bool pci = false;
+  // virtio-mmio transports (layout in pci_layout.hpp), announced to a Linux kernel on its
+  // command line and in the DSDT (virtio_mmio.hpp).
+  std::vector<devices::pci::VirtioMmioSlot> virtio_mmio;
 };
 
 }  // namespace vessel::boot

@@ -29,6 +29,18 @@ Result<ConsoleSpec> parse_console(std::string_view text) {
   return fail("bad console '{}' (expected stdio, none or file:PATH)", text);
 }
 
+Result<ConsoleSpec::Device> parse_console_device(std::string_view text) {
+  if (text == "serial") return ConsoleSpec::Device::kSerial;
+  if (text == "virtio") return ConsoleSpec::Device::kVirtio;
+  return fail("bad console device '{}' (expected serial or virtio)", text);
+}
+
+Result<VirtioTransport> parse_virtio_transport(std::string_view text) {
+  if (text == "pci") return VirtioTransport::kPci;
+  if (text == "mmio") return VirtioTransport::kMmio;
+  return fail("bad virtio transport '{}' (expected pci or mmio)", text);
+}
+
 Result<void> validate(const VmConfig& c) {
   if (c.machine.mem_mib < kMinMemMib)
     return fail("memory size {} MiB is too small (at least {} MiB)", c.machine.mem_mib, kMinMemMib);

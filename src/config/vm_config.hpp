@@ -26,6 +26,11 @@ struct BootSource {
   std::optional<uint64_t> load_address;  // flat binaries: where to load and start
 };
 
+// Where the machine puts its virtio devices: on the PCI bus, or on virtio-mmio transports
+// (announced on the kernel command line and in the DSDT; what Firecracker's guests expect).
+enum class VirtioTransport { kPci, kMmio };
+Result<VirtioTransport> parse_virtio_transport(std::string_view text);
+
 struct MachineSpec {
   unsigned vcpus = 1;
   uint64_t mem_mib = 256;
@@ -33,13 +38,19 @@ struct MachineSpec {
   bool smt = false;                // Firecracker's machine-config `smt`
   bool track_dirty_pages = false;  // for diff snapshots
   bool restart_on_reset = false;   // a guest reboot restarts the VM instead of ending it
+  VirtioTransport virtio_transport = VirtioTransport::kPci;
 };
 
 struct ConsoleSpec {
   enum class Kind { kStdio, kFile, kNone };
   Kind kind = Kind::kStdio;
   std::string path;  // for kFile
+  // The guest device that owns the host console's input: the COM1 UART (ttyS0) or
+  // virtio-console (hvc0). Both devices always write their output to it.
+  enum class Device { kSerial, kVirtio };
+  Device device = Device::kSerial;
 };
+Result<ConsoleSpec::Device> parse_console_device(std::string_view text);
 
 struct VmConfig {
   BootSource boot;

@@ -8,6 +8,7 @@
 #include "devices/pci/pci_layout.hpp"
 #include "engine/choose.hpp"
 #include "machine/host_limits.hpp"
+#include "machine/pci_devices.hpp"
 
 namespace vessel::machine {
 
@@ -29,6 +30,9 @@ Result<std::unique_ptr<Machine>> Machine::create(const config::VmConfig& config)
   // e820-reserved for Linux to trust the MCFG. Other images ignore both.
   platform.pci = true;
   platform.reserved.push_back({devices::pci::kEcamBase, devices::pci::kEcamSize});
+  if (config.machine.virtio_transport == config::VirtioTransport::kMmio)
+    platform.virtio_mmio = VESSEL_TRY(virtio_mmio_slots(virtio_device_count(
+        config.drives.size(), config.console.device == config::ConsoleSpec::Device::kVirtio)));
   const auto image = VESSEL_TRY(boot::load_kernel(m->memory_, config.boot, platform));
   log::info("loaded {} image {}", image.format, config.boot.kernel);
 
@@ -73,6 +77,10 @@ Result<void> Machine::build_platform(const config::VmConfig& config, bool linux_
   options.pci = linux_guest;
   options.memory = &memory_;
   options.drives = config.drives;
+  options.virtio_console = config.console.device == config::ConsoleSpec::Device::kVirtio;
+  options.virtio_transport = config.machine.virtio_transport;
+  if (options.virtio_console && !linux_guest)
+    log::warn("the virtio-console needs a Linux guest; the serial console takes the input");
   if (!linux_guest && !config.drives.empty())
     log::warn("drives are only attached to Linux guests; ignoring {}", config.drives.size());
   const uint64_t ram = memory_.ram_size();

@@ -6,6 +6,8 @@
 #include "devices/virtio/blk/file_backend.hpp"
 #include "devices/virtio/blk/uring_backend.hpp"
 #include "devices/virtio/blk/virtio_blk.hpp"
+#include "devices/virtio/console/virtio_console.hpp"
+#include "devices/virtio/mmio_transport.hpp"
 #include "devices/virtio/pci_transport.hpp"
 #include "devices/virtio/rng/virtio_rng.hpp"
 
@@ -41,9 +43,34 @@ class ConfigAndResetPorts final : public bus::IoDevice {
   std::shared_ptr<bus::IoDevice> reset_;
 };
 
+// Host input for the console is served by the transport's core, as a notification would be.
+template <class Transport>
+void wake_through(virtio::VirtioConsole* console, const std::shared_ptr<Transport>& transport) {
+  if (!console) return;
+  console->set_wake([weak = std::weak_ptr<Transport>(transport)](uint16_t queue) {
+    if (auto t = weak.lock()) t->core().process(queue);
+  });
+}
+
+Result<void> add_virtio_mmio(bus::Buses& buses, engine::Vm& vm, const memory::GuestMemory& memory,
+                             unsigned index, std::shared_ptr<virtio::VirtioDevice> device,
+                             virtio::VirtioConsole* console) {
+  static_assert(virtio::VirtioMmio::kMmioSize == pci::kVirtioMmioSize);
+  if (index >= pci::kVirtioMmioMaxDevices) return fail("too many virtio-mmio devices");
+  const pci::VirtioMmioSlot slot = pci::virtio_mmio_slot(index);
+  auto transport =
+      std::make_shared<virtio::VirtioMmio>(std::move(device), memory, bus::IrqLine(&vm, slot.gsi));
+  VESSEL_TRY_VOID(buses.mmio.add(slot.base, slot.size, transport));
+  wake_through(console, transport);
+  log::info("virtio-mmio {:#x} (GSI {}): {}", slot.base, slot.gsi, transport->name());
+  return {};
+}
+
 Result<void> add_virtio(pci::PciRoot& root, engine::Vm& vm, const memory::GuestMemory& memory,
-                        std::shared_ptr<virtio::VirtioDevice> device) {
+                        std::shared_ptr<virtio::VirtioDevice> device,
+                        virtio::VirtioConsole* console = nullptr) {
   auto transport = std::make_shared<virtio::VirtioPci>(std::move(device), memory);
+  wake_through(console, transport);
   // Vm outlives the devices (Machine destroys the platform first).
   transport->set_msi_signal([&vm](uint64_t address, uint32_t data) {
     if (auto sent = vm.signal_msi(address, data); !sent)
@@ -77,9 +104,18 @@ Result<std::unique_ptr<virtio::BlockBackend>> open_drive(const config::Drive& dr
 
 }  // namespace
 
+Result<std::vector<pci::VirtioMmioSlot>> virtio_mmio_slots(unsigned count) {
+  if (count > pci::kVirtioMmioMaxDevices)
+    return fail("{} virtio devices do not fit on virtio-mmio (at most {})", count,
+                pci::kVirtioMmioMaxDevices);
+  std::vector<pci::VirtioMmioSlot> slots;
+  for (unsigned i = 0; i < count; ++i) slots.push_back(pci::virtio_mmio_slot(i));
+  return slots;
+}
+
 Result<std::shared_ptr<pci::PciRoot>> build_pci_devices(bus::Buses& buses, engine::Vm& vm,
                                                         const memory::GuestMemory& memory,
-                                                        const std::vector<config::Drive>& drives,
+                                                        const VirtioDevices& virtio,
                                                         std::shared_ptr<bus::IoDevice> reset_port) {
   auto root = std::make_shared<pci::PciRoot>(buses.mmio, &vm);
   VESSEL_TRY_VOID(
@@ -89,12 +125,21 @@ Result<std::shared_ptr<pci::PciRoot>> build_pci_devices(bus::Buses& buses, engin
   VESSEL_TRY_VOID(
       buses.mmio.add(pci::kEcamBase, pci::kEcamSize, std::make_shared<pci::PciEcam>(root)));
 
-  for (const config::Drive& drive : drives) {
+  std::vector<std::shared_ptr<virtio::VirtioDevice>> devices;
+  for (const config::Drive& drive : virtio.drives) {
     auto backend = VESSEL_TRY(open_drive(drive));
-    VESSEL_TRY_VOID(
-        add_virtio(*root, vm, memory, std::make_shared<virtio::VirtioBlk>(std::move(backend))));
+    devices.push_back(std::make_shared<virtio::VirtioBlk>(std::move(backend)));
   }
-  VESSEL_TRY_VOID(add_virtio(*root, vm, memory, std::make_shared<virtio::VirtioRng>()));
+  devices.push_back(std::make_shared<virtio::VirtioRng>());
+  if (virtio.console) devices.push_back(virtio.console);
+  for (unsigned i = 0; i < devices.size(); ++i) {
+    virtio::VirtioConsole* console = devices[i] == virtio.console ? virtio.console.get() : nullptr;
+    if (virtio.transport == config::VirtioTransport::kMmio) {
+      VESSEL_TRY_VOID(add_virtio_mmio(buses, vm, memory, i, devices[i], console));
+    } else {
+      VESSEL_TRY_VOID(add_virtio(*root, vm, memory, devices[i], console));
+    }
+  }
   return root;
 }
 

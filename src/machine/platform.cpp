@@ -17,6 +17,7 @@
 #include "devices/legacy/test_device.hpp"
 #include "devices/legacy/uart16550.hpp"
 #include "devices/pci/pci_root.hpp"
+#include "devices/virtio/console/virtio_console.hpp"
 #include "engine/emu/emu_vcpu.hpp"
 #include "machine/pci_devices.hpp"
 
@@ -50,7 +51,9 @@ class PcPlatform final : public Platform {
   void on_vcpu_thread(unsigned index) override {
     if (index < lapics_.size()) devices::LocalApic::bind_to_current_thread(lapics_[index].get());
   }
-  size_t console_input(std::span<const uint8_t> bytes) override { return uart_->receive(bytes); }
+  size_t console_input(std::span<const uint8_t> bytes) override {
+    return virtio_console_ ? virtio_console_->receive(bytes) : uart_->receive(bytes);
+  }
 
  private:
   Result<void> build_linux_devices(bus::Buses& buses, engine::Vm& vm, bus::VmControl& control,
@@ -60,6 +63,7 @@ class PcPlatform final : public Platform {
   TimerService* timers_ = nullptr;  // the machine's; outlives every device (see machine.hpp)
   MonotonicClock clock_;
   std::shared_ptr<devices::Uart16550> uart_;
+  std::shared_ptr<devices::virtio::VirtioConsole> virtio_console_;
   std::unique_ptr<devices::ApicBus> apic_bus_;
   std::shared_ptr<devices::Pic8259> pic_;
   std::shared_ptr<devices::IoApic> ioapic_;
@@ -89,7 +93,12 @@ Result<void> PcPlatform::build(bus::Buses& buses, engine::Vm& vm, bus::VmControl
   if (options.linux_devices) VESSEL_TRY_VOID(build_linux_devices(buses, vm, control, options));
   if (options.pci) {
     if (!options.memory) return fail("PCI devices need the guest memory");
-    pci_root_ = VESSEL_TRY(build_pci_devices(buses, vm, *options.memory, options.drives, pm_));
+    VirtioDevices virtio{options.drives, nullptr, options.virtio_transport};
+    // Both devices write to the console; only one takes its input (console_input()).
+    if (options.virtio_console)
+      virtio_console_ = virtio.console = std::make_shared<devices::virtio::VirtioConsole>(
+          [out](std::span<const uint8_t> bytes) { out->write(bytes); });
+    pci_root_ = VESSEL_TRY(build_pci_devices(buses, vm, *options.memory, virtio, pm_));
   }
   return {};
 }

@@ -20,6 +20,7 @@
 #include "bus/bus.hpp"
 #include "bus/vm_control.hpp"
 #include "config/devices.hpp"
+#include "config/vm_config.hpp"
 #include "engine/engine.hpp"
 #include "memory/guest_memory.hpp"
 
@@ -32,6 +33,9 @@ struct PlatformOptions {
   bool pci = false;
   const memory::GuestMemory* memory = nullptr;
   std::vector<config::Drive> drives;
+  // A virtio-console (Linux guests) that takes the console's input from the UART.
+  bool virtio_console = false;
+  config::VirtioTransport virtio_transport = config::VirtioTransport::kPci;
   unsigned vcpus = 1;
   uint64_t ram_below_4g = 0;
   uint64_t ram_above_4g = 0;
@@ -54,7 +58,8 @@ class Platform {
   virtual Result<void> attach_vcpu(unsigned index, engine::Vcpu& vcpu) = 0;
   // Called on each vCPU's thread before it first runs.
   virtual void on_vcpu_thread(unsigned index) = 0;
-  // Host input for the console UART; returns how many bytes it took.
+  // Host input for the console's device (the UART or the virtio-console); returns how many
+  // bytes it took.
   virtual size_t console_input(std::span<const uint8_t> bytes) = 0;
 };
 

@@ -35,6 +35,22 @@ inline constexpr uint64_t k64BitWindowSize = 0x40'0000'0000;  // 256 GiB
 // Where the machine may put virtio-mmio transports: kVirtioMmioStride bytes each, one GSI each.
 inline constexpr uint64_t kVirtioMmioBase = 0xE010'0000;
 inline constexpr uint64_t kVirtioMmioStride = 0x1000;
+inline constexpr uint64_t kVirtioMmioSize = 0x200;  // registers + device configuration
+// The GSIs of virtio-mmio slots 0, 1, ...: ISA IRQs no device of this PC uses. Legacy IRQs
+// because a command-line announcement names a Linux IRQ number, which equals the GSI only for
+// 0-15 (Linux maps those at boot; higher ones only when ACPI or PCI asks).
+inline constexpr uint32_t kVirtioMmioGsis[] = {5, 6, 7, 10, 11, 14, 15};
+inline constexpr unsigned kVirtioMmioMaxDevices = sizeof(kVirtioMmioGsis) / sizeof(uint32_t);
+
+struct VirtioMmioSlot {
+  uint64_t base;
+  uint64_t size;
+  uint32_t gsi;
+};
+// Slot n < kVirtioMmioMaxDevices.
+constexpr VirtioMmioSlot virtio_mmio_slot(unsigned n) {
+  return {kVirtioMmioBase + n * kVirtioMmioStride, kVirtioMmioSize, kVirtioMmioGsis[n]};
+}
 
 inline constexpr unsigned kDevicesPerBus = 32;
 

@@ -48,7 +48,12 @@ VirtioMmio::VirtioMmio(std::shared_ptr<VirtioDevice> device, const memory::Guest
 }
 
 void VirtioMmio::raise(uint16_t, uint8_t isr) {
-  irq_.set_level(isr != 0);
+  // A fresh rising edge for every interrupt: an edge-triggered pin (a legacy IRQ announced on
+  // the command line keeps the ISA default) would otherwise miss one raised while the line
+  // was still high; a level-triggered pin just sees the line stay asserted.
+  if (isr == 0) return;
+  irq_.set_level(false);
+  irq_.set_level(true);
 }
 void VirtioMmio::lower() {
   irq_.set_level(false);

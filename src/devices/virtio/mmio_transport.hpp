@@ -1,14 +1,16 @@
 // VirtioMmio: the virtio-mmio transport, version 2 register layout (virtio 1.2 §4.2.2), over
 // the same VirtioCore as the PCI transport. kMmioSize bytes: control registers below 0x100
 // (32-bit aligned accesses only, §4.2.2.1; others read 0 and are dropped), device configuration
-// from 0x100. One level-triggered interrupt line that stays asserted while InterruptStatus is
-// non-zero (InterruptACK lowers it). Shared memory regions are not offered (SHMLen reads ~0).
+// from 0x100. One interrupt line that stays asserted while InterruptStatus is non-zero
+// (InterruptACK lowers it) and is re-asserted for every new interrupt, so that it works on a
+// level-triggered pin (as the DSDT declares it) and on an edge-triggered one (a legacy IRQ given
+// on the command line). Shared memory regions are not offered (SHMLen reads ~0).
 //
 // Wiring: auto dev = std::make_shared<VirtioMmio>(virtio_device, memory, bus::IrqLine(&vm, gsi));
-//         buses.mmio.add(pci::kVirtioMmioBase + n * pci::kVirtioMmioStride, kMmioSize, dev);
-// and announce it to the guest: "virtio_mmio.device=4K@0xe0100000:<gsi>" on the command line
-// (kernels with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES), or an ACPI device "LNRO0005" with that
-// memory range and interrupt (level, active high) in the DSDT.
+//         buses.mmio.add(slot.base, kMmioSize, dev);  // slot = pci::virtio_mmio_slot(n)
+// and announce it to the guest (boot/virtio_mmio.hpp): "virtio_mmio.device=0x200@0xe0100000:5"
+// on the command line (kernels with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES), and an ACPI device
+// "LNRO0005" with that memory range and interrupt (level, active high) in the DSDT.
 #pragma once
 
 #include <memory>

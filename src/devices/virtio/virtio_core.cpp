@@ -236,6 +236,15 @@ void VirtioCore::notify(uint16_t q) {
     warn_once(kWarnNotify, fmt::format("notification for queue {}, which does not exist", q));
     return;
   }
+  serve_locked(q);
+}
+
+void VirtioCore::process(uint16_t q) {
+  std::lock_guard lock(mutex_);
+  if (q < queues_.size()) serve_locked(q);
+}
+
+void VirtioCore::serve_locked(uint16_t q) {
   Queue& queue = queues_[q];
   if (!(status_ & kStatusDriverOk) || !queue.enabled || (status_ & kStatusNeedsReset)) return;
   device_->process_queue(q, queue.vq);

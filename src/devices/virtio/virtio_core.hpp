@@ -68,6 +68,9 @@ class VirtioCore {
 
   // The driver notified queue `q`.
   void notify(uint16_t q);
+  // The device has work for queue `q` that no notification announced (host input for a
+  // receive queue): served as a notification would be, from any thread.
+  void process(uint16_t q);
 
   // Interrupt status: PCI reads clear it (§4.1.4.5), MMIO acknowledges bits (§4.2.2).
   uint8_t read_isr_and_clear();
@@ -92,6 +95,7 @@ class VirtioCore {
   void warn_once(unsigned kind, const std::string& what);
   void signal_locked(uint8_t bit, uint16_t vector);
   void mark_needs_reset_locked();
+  void serve_locked(uint16_t q);
   bool queue_config_locked(uint16_t q) const;
 
   std::shared_ptr<VirtioDevice> device_;
