@@ -73,8 +73,12 @@ Result<void> Machine::build_platform(const config::VmConfig& config, bool linux_
   options.pci = linux_guest;
   options.memory = &memory_;
   options.drives = config.drives;
+  options.network_interfaces = config.network_interfaces;
   if (!linux_guest && !config.drives.empty())
     log::warn("drives are only attached to Linux guests; ignoring {}", config.drives.size());
+  if (!linux_guest && !config.network_interfaces.empty())
+    log::warn("network interfaces are only attached to Linux guests; ignoring {}",
+              config.network_interfaces.size());
   const uint64_t ram = memory_.ram_size();
   options.ram_below_4g = std::min(ram, memory::kMmioHoleStart);
   options.ram_above_4g = ram - options.ram_below_4g;

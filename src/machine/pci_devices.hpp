@@ -1,9 +1,10 @@
 // The PCI side of a Linux guest's machine: the host bridge with both configuration access
 // paths (ports 0xCF8 and the ECAM window, devices/pci/config_access.hpp), one virtio-blk per
-// configured drive and one virtio-rng, all on the modern virtio PCI transport. Interrupts are
-// MSI-X through Vm::signal_msi (KVM_SIGNAL_MSI, or the emulated APICs' MSI sink), with INTx#
-// through the Vm's IrqSink as the fallback. The firmware tables describing this are written by
-// boot (PlatformInfo::pci, acpi/pci.hpp).
+// configured drive, one virtio-net per network interface (host_dev_name "user": libslirp,
+// otherwise a tap of that name) and one virtio-rng, all on the modern virtio PCI transport.
+// Interrupts are MSI-X through Vm::signal_msi (KVM_SIGNAL_MSI, or the emulated APICs' MSI sink),
+// with INTx# through the Vm's IrqSink as the fallback. The firmware tables describing this are
+// written by boot (PlatformInfo::pci, acpi/pci.hpp).
 //
 // Port 0xCF9 (the PIIX/ICH reset control register, FADT RESET_REG) sits inside the 0xCF8-0xCFF
 // range: CONFIG_ADDRESS takes only dword accesses (PCI Local Bus Spec 3.0 §3.2.2.3.2), so byte
@@ -27,6 +28,8 @@ namespace vessel::machine {
 
 Result<std::shared_ptr<devices::pci::PciRoot>> build_pci_devices(
     bus::Buses& buses, engine::Vm& vm, const memory::GuestMemory& memory,
-    const std::vector<config::Drive>& drives, std::shared_ptr<bus::IoDevice> reset_port);
+    const std::vector<config::Drive>& drives,
+    const std::vector<config::NetworkInterface>& network_interfaces,
+    std::shared_ptr<bus::IoDevice> reset_port);
 
 }  // namespace vessel::machine

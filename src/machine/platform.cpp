@@ -89,7 +89,8 @@ Result<void> PcPlatform::build(bus::Buses& buses, engine::Vm& vm, bus::VmControl
   if (options.linux_devices) VESSEL_TRY_VOID(build_linux_devices(buses, vm, control, options));
   if (options.pci) {
     if (!options.memory) return fail("PCI devices need the guest memory");
-    pci_root_ = VESSEL_TRY(build_pci_devices(buses, vm, *options.memory, options.drives, pm_));
+    pci_root_ = VESSEL_TRY(build_pci_devices(buses, vm, *options.memory, options.drives,
+                                             options.network_interfaces, pm_));
   }
   return {};
 }
