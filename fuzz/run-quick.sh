@@ -9,10 +9,10 @@ build=$root/build/fuzz
 cxx=${CXX_FUZZ:-$(command -v clang++-19 || command -v clang++)}
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER="$cxx" -DVESSEL_FUZZ=ON -DVESSEL_TESTS=OFF >/dev/null
-ninja -C "$build" -j2 fuzz_virtqueue fuzz_blk_request
+ninja -C "$build" -j2 fuzz_virtqueue fuzz_blk_request fuzz_net_frame
 mkdir -p "$build/crashes"
 status=0
-for target in fuzz_virtqueue fuzz_blk_request; do
+for target in fuzz_virtqueue fuzz_blk_request fuzz_net_frame; do
   corpus=$build/corpus/$target
   mkdir -p "$corpus"
   echo "== $target for ${seconds}s"
