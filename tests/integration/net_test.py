@@ -5,7 +5,8 @@ usage: net_test.py VESSEL ENGINE user|tap
 Exit status: 0 pass, 1 fail, 77 skip (no default guest, the engine cannot boot Linux here, or
 for `tap` no root / no /dev/net/tun / no `ip`).
 
-user: `--net user,hostfwd=tcp::P-:8080,mac=...`. The guest sees eth0 with the configured MAC,
+user: a forwarded port already taken on the host is refused before boot (status 1, the port
+  in the message). `--net user,hostfwd=tcp::P-:8080,mac=...`: the guest sees eth0 with the configured MAC,
   gets 10.0.2.15, a default route and a DNS server by DHCP (udhcpc), downloads a file from an
   HTTP server this test runs on the host's 127.0.0.1 (slirp's 10.0.2.2), and its sha256
   matches; then the guest serves a file with busybox httpd on port 8080 and the host fetches it
@@ -91,7 +92,24 @@ def download(guest, url, blob, failures):
     check(got == sha256(blob), f"sha256 in the guest {got} matches the host's", failures)
 
 
+def busy_port_refused(args, gdir, failures):
+    """A forwarded port that is taken fails before the guest boots, with the reason."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        argv = [args.vessel, "run", "--engine", args.engine, "--console", "none",
+                "--kernel", os.path.join(gdir, "vmlinux"),
+                "--initrd", os.path.join(gdir, "initramfs.cpio.gz"),
+                "--net", f"user,hostfwd=tcp::{port}-:80"]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        check(r.returncode == 1 and str(port) in r.stderr,
+              f"a busy forwarded port is refused: status {r.returncode}, {r.stderr.strip()!r}",
+              failures)
+
+
 def user_test(args, gdir, tmp, blob, failures):
+    busy_port_refused(args, gdir, failures)
     server = serve(tmp, ("127.0.0.1", 0))
     host_port = free_port()
     argv = [args.vessel, "run", "--engine", args.engine, "--mem", "256",
