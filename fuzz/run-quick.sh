@@ -11,10 +11,10 @@ launcher=
 if command -v ccache >/dev/null; then launcher=-DCMAKE_CXX_COMPILER_LAUNCHER=ccache; fi
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER="$cxx" -DVESSEL_FUZZ=ON -DVESSEL_TESTS=OFF $launcher >/dev/null
-ninja -C "$build" -j2 fuzz_virtqueue fuzz_blk_request fuzz_blk_device fuzz_console
+ninja -C "$build" -j2 fuzz_virtqueue fuzz_blk_request fuzz_blk_device fuzz_console fuzz_net_frame
 mkdir -p "$build/crashes"
 status=0
-for target in fuzz_virtqueue fuzz_blk_request fuzz_blk_device fuzz_console; do
+for target in fuzz_virtqueue fuzz_blk_request fuzz_blk_device fuzz_console fuzz_net_frame; do
   corpus=$build/corpus/$target
   mkdir -p "$corpus"
   echo "== $target for ${seconds}s"

@@ -3,7 +3,7 @@
 # installing anything on the host. Outputs in OUTDIR (default ~/.cache/vessel/guest):
 #   vmlinuz             the Debian kernel (bzImage) that linux-image-amd64 depends on
 #   vmlinux             the uncompressed ELF kernel extracted from it (extract-vmlinux.sh)
-#   initramfs.cpio.gz   busybox-static + /init + the virtio and ext4 modules
+#   initramfs.cpio.gz   busybox-static + /init + the virtio and ext4 modules + udhcpc's script
 #   versions            the package versions (and script hash) the outputs were built from
 # Reproducible: fixed timestamps (SOURCE_DATE_EPOCH, default the kernel image's mtime in the
 # package), sorted file lists, gzip -n. Idempotent: an up-to-date OUTDIR is left alone.
@@ -137,6 +137,7 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /tmp
 hostname -F /etc/hostname
+ip link set lo up
 while read -r m; do modprobe -q "\$m" 2>/dev/null; done </etc/vessel/modules
 # With console=hvc0 the console belongs to a module (virtio_console): the kernel had none to
 # give /init, so open it now that the drivers are loaded (a no-op change for ttyS0).
@@ -163,6 +164,30 @@ wait \$!
 poweroff -f
 INIT
 chmod 0755 "$root/init"
+# busybox udhcpc's default event script (Debian's busybox looks for it in /etc/udhcpc):
+# `udhcpc -i eth0` applies the lease (address, default route, resolv.conf) with it.
+mkdir -p "$root/etc/udhcpc"
+cat >"$root/etc/udhcpc/default.script" <<'DHCP'
+#!/bin/sh
+# udhcpc event script (written by scripts/build-guest.sh): $1 is the event, the lease is in
+# the environment (interface, ip, mask, router, dns, domain).
+case "$1" in
+  deconfig)
+    ip -4 addr flush dev "$interface"
+    ip link set "$interface" up
+    ;;
+  bound|renew)
+    ip -4 addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
+    : >/etc/resolv.conf
+    [ -n "$domain" ] && echo "search $domain" >>/etc/resolv.conf
+    for d in $dns; do echo "nameserver $d" >>/etc/resolv.conf; done
+    ;;
+esac
+exit 0
+DHCP
+chmod 0755 "$root/etc/udhcpc/default.script"
 chmod 0700 "$root/root"
 chmod 1777 "$root/tmp"
 

@@ -8,6 +8,7 @@
 #include "app/commands.hpp"
 #include "app/default_guest.hpp"
 #include "app/disk_option.hpp"
+#include "app/net_option.hpp"
 #include "base/log.hpp"
 #include "base/version.hpp"
 #include "machine/machine.hpp"
@@ -24,6 +25,7 @@ struct RunOptions {
   std::string console_device = "serial";
   std::string virtio_transport = "pci";
   std::vector<std::string> disks;  // --disk, parsed by finish_run_options
+  std::vector<std::string> nets;   // --net, likewise
   ApiOptions api;                  // --api-sock, --config-file, --no-api (api_command.cpp)
 };
 
@@ -64,6 +66,12 @@ void add_run_options(CLI::App& run, RunOptions& o) {
   run.add_option("--disk", o.disks,
                  "Virtio block disk: path=FILE[,readonly=on][,io=uring|sync] (repeatable)")
       ->allow_extra_args(false);
+  run.add_option("--net", o.nets,
+                 "Virtio network card (repeatable; Linux guests): "
+                 "user[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...[,mac=MAC] for user-mode networking "
+                 "(libslirp: DHCP, DNS, host at 10.0.2.2, forwards on 127.0.0.1), or "
+                 "tap=NAME[,mac=MAC]")
+      ->allow_extra_args(false);
   add_api_options(run, o.api);
 }
 
@@ -87,6 +95,8 @@ Result<void> finish_run_options(RunOptions& o) {
   }
   for (size_t i = 0; i < o.disks.size(); ++i)
     o.config.drives.push_back(VESSEL_TRY(parse_disk_option(o.disks[i], unsigned(i))));
+  for (size_t i = 0; i < o.nets.size(); ++i)
+    o.config.network_interfaces.push_back(VESSEL_TRY(parse_net_option(o.nets[i], unsigned(i))));
   // With the API or a config file the kernel comes later (PUT /boot-source, the file).
   if (o.config.boot.kernel.empty() && !o.api.wanted())
     VESSEL_TRY_VOID(use_default_guest(o.config.boot, o.config.console.device));

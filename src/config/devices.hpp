@@ -4,8 +4,11 @@
 // declared in resources_json.hpp, so that this header stays free of the JSON library.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace vessel::config {
 
@@ -21,11 +24,22 @@ struct Drive {
   std::optional<std::string> rate_limiter;  // JSON text: accepted and kept, not enforced yet
 };
 
+// A host port the user-mode network forwards to the guest (vessel extension).
+struct HostForward {
+  bool udp = false;
+  uint16_t host_port = 0;
+  uint16_t guest_port = 0;
+};
+
+// host_dev_name of an interface on the user-mode network (libslirp) instead of a tap.
+inline constexpr std::string_view kUserNetwork = "user";
+
 // Firecracker's `NetworkInterface`.
 struct NetworkInterface {
   std::string iface_id;
-  std::string host_dev_name;
-  std::optional<std::string> guest_mac;  // "aa:bb:cc:dd:ee:ff", validated
+  std::string host_dev_name;               // a tap, or kUserNetwork
+  std::optional<std::string> guest_mac;    // "aa:bb:cc:dd:ee:ff", validated
+  std::vector<HostForward> host_forwards;  // kUserNetwork only (--net user,hostfwd=...)
   std::optional<std::string> rx_rate_limiter;
   std::optional<std::string> tx_rate_limiter;
 };

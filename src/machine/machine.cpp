@@ -32,7 +32,8 @@ Result<std::unique_ptr<Machine>> Machine::create(const config::VmConfig& config)
   platform.reserved.push_back({devices::pci::kEcamBase, devices::pci::kEcamSize});
   if (config.machine.virtio_transport == config::VirtioTransport::kMmio)
     platform.virtio_mmio = VESSEL_TRY(virtio_mmio_slots(virtio_device_count(
-        config.drives.size(), config.console.device == config::ConsoleSpec::Device::kVirtio)));
+        config.drives.size(), config.network_interfaces.size(),
+        config.console.device == config::ConsoleSpec::Device::kVirtio)));
   const auto image = VESSEL_TRY(boot::load_kernel(m->memory_, config.boot, platform));
   log::info("loaded {} image {}", image.format, config.boot.kernel);
 
@@ -81,8 +82,12 @@ Result<void> Machine::build_platform(const config::VmConfig& config, bool linux_
   options.virtio_transport = config.machine.virtio_transport;
   if (options.virtio_console && !linux_guest)
     log::warn("the virtio-console needs a Linux guest; the serial console takes the input");
+  options.network_interfaces = config.network_interfaces;
   if (!linux_guest && !config.drives.empty())
     log::warn("drives are only attached to Linux guests; ignoring {}", config.drives.size());
+  if (!linux_guest && !config.network_interfaces.empty())
+    log::warn("network interfaces are only attached to Linux guests; ignoring {}",
+              config.network_interfaces.size());
   const uint64_t ram = memory_.ram_size();
   options.ram_below_4g = std::min(ram, memory::kMmioHoleStart);
   options.ram_above_4g = ram - options.ram_below_4g;

@@ -1,5 +1,7 @@
 #include "machine/pci_devices.hpp"
 
+#include "backends/net/slirp_backend.hpp"
+#include "backends/net/tap_backend.hpp"
 #include "base/log.hpp"
 #include "devices/pci/config_access.hpp"
 #include "devices/pci/pci_root.hpp"
@@ -8,6 +10,7 @@
 #include "devices/virtio/blk/virtio_blk.hpp"
 #include "devices/virtio/console/virtio_console.hpp"
 #include "devices/virtio/mmio_transport.hpp"
+#include "devices/virtio/net/virtio_net.hpp"
 #include "devices/virtio/pci_transport.hpp"
 #include "devices/virtio/rng/virtio_rng.hpp"
 
@@ -102,6 +105,28 @@ Result<std::unique_ptr<virtio::BlockBackend>> open_drive(const config::Drive& dr
   return std::unique_ptr<virtio::BlockBackend>(std::move(*file));
 }
 
+// QEMU's locally administered prefix, so the address looks familiar; the last byte counts.
+virtio::MacAddress default_mac(size_t index) {
+  return {0x52, 0x54, 0x00, 0x12, 0x34, static_cast<uint8_t>(0x56 + index)};
+}
+
+Result<std::shared_ptr<virtio::VirtioNet>> make_net(const config::NetworkInterface& iface,
+                                                    size_t index) {
+  std::unique_ptr<backends::net::NetBackend> backend;
+  if (iface.host_dev_name == config::kUserNetwork) {
+    backend = VESSEL_TRY(backends::net::SlirpBackend::create(iface.host_forwards));
+  } else {
+    if (!iface.host_forwards.empty())
+      return fail("network interface {}: port forwarding needs the user network", iface.iface_id);
+    backend = VESSEL_TRY(backends::net::TapBackend::open(iface.host_dev_name));
+  }
+  const virtio::MacAddress mac =
+      iface.guest_mac ? VESSEL_TRY(virtio::parse_mac(*iface.guest_mac)) : default_mac(index);
+  auto net = std::make_shared<virtio::VirtioNet>(std::move(backend), mac);
+  VESSEL_TRY_VOID(net->start());
+  return net;
+}
+
 }  // namespace
 
 Result<std::vector<pci::VirtioMmioSlot>> virtio_mmio_slots(unsigned count) {
@@ -129,6 +154,12 @@ Result<std::shared_ptr<pci::PciRoot>> build_pci_devices(bus::Buses& buses, engin
   for (const config::Drive& drive : virtio.drives) {
     auto backend = VESSEL_TRY(open_drive(drive));
     devices.push_back(std::make_shared<virtio::VirtioBlk>(std::move(backend)));
+  }
+  for (size_t i = 0; i < virtio.network_interfaces.size(); ++i) {
+    const config::NetworkInterface& iface = virtio.network_interfaces[i];
+    auto net = make_net(iface, i);
+    if (!net) return fail("network interface {}: {}", iface.iface_id, net.error().message);
+    devices.push_back(std::move(*net));
   }
   devices.push_back(std::make_shared<virtio::VirtioRng>());
   if (virtio.console) devices.push_back(virtio.console);

@@ -1,8 +1,9 @@
 // The PCI side of a Linux guest's machine: the host bridge with both configuration access
 // paths (ports 0xCF8 and the ECAM window, devices/pci/config_access.hpp), one virtio-blk per
-// configured drive, one virtio-rng and the virtio-console, on the modern virtio PCI transport
-// (or, with --virtio-transport mmio, on virtio-mmio transports, interrupting through the
-// IOAPIC on the GSIs of pci_layout.hpp's slots). PCI interrupts are
+// configured drive, one virtio-net per network interface (host_dev_name "user": libslirp,
+// otherwise a tap of that name), one virtio-rng and the virtio-console, on the modern virtio PCI
+// transport (or, with --virtio-transport mmio, on virtio-mmio transports, interrupting through
+// the IOAPIC on the GSIs of pci_layout.hpp's slots). PCI interrupts are
 // MSI-X through Vm::signal_msi (KVM_SIGNAL_MSI, or the emulated APICs' MSI sink), with INTx#
 // through the Vm's IrqSink as the fallback. The firmware tables describing this are written by
 // boot (PlatformInfo::pci, acpi/pci.hpp).
@@ -32,11 +33,12 @@ class VirtioConsole;
 
 namespace vessel::machine {
 
-// The virtio devices of the machine, in this order: a virtio-blk per drive, virtio-rng, and
-// the virtio-console when there is one. On virtio-mmio, device n takes slot n of
+// The virtio devices of the machine, in this order: a virtio-blk per drive, a virtio-net per
+// network interface, virtio-rng, and the virtio-console when there is one. On virtio-mmio, device n takes slot n of
 // pci_layout.hpp (the same slots the boot tables announce: virtio_mmio_slots()).
 struct VirtioDevices {
   std::vector<config::Drive> drives;
+  std::vector<config::NetworkInterface> network_interfaces;
   std::shared_ptr<devices::virtio::VirtioConsole> console;  // null: none
   config::VirtioTransport transport = config::VirtioTransport::kPci;
 };
@@ -45,8 +47,8 @@ Result<std::shared_ptr<devices::pci::PciRoot>> build_pci_devices(
     bus::Buses& buses, engine::Vm& vm, const memory::GuestMemory& memory,
     const VirtioDevices& virtio, std::shared_ptr<bus::IoDevice> reset_port);
 
-inline unsigned virtio_device_count(size_t drives, bool console) {
-  return static_cast<unsigned>(drives) + 1 + (console ? 1 : 0);
+inline unsigned virtio_device_count(size_t drives, size_t nets, bool console) {
+  return static_cast<unsigned>(drives + nets) + 1 + (console ? 1 : 0);
 }
 
 // The virtio-mmio slots `count` devices take; fails when there are not enough.

@@ -93,7 +93,8 @@ Result<void> PcPlatform::build(bus::Buses& buses, engine::Vm& vm, bus::VmControl
   if (options.linux_devices) VESSEL_TRY_VOID(build_linux_devices(buses, vm, control, options));
   if (options.pci) {
     if (!options.memory) return fail("PCI devices need the guest memory");
-    VirtioDevices virtio{options.drives, nullptr, options.virtio_transport};
+    VirtioDevices virtio{options.drives, options.network_interfaces, nullptr,
+                         options.virtio_transport};
     // Both devices write to the console; only one takes its input (console_input()).
     if (options.virtio_console)
       virtio_console_ = virtio.console = std::make_shared<devices::virtio::VirtioConsole>(

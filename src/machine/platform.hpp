@@ -29,13 +29,15 @@ namespace vessel::machine {
 struct PlatformOptions {
   bool linux_devices = false;    // RTC, i8042, ACPI PM, port 0x80
   bool emulate_irqchip = false;  // PIC, PIT, IOAPIC, LAPICs (engines without their own)
-  // PCI host bridge, virtio-rng and a virtio-blk per drive (pci_devices.hpp); needs `memory`.
+  // PCI host bridge, virtio-rng, a virtio-blk per drive, a virtio-net per interface
+  // (pci_devices.hpp); needs `memory`.
   bool pci = false;
   const memory::GuestMemory* memory = nullptr;
   std::vector<config::Drive> drives;
   // A virtio-console (Linux guests) that takes the console's input from the UART.
   bool virtio_console = false;
   config::VirtioTransport virtio_transport = config::VirtioTransport::kPci;
+  std::vector<config::NetworkInterface> network_interfaces;
   unsigned vcpus = 1;
   uint64_t ram_below_4g = 0;
   uint64_t ram_above_4g = 0;

@@ -34,6 +34,12 @@ VirtioCore::VirtioCore(std::shared_ptr<VirtioDevice> device, const memory::Guest
     queues_.push_back(Queue{Virtqueue(fmt::format("{} queue {}", device_->name(), i), max)});
     queues_.back().config.size = max;
   }
+  // Host-side events come in as notifications: one lock, one path to the interrupt.
+  device_->set_kick([this](uint16_t q) { notify(q); });
+}
+
+VirtioCore::~VirtioCore() {
+  device_->set_kick({});
 }
 
 void VirtioCore::warn_once(unsigned kind, const std::string& what) {

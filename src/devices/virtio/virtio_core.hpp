@@ -42,6 +42,9 @@ enum class QueueField { kSize, kDesc, kDriver, kDevice };
 class VirtioCore {
  public:
   VirtioCore(std::shared_ptr<VirtioDevice> device, const memory::GuestMemory& memory);
+  ~VirtioCore();
+  VirtioCore(const VirtioCore&) = delete;
+  VirtioCore& operator=(const VirtioCore&) = delete;
 
   void set_interrupt_target(InterruptTarget* target) { target_ = target; }
   VirtioDevice& device() { return *device_; }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string_view>
 
@@ -33,6 +34,12 @@ class VirtioDevice {
   // The driver notified `queue`: serve its available chains (pop, push_used). The core
   // notifies the driver afterwards if the queue asks for it.
   virtual void process_queue(uint16_t index, Virtqueue& queue) = 0;
+  // For devices whose backend makes work on its own (network frames arriving): kick(q) has
+  // the core serve queue q as if the driver had notified it, under the core's lock and with
+  // its interrupt handling, from any thread. The core installs it at construction and clears
+  // it (an empty function) in its destructor; a device must not call it after that returns.
+  using Kick = std::function<void(uint16_t queue)>;
+  virtual void set_kick(Kick) {}
 };
 
 }  // namespace vessel::devices::virtio
