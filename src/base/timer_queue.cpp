@@ -4,7 +4,22 @@
 
 namespace vessel {
 
-TimerQueue::TimerQueue() : thread_([this] { run(); }) {}
+TimerQueue::TimerQueue() : TimerQueue(own_clock_) {}
+
+TimerQueue::TimerQueue(const Clock& clock) : clock_(clock), thread_([this] { run(); }) {}
+
+void TimerQueue::pause() {
+  std::lock_guard lock(mutex_);
+  paused_ = true;
+}
+
+void TimerQueue::resume() {
+  {
+    std::lock_guard lock(mutex_);
+    paused_ = false;
+  }
+  wake_.notify_all();
+}
 
 TimerQueue::~TimerQueue() {
   {
@@ -64,7 +79,7 @@ void TimerQueue::remove(TimerId id) {
 void TimerQueue::run() {
   std::unique_lock lock(mutex_);
   while (!stop_) {
-    if (queue_.empty()) {
+    if (queue_.empty() || paused_) {
       wake_.wait(lock);
       continue;
     }

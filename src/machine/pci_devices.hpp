@@ -21,12 +21,14 @@
 
 namespace vessel::devices::pci {
 class PciRoot;
-}
+class PciConfigPorts;
+}  // namespace vessel::devices::pci
 
 namespace vessel::machine {
 
 Result<std::shared_ptr<devices::pci::PciRoot>> build_pci_devices(
     bus::Buses& buses, engine::Vm& vm, const memory::GuestMemory& memory,
-    const std::vector<config::Drive>& drives, std::shared_ptr<bus::IoDevice> reset_port);
+    const std::vector<config::Drive>& drives, std::shared_ptr<bus::IoDevice> reset_port,
+    std::shared_ptr<devices::pci::PciConfigPorts>* config_ports = nullptr);
 
 }  // namespace vessel::machine

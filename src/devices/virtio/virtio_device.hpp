@@ -8,6 +8,9 @@
 #include <span>
 #include <string_view>
 
+#include "base/result.hpp"
+#include "bus/device_state.hpp"
+
 #include "devices/virtio/virtqueue.hpp"
 #include "memory/guest_memory.hpp"
 
@@ -33,6 +36,14 @@ class VirtioDevice {
   // The driver notified `queue`: serve its available chains (pop, push_used). The core
   // notifies the driver afterwards if the queue asks for it.
   virtual void process_queue(uint16_t index, Virtqueue& queue) = 0;
+  // Snapshots: the device's own state beyond the transport's. A device that does not
+  // override these cannot be saved, and snapshot creation fails naming it.
+  virtual Result<void> save_state(bus::StateWriter&) const {
+    return fail("virtio-{} does not support snapshots", name());
+  }
+  virtual Result<void> load_state(bus::StateReader&) {
+    return fail("virtio-{} does not support snapshots", name());
+  }
 };
 
 }  // namespace vessel::devices::virtio
