@@ -7,7 +7,7 @@ loop printing an increasing counter every 0.5 s on the console, pauses (the coun
 creates a Full snapshot, kills vessel, starts a new vessel, loads the snapshot with
 resume_vm, and checks that the counter goes on from where it was (not from 1), that the
 guest's clock did not jump by the time vessel was gone, and that the guest still answers
-commands. Exit status: 0 pass, 1 fail, 77 skip (no default guest or no curl).
+commands, then that SendCtrlAltDel makes the guest restart. Exit status: 0 pass, 1 fail, 77 skip (no default guest or no curl).
 """
 import json
 import os
@@ -155,6 +155,13 @@ def main():
         out = second.run("echo again", timeout=60)
         if "again" not in out:
             raise GuestError("no answer after a second pause/resume")
+        # SendCtrlAltDel presses the keys on the (restored) i8042; Linux's default
+        # ctrl-alt-del sysctl restarts the machine, which ends vessel with status 0.
+        expect(sock, 204, "PUT", "/actions", {"action_type": "SendCtrlAltDel"})
+        status = second.wait_exit(120)
+        if status != 0:
+            raise GuestError(f"after Ctrl-Alt-Del vessel exited with {status}, expected 0")
+        print("Ctrl-Alt-Del: the guest restarted")
         print("snapshot session: all checks passed")
         return 0
     except GuestError as e:
