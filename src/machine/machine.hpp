@@ -41,11 +41,14 @@ class Machine final : public bus::VmControl {
  public:
   static Result<std::unique_ptr<Machine>> create(const config::VmConfig& config);
   // Builds the machine a snapshot describes (snapshot.cpp), paused: run() then waits for
-  // resume(). Only `console` is taken from the caller; the rest comes from the snapshot, whose
-  // every section is checked before anything is built.
+  // resume(). `console` is the caller's; the rest comes from the snapshot, whose every section
+  // is checked before anything is built. `engine` other than kAuto moves the VM to that engine
+  // (only machines without the Linux platform: KVM's in-kernel interrupt controllers and the
+  // emulated ones hold their state in different forms).
   static Result<std::unique_ptr<Machine>> restore(const std::string& snapshot_path,
                                                   const std::string& mem_path,
-                                                  const config::ConsoleSpec& console);
+                                                  const config::ConsoleSpec& console,
+                                                  config::EngineKind engine);
   ~Machine() override;
 
   // Runs the VM on one thread per vCPU until it ends; returns the exit status.

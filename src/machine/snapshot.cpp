@@ -177,7 +177,8 @@ Result<void> Machine::snapshot(const std::string& snapshot_path, const std::stri
 
 Result<std::unique_ptr<Machine>> Machine::restore(const std::string& snapshot_path,
                                                   const std::string& mem_path,
-                                                  const config::ConsoleSpec& console) {
+                                                  const config::ConsoleSpec& console,
+                                                  config::EngineKind engine) {
   // 1. Everything in the files is checked before anything is built.
   const auto file = VESSEL_TRY(snapshot::read_file(snapshot_path));
   if (file.vessel_version != kVersion)
@@ -232,6 +233,16 @@ Result<std::unique_ptr<Machine>> Machine::restore(const std::string& snapshot_pa
   config.machine.mem_mib = record.ram_bytes >> 20;
   config.machine.engine =
       record.engine == "emu" ? config::EngineKind::kEmu : config::EngineKind::kKvm;
+  if (engine != config::EngineKind::kAuto && engine != config.machine.engine) {
+    // vCPU state is engine-neutral (arch::CpuState); the Linux platform's interrupt
+    // controllers and PIT are not: emulated devices on emu, KVM's in-kernel ones on kvm.
+    if (record.linux_guest)
+      return fail(
+          "the snapshot was taken on the {} engine and its Linux platform cannot move to {}: "
+          "the interrupt controllers' state is not converted between engines",
+          record.engine, config::to_string(engine));
+    config.machine.engine = engine;
+  }
   config.console = console;
   config.drives = record.drives;
   VESSEL_TRY_VOID(check_memory_fits_host(config.machine.mem_mib));
@@ -245,9 +256,9 @@ Result<std::unique_ptr<Machine>> Machine::restore(const std::string& snapshot_pa
   m->clock_.set(clock_ns);
   if (auto ok = m->assemble(config, record.linux_guest); !ok)
     return fail("snapshot taken on the {} engine: {}", record.engine, ok.error().message);
-  if (m->engine_->name() != record.engine)
-    return fail("the snapshot was taken on the {} engine, this machine runs {}", record.engine,
-                m->engine_->name());
+  if (m->engine_->name() != config::to_string(config.machine.engine))
+    return fail("the snapshot needs the {} engine, this machine runs {}",
+                config::to_string(config.machine.engine), m->engine_->name());
   if (m->timers_) m->timers_->pause();
   if (m->running_vcpus_ != record.running_vcpus)
     return fail("the snapshot ran {} vCPUs, the rebuilt machine {}", record.running_vcpus,

@@ -52,8 +52,8 @@ Result<std::unique_ptr<MachineControl>> MachineAdapterFactory::restore(
   if (params.mem_backend_type != config::MemBackendType::kFile)
     return fail("only the File memory backend is supported");
   if (params.enable_diff_snapshots) return fail("diff snapshots are not supported");
-  auto m = VESSEL_TRY(
-      machine::Machine::restore(params.snapshot_path, params.mem_backend_path, config.console));
+  auto m = VESSEL_TRY(machine::Machine::restore(params.snapshot_path, params.mem_backend_path,
+                                                config.console, config.machine.engine));
   return std::unique_ptr<MachineControl>(std::make_unique<MachineAdapter>(std::move(m)));
 }
 
