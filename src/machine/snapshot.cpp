@@ -84,14 +84,28 @@ Result<void> write_all(int fd, const uint8_t* data, size_t size, const std::stri
   return {};
 }
 
-Result<void> read_all(int fd, uint8_t* data, size_t size, const std::string& path) {
-  while (size > 0) {
-    const ssize_t n = ::read(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail("cannot read {}: {}", path, std::strerror(errno));
-    if (n == 0) return fail("{} is shorter than the guest memory", path);
-    data += n;
-    size -= static_cast<size_t>(n);
+// Reads `size` bytes at `offset` of the memory file into `data`, skipping the file's holes:
+// fresh guest RAM is already zero, so untouched pages stay untouched (no time, no RSS).
+Result<void> read_memory(int fd, uint64_t offset, uint8_t* data, uint64_t size,
+                         const std::string& path) {
+  const uint64_t end = offset + size;
+  uint64_t at = offset;
+  while (at < end) {
+    off_t data_start = ::lseek(fd, static_cast<off_t>(at), SEEK_DATA);
+    if (data_start < 0 && errno == ENXIO) return {};          // only holes from here on
+    if (data_start < 0) data_start = static_cast<off_t>(at);  // no SEEK_DATA: read it all
+    if (static_cast<uint64_t>(data_start) >= end) return {};
+    off_t hole = ::lseek(fd, data_start, SEEK_HOLE);
+    if (hole < 0) hole = static_cast<off_t>(end);
+    const uint64_t stop = std::min<uint64_t>(static_cast<uint64_t>(hole), end);
+    for (uint64_t pos = static_cast<uint64_t>(data_start); pos < stop;) {
+      const ssize_t n = ::pread(fd, data + (pos - offset), stop - pos, static_cast<off_t>(pos));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fail("cannot read {}: {}", path, std::strerror(errno));
+      if (n == 0) return fail("{} is shorter than the guest memory", path);
+      pos += static_cast<uint64_t>(n);
+    }
+    at = stop;
   }
   return {};
 }
@@ -247,8 +261,11 @@ Result<std::unique_ptr<Machine>> Machine::restore(const std::string& snapshot_pa
   config.drives = record.drives;
   VESSEL_TRY_VOID(check_memory_fits_host(config.machine.mem_mib));
   auto memory = VESSEL_TRY(memory::GuestMemory::create(record.ram_bytes));
-  for (const auto& region : memory.regions())
-    VESSEL_TRY_VOID(read_all(mem_fd.get(), region.host, region.size, mem_path));
+  uint64_t file_offset = 0;
+  for (const auto& region : memory.regions()) {
+    VESSEL_TRY_VOID(read_memory(mem_fd.get(), file_offset, region.host, region.size, mem_path));
+    file_offset += region.size;
+  }
 
   std::unique_ptr<Machine> m(new Machine(std::move(memory)));
   m->paused_ = true;
