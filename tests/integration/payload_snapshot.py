@@ -8,6 +8,7 @@ snapshots, kills vessel, loads the snapshot in a fresh vessel started with --eng
 resumes, and checks the counter goes on from the last value printed. Combinations needing an
 engine this host cannot run are skipped with the reason. Exit: 0 pass, 1 fail, 77 all skipped.
 """
+import json
 import os
 import re
 import shutil
@@ -47,9 +48,17 @@ def round_trip(vessel, guest, work, taker, loader):
         wait_socket(sock, first)
         expect(sock, 204, "PUT", "/boot-source", {"kernel_image_path": guest})
         expect(sock, 204, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 16})
+        metrics = os.path.join(work, "metrics")
+        expect(sock, 204, "PUT", "/metrics", {"metrics_path": metrics})
         expect(sock, 204, "PUT", "/actions", {"action_type": "InstanceStart"})
         first.expect(rb"\n5\r?\n", 30)
         expect(sock, 204, "PATCH", "/vm", {"state": "Paused"})
+        # The machine's figures reach the metrics (Firecracker's layout): the payload's
+        # console bytes are UART writes, each an I/O port write.
+        expect(sock, 204, "PUT", "/actions", {"action_type": "FlushMetrics"})
+        line = json.loads(open(metrics).read().splitlines()[-1])
+        if line["uart"]["write_count"] < 10 or line["vcpu"]["exit_io_out"] < 10:
+            raise GuestError(f"metrics without the guest's output: {line['uart']} {line['vcpu']}")
         time.sleep(0.3)
         while first._read_some(0.2):
             pass
