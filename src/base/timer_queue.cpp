@@ -9,8 +9,12 @@ TimerQueue::TimerQueue() : TimerQueue(own_clock_) {}
 TimerQueue::TimerQueue(const Clock& clock) : clock_(clock), thread_([this] { run(); }) {}
 
 void TimerQueue::pause() {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   paused_ = true;
+  // A callback already running finishes first, so that devices are still once this returns
+  // (a snapshot reads them next). From the timer thread itself there is nothing to wait for.
+  if (std::this_thread::get_id() != thread_.get_id())
+    finished_.wait(lock, [&] { return running_ == 0; });
 }
 
 void TimerQueue::resume() {

@@ -53,7 +53,8 @@ class TimerQueue final : public TimerService {
   TimerQueue& operator=(const TimerQueue&) = delete;
 
   const Clock& clock() const override { return clock_; }
-  // While paused no callback starts (one already running finishes); arming still works.
+  // While paused no callback starts; pause() returns once a running one has finished. Arming
+  // still works.
   // Used with a paused VmClock so that devices do not change state while the VM is paused.
   void pause();
   void resume();
