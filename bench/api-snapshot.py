@@ -158,6 +158,7 @@ def vessel_snapshot(vessel, work, boot, ready):
         conn = UnixHTTP(sock)
         boot(conn)
         ready()
+        conn = UnixHTTP(sock)  # the server closes connections idle for 10 s
         call(conn, "PATCH", "/vm", {"state": "Paused"})
         t = time.perf_counter()
         call(conn, "PUT", "/snapshot/create", {"snapshot_path": snap, "mem_file_path": mem})
