@@ -211,8 +211,14 @@ def main():
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     vessel = os.path.abspath(args.vessel)
-    payloads = args.payloads or os.path.join(os.path.dirname(vessel), "tests", "integration")
-    spinner = os.path.join(payloads, "busy_guest.bin")
+    # busy_guest.bin is built with the integration tests, beside the vessel binary.
+    dirs = [d for d in (args.payloads, os.path.join(os.path.dirname(vessel), "tests",
+                                                    "integration")) if d]
+    spinner = next((os.path.join(d, "busy_guest.bin") for d in dirs
+                    if os.path.exists(os.path.join(d, "busy_guest.bin"))), None)
+    if not spinner:
+        print(f"FAILED: busy_guest.bin not found in {dirs}", file=sys.stderr)
+        return 1
     n = 50 if args.quick else args.n
     have_qemu = shutil.which(QEMU) is not None
     work = tempfile.mkdtemp(prefix="vessel-bench-api-")
