@@ -13,7 +13,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do [[ ${args[i]} == --vessel ]] && vessel=$
 [[ -n $vessel && -x $vessel ]] || { echo "SKIP: vessel binary '${vessel}' not built"; exit 77; }
 
 failed=()
-for script in exit-cost mips startup memory-overhead boot; do
+for script in exit-cost mips startup memory-overhead boot api-snapshot; do
   echo "=== $script --quick"
   start=$SECONDS
   "$here/$script.sh" --quick "${args[@]}"

@@ -4,6 +4,7 @@
 // clock. This is not a wall-clock source (the RTC reads the host's UTC time separately).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <ctime>
 
@@ -25,6 +26,42 @@ class MonotonicClock final : public Clock {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
   }
+};
+
+// The VM's time line: the host's monotonic time plus an offset, which stands still while the
+// VM is paused and can be set to where a snapshot left it. Devices' timers, the PM timer and
+// the software CPU's TSC all read it, so a pause or a save/restore in another process makes
+// no guest-visible jump. Thread-safe; pause()/resume()/set() come from one thread at a time.
+class VmClock final : public Clock {
+ public:
+  int64_t now_ns() const override {
+    const int64_t frozen = frozen_.load(std::memory_order_acquire);
+    if (frozen >= 0) return frozen;
+    return host_.now_ns() + offset_.load(std::memory_order_relaxed);
+  }
+  bool paused() const { return frozen_.load(std::memory_order_acquire) >= 0; }
+  void pause() {
+    if (!paused()) frozen_.store(now_ns(), std::memory_order_release);
+  }
+  void resume() {
+    const int64_t frozen = frozen_.load(std::memory_order_acquire);
+    if (frozen < 0) return;
+    offset_.store(frozen - host_.now_ns(), std::memory_order_relaxed);
+    frozen_.store(-1, std::memory_order_release);
+  }
+  // Moves the time line so that now_ns() is `ns` (paused or not, as it was).
+  void set(int64_t ns) {
+    if (paused()) {
+      frozen_.store(ns, std::memory_order_release);
+    } else {
+      offset_.store(ns - host_.now_ns(), std::memory_order_relaxed);
+    }
+  }
+
+ private:
+  MonotonicClock host_;
+  std::atomic<int64_t> offset_{0};
+  std::atomic<int64_t> frozen_{-1};  // the time while paused; -1 while running
 };
 
 // Whole ticks of a `hz` counter elapsed in `ns` nanoseconds (128-bit intermediate: no overflow

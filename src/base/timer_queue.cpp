@@ -4,7 +4,26 @@
 
 namespace vessel {
 
-TimerQueue::TimerQueue() : thread_([this] { run(); }) {}
+TimerQueue::TimerQueue() : TimerQueue(own_clock_) {}
+
+TimerQueue::TimerQueue(const Clock& clock) : clock_(clock), thread_([this] { run(); }) {}
+
+void TimerQueue::pause() {
+  std::unique_lock lock(mutex_);
+  paused_ = true;
+  // A callback already running finishes first, so that devices are still once this returns
+  // (a snapshot reads them next). From the timer thread itself there is nothing to wait for.
+  if (std::this_thread::get_id() != thread_.get_id())
+    finished_.wait(lock, [&] { return running_ == 0; });
+}
+
+void TimerQueue::resume() {
+  {
+    std::lock_guard lock(mutex_);
+    paused_ = false;
+  }
+  wake_.notify_all();
+}
 
 TimerQueue::~TimerQueue() {
   {
@@ -64,7 +83,7 @@ void TimerQueue::remove(TimerId id) {
 void TimerQueue::run() {
   std::unique_lock lock(mutex_);
   while (!stop_) {
-    if (queue_.empty()) {
+    if (queue_.empty() || paused_) {
       wake_.wait(lock);
       continue;
     }

@@ -45,12 +45,19 @@ class TimerService {
 
 class TimerQueue final : public TimerService {
  public:
-  TimerQueue();            // starts the thread
-  ~TimerQueue() override;  // stops it; pending timers are dropped
+  // Deadlines are on `clock` (which must outlive the queue), or the host's monotonic clock.
+  TimerQueue();
+  explicit TimerQueue(const Clock& clock);  // starts the thread
+  ~TimerQueue() override;                   // stops it; pending timers are dropped
   TimerQueue(const TimerQueue&) = delete;
   TimerQueue& operator=(const TimerQueue&) = delete;
 
   const Clock& clock() const override { return clock_; }
+  // While paused no callback starts; pause() returns once a running one has finished. Arming
+  // still works.
+  // Used with a paused VmClock so that devices do not change state while the VM is paused.
+  void pause();
+  void resume();
   TimerId add(std::function<void()> callback) override;
   void arm(TimerId id, int64_t deadline_ns) override;
   void disarm(TimerId id) override;
@@ -64,7 +71,8 @@ class TimerQueue final : public TimerService {
   void run();
   void unschedule(TimerId id, Entry& e);  // mutex_ held
 
-  MonotonicClock clock_;
+  MonotonicClock own_clock_;
+  const Clock& clock_;
   std::mutex mutex_;
   std::condition_variable wake_;      // the thread: a deadline changed or stop
   std::condition_variable finished_;  // remove(): the running callback finished
@@ -73,6 +81,7 @@ class TimerQueue final : public TimerService {
   TimerId next_id_ = 1;
   TimerId running_ = 0;  // the timer whose callback runs now (0: none)
   bool stop_ = false;
+  bool paused_ = false;
   std::thread thread_;  // last: starts after the state above is built
 };
 

@@ -45,6 +45,7 @@ const Bus::Range* Bus::find(uint64_t addr, uint64_t len) const {
 }
 
 bool Bus::read(uint64_t addr, std::span<uint8_t> data) {
+  reads_.fetch_add(1, std::memory_order_relaxed);
   std::shared_ptr<IoDevice> device;
   uint64_t offset = 0;
   {
@@ -65,6 +66,7 @@ bool Bus::read(uint64_t addr, std::span<uint8_t> data) {
 }
 
 bool Bus::write(uint64_t addr, std::span<const uint8_t> data) {
+  writes_.fetch_add(1, std::memory_order_relaxed);
   std::shared_ptr<IoDevice> device;
   uint64_t offset = 0;
   {

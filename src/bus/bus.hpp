@@ -31,6 +31,9 @@ class Bus {
   bool write(uint64_t addr, std::span<const uint8_t> data);
 
   uint64_t unhandled_accesses() const { return unhandled_.load(std::memory_order_relaxed); }
+  // Accesses so far, handled or not (the metrics' exit counts).
+  uint64_t reads() const { return reads_.load(std::memory_order_relaxed); }
+  uint64_t writes() const { return writes_.load(std::memory_order_relaxed); }
   const std::string& name() const { return name_; }
 
  private:
@@ -46,6 +49,7 @@ class Bus {
   mutable std::shared_mutex mutex_;
   std::vector<Range> ranges_;  // sorted by base, disjoint
   std::atomic<uint64_t> unhandled_{0};
+  std::atomic<uint64_t> reads_{0}, writes_{0};
 };
 
 // What an engine calls for guest port I/O and MMIO. Answered during the vCPU's run, on the

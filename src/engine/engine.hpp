@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "arch/x86/cpu_state.hpp"
+#include "base/clock.hpp"
 #include "base/result.hpp"
 #include "bus/bus.hpp"
 #include "bus/irq.hpp"
@@ -47,6 +48,9 @@ struct VmOptions {
   // irqchip and PIT). Without them, a HLT with nothing to wake it ends the vCPU's run.
   bool builtin_irqchip = false;
   unsigned vcpus = 1;
+  // The VM's time line (base/clock.hpp VmClock) for engines that keep time themselves (the
+  // software CPU's TSC); nullptr: the host's monotonic clock.
+  const Clock* clock = nullptr;
 };
 
 class Vm : public bus::IrqSink {

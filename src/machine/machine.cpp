@@ -37,36 +37,44 @@ Result<std::unique_ptr<Machine>> Machine::create(const config::VmConfig& config)
   const auto image = VESSEL_TRY(boot::load_kernel(m->memory_, config.boot, platform));
   log::info("loaded {} image {}", image.format, config.boot.kernel);
 
+  VESSEL_TRY_VOID(m->assemble(config, image.format.starts_with("linux")));
+  VESSEL_TRY_VOID(m->vcpus_[0]->set_state(image.entry));
+  return m;
+}
+
+Result<void> Machine::assemble(const config::VmConfig& config, bool linux_guest) {
   auto choice = VESSEL_TRY(engine::choose_engine(config.machine.engine, engine::probe_host()));
-  m->engine_ = std::move(choice.engine);
-  m->engine_why_ = std::move(choice.why);
-  log::info("engine: {}", m->engine_why_);
+  engine_ = std::move(choice.engine);
+  engine_why_ = std::move(choice.why);
+  log::info("engine: {}", engine_why_);
 
   // Test payloads (flat, multiboot) run without interrupt controllers: a HLT then ends them.
   // Linux gets the whole PC platform: KVM's in-kernel controllers, or emulated ones.
-  const bool linux_guest = image.format.starts_with("linux");
-  const bool software_cpu = m->engine_->name() == "emu";
+  const bool software_cpu = engine_->name() == "emu";
+  linux_guest_ = linux_guest;
+  builtin_irqchip_ = linux_guest && !software_cpu;
+  drives_ = linux_guest ? config.drives : std::vector<config::Drive>{};
   engine::VmOptions options;
   options.vcpus = config.machine.vcpus;
-  options.builtin_irqchip = linux_guest && !software_cpu;
-  m->vm_ = VESSEL_TRY(m->engine_->create_vm(m->memory_, options));
+  options.builtin_irqchip = builtin_irqchip_;
+  options.clock = &clock_;
+  vm_ = VESSEL_TRY(engine_->create_vm(memory_, options));
   // Without an interrupt controller nothing can start the other processors.
-  m->running_vcpus_ = linux_guest ? config.machine.vcpus : 1;
+  running_vcpus_ = linux_guest ? config.machine.vcpus : 1;
 
-  VESSEL_TRY_VOID(m->build_platform(config, linux_guest));
+  VESSEL_TRY_VOID(build_platform(config, linux_guest));
 
   for (unsigned i = 0; i < config.machine.vcpus; ++i) {
-    m->vcpus_.push_back(VESSEL_TRY(m->vm_->create_vcpu(i, m->buses_)));
-    VESSEL_TRY_VOID(m->platform_->attach_vcpu(i, *m->vcpus_.back()));
+    vcpus_.push_back(VESSEL_TRY(vm_->create_vcpu(i, buses_)));
+    VESSEL_TRY_VOID(platform_->attach_vcpu(i, *vcpus_.back()));
   }
-  VESSEL_TRY_VOID(m->vcpus_[0]->set_state(image.entry));
   // With KVM's irqchip the kernel holds APs until their SIPI; emulated APICs tell us instead.
-  m->started_.assign(config.machine.vcpus, !software_cpu);
-  m->started_[0] = true;
+  started_.assign(config.machine.vcpus, !software_cpu);
+  started_[0] = true;
 
-  m->exit_event_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!m->exit_event_.valid()) return fail("eventfd: {}", std::strerror(errno));
-  return m;
+  exit_event_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!exit_event_.valid()) return fail("eventfd: {}", std::strerror(errno));
+  return {};
 }
 
 Result<void> Machine::build_platform(const config::VmConfig& config, bool linux_guest) {
@@ -95,7 +103,7 @@ Result<void> Machine::build_platform(const config::VmConfig& config, bool linux_
     start_application_processor(index, vector);
   };
   if (options.linux_devices || options.emulate_irqchip) {
-    timers_ = std::make_unique<TimerQueue>();
+    timers_ = std::make_unique<TimerQueue>(clock_);
     options.timers = timers_.get();
   }
   platform_ = VESSEL_TRY(Platform::create(buses_, *vm_, *this, *console_, options));
@@ -110,6 +118,10 @@ void Machine::request_exit(int status, std::string reason) {
     exit_reason_ = std::move(reason);
   }
   stopping_.store(true);
+  {
+    std::lock_guard lock(pause_mutex_);  // wake parked vCPUs so that they see stopping_
+    pause_cv_.notify_all();
+  }
   // Stop the vCPUs now, not when run() wakes: a vCPU that asked to exit (debug-exit port, ACPI
   // power-off) must not go back into the guest meanwhile. kick() is safe from any thread.
   for (auto& vcpu : vcpus_) vcpu->kick();

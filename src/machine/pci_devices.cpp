@@ -141,12 +141,14 @@ Result<std::vector<pci::VirtioMmioSlot>> virtio_mmio_slots(unsigned count) {
 Result<std::shared_ptr<pci::PciRoot>> build_pci_devices(bus::Buses& buses, engine::Vm& vm,
                                                         const memory::GuestMemory& memory,
                                                         const VirtioDevices& virtio,
-                                                        std::shared_ptr<bus::IoDevice> reset_port) {
+                                                        std::shared_ptr<bus::IoDevice> reset_port,
+                                                        std::shared_ptr<pci::PciConfigPorts>* config_ports) {
   auto root = std::make_shared<pci::PciRoot>(buses.mmio, &vm);
+  auto ports = std::make_shared<pci::PciConfigPorts>(root);
+  if (config_ports) *config_ports = ports;  // its address latch is snapshot state
   VESSEL_TRY_VOID(
       buses.pio.add(pci::kConfigPortBase, pci::kConfigPortCount,
-                    std::make_shared<ConfigAndResetPorts>(
-                        std::make_shared<pci::PciConfigPorts>(root), std::move(reset_port))));
+                    std::make_shared<ConfigAndResetPorts>(ports, std::move(reset_port))));
   VESSEL_TRY_VOID(
       buses.mmio.add(pci::kEcamBase, pci::kEcamSize, std::make_shared<pci::PciEcam>(root)));
 

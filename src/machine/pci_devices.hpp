@@ -26,7 +26,8 @@
 
 namespace vessel::devices::pci {
 class PciRoot;
-}
+class PciConfigPorts;
+}  // namespace vessel::devices::pci
 namespace vessel::devices::virtio {
 class VirtioConsole;
 }
@@ -45,7 +46,8 @@ struct VirtioDevices {
 
 Result<std::shared_ptr<devices::pci::PciRoot>> build_pci_devices(
     bus::Buses& buses, engine::Vm& vm, const memory::GuestMemory& memory,
-    const VirtioDevices& virtio, std::shared_ptr<bus::IoDevice> reset_port);
+    const VirtioDevices& virtio, std::shared_ptr<bus::IoDevice> reset_port,
+    std::shared_ptr<devices::pci::PciConfigPorts>* config_ports = nullptr);
 
 inline unsigned virtio_device_count(size_t drives, size_t nets, bool console) {
   return static_cast<unsigned>(drives + nets) + 1 + (console ? 1 : 0);

@@ -16,6 +16,7 @@
 #include "devices/legacy/rtc_cmos.hpp"
 #include "devices/legacy/test_device.hpp"
 #include "devices/legacy/uart16550.hpp"
+#include "devices/pci/config_access.hpp"
 #include "devices/pci/pci_root.hpp"
 #include "devices/virtio/console/virtio_console.hpp"
 #include "engine/emu/emu_vcpu.hpp"
@@ -54,6 +55,16 @@ class PcPlatform final : public Platform {
   size_t console_input(std::span<const uint8_t> bytes) override {
     return virtio_console_ ? virtio_console_->receive(bytes) : uart_->receive(bytes);
   }
+  Result<void> save_state(bus::StateWriter& out) const override;
+  Result<void> load_state(bus::StateReader& in) override;
+  std::pair<uint64_t, uint64_t> console_counters() const override {
+    return {uart_->bytes_read(), uart_->bytes_written()};
+  }
+  Result<void> press_ctrl_alt_del() override {
+    if (!kbc_) return fail("this machine has no keyboard controller");
+    kbc_->press_ctrl_alt_del();
+    return {};
+  }
 
  private:
   Result<void> build_linux_devices(bus::Buses& buses, engine::Vm& vm, bus::VmControl& control,
@@ -61,7 +72,6 @@ class PcPlatform final : public Platform {
   Result<void> build_irqchip(bus::Buses& buses, engine::Vm& vm, const PlatformOptions& options);
 
   TimerService* timers_ = nullptr;  // the machine's; outlives every device (see machine.hpp)
-  MonotonicClock clock_;
   std::shared_ptr<devices::Uart16550> uart_;
   std::shared_ptr<devices::virtio::VirtioConsole> virtio_console_;
   std::unique_ptr<devices::ApicBus> apic_bus_;
@@ -72,6 +82,15 @@ class PcPlatform final : public Platform {
   std::vector<std::shared_ptr<bus::IoDevice>> keep_alive_;
   std::shared_ptr<devices::AcpiPm> pm_;
   std::shared_ptr<devices::pci::PciRoot> pci_root_;
+  std::shared_ptr<devices::pci::PciConfigPorts> pci_config_ports_;
+  std::shared_ptr<devices::I8042> kbc_;
+  // Devices with state, in build order (owned through the members above and keep_alive_).
+  std::vector<std::pair<std::string, bus::Stateful*>> stateful_;
+  // Why this machine cannot be saved even though its devices can (empty: it can).
+  std::string not_saveable_;
+  void keep_state(std::string name, bus::Stateful* device) {
+    stateful_.emplace_back(std::move(name), device);
+  }
 };
 
 Result<void> PcPlatform::build(bus::Buses& buses, engine::Vm& vm, bus::VmControl& control,
@@ -86,10 +105,12 @@ Result<void> PcPlatform::build(bus::Buses& buses, engine::Vm& vm, bus::VmControl
       bus::IrqLine(&vm, devices::kCom1Irq),
       [out](std::span<const uint8_t> bytes) { out->write(bytes); });
   VESSEL_TRY_VOID(buses.pio.add(devices::kCom1Port, 8, uart_));
+  keep_state("uart-com1", uart_.get());
   VESSEL_TRY_VOID(
       buses.pio.add(devices::kDebugExitPort, 1, std::make_shared<devices::DebugExit>(control)));
-  VESSEL_TRY_VOID(buses.mmio.add(devices::kTestDeviceBase, devices::kTestDeviceSize,
-                                 std::make_shared<devices::TestDevice>()));
+  auto test_device = std::make_shared<devices::TestDevice>();
+  VESSEL_TRY_VOID(buses.mmio.add(devices::kTestDeviceBase, devices::kTestDeviceSize, test_device));
+  keep_state("test-device", test_device.get());
   if (options.linux_devices) VESSEL_TRY_VOID(build_linux_devices(buses, vm, control, options));
   if (options.pci) {
     if (!options.memory) return fail("PCI devices need the guest memory");
@@ -99,7 +120,14 @@ Result<void> PcPlatform::build(bus::Buses& buses, engine::Vm& vm, bus::VmControl
     if (options.virtio_console)
       virtio_console_ = virtio.console = std::make_shared<devices::virtio::VirtioConsole>(
           [out](std::span<const uint8_t> bytes) { out->write(bytes); });
-    pci_root_ = VESSEL_TRY(build_pci_devices(buses, vm, *options.memory, virtio, pm_));
+    pci_root_ = VESSEL_TRY(build_pci_devices(buses, vm, *options.memory, virtio, pm_, &pci_config_ports_));
+    if (options.virtio_transport == config::VirtioTransport::kMmio)
+      not_saveable_ = "virtio-mmio devices do not support snapshots yet";
+    keep_state("pci-root", pci_root_.get());
+    keep_state("pci-config-ports", pci_config_ports_.get());
+    for (unsigned slot = 0; slot < devices::pci::kDevicesPerBus; ++slot)
+      if (auto* device = pci_root_->device(slot))
+        keep_state(fmt::format("pci-{:02x} {}", slot, device->name()), device);
   }
   return {};
 }
@@ -112,7 +140,7 @@ Result<void> PcPlatform::build_linux_devices(bus::Buses& buses, engine::Vm& vm,
   VESSEL_TRY_VOID(devices::attach_ports(buses.pio, rtc, devices::RtcCmos::kPorts));
   auto kbc = std::make_shared<devices::I8042>(control, bus::IrqLine(&vm, kKeyboardIrq));
   VESSEL_TRY_VOID(devices::attach_ports(buses.pio, kbc, devices::I8042::kPorts));
-  auto pm = std::make_shared<devices::AcpiPm>(clock_, control);
+  auto pm = std::make_shared<devices::AcpiPm>(timers_->clock(), control);
   // With PCI, the reset register (0xcf9) is reached through the PCI configuration ports.
   std::span<const devices::PortRange> pm_ports = devices::AcpiPm::kPorts;
   if (options.pci) pm_ports = pm_ports.first(1);
@@ -121,6 +149,10 @@ Result<void> PcPlatform::build_linux_devices(bus::Buses& buses, engine::Vm& vm,
   auto port80 = std::make_shared<devices::Port80>();
   VESSEL_TRY_VOID(buses.pio.add(devices::Port80::kPort, 1, port80));
   keep_alive_.insert(keep_alive_.end(), {rtc, kbc, pm, port80});
+  kbc_ = kbc;
+  keep_state("rtc", rtc.get());
+  keep_state("i8042", kbc.get());
+  keep_state("acpi-pm", pm.get());
   return {};
 }
 
@@ -137,6 +169,8 @@ Result<void> PcPlatform::build_irqchip(bus::Buses& buses, engine::Vm& vm,
   VESSEL_TRY_VOID(
       buses.mmio.add(devices::IoApic::kDefaultBase, devices::IoApic::kMmioSize, ioapic_));
   router_ = std::make_unique<IsaIrqRouter>(*pic_, *ioapic_);
+  keep_state("pic", pic_.get());
+  keep_state("ioapic", ioapic_.get());
   emu_vm->set_irq_sink(router_.get());
   // MSI/MSI-X writes are APIC messages (SDM Vol. 3A §10.11); malformed ones are dropped.
   emu_vm->set_msi_sink([bus = apic_bus_.get()](uint64_t address, uint32_t data) {
@@ -146,6 +180,7 @@ Result<void> PcPlatform::build_irqchip(bus::Buses& buses, engine::Vm& vm,
   auto pit = std::make_shared<devices::Pit8254>(*timers_, bus::IrqLine(&vm, kPitIrq));
   VESSEL_TRY_VOID(devices::attach_ports(buses.pio, pit, devices::Pit8254::kPorts));
   keep_alive_.push_back(pit);
+  keep_state("pit", pit.get());
 
   for (unsigned i = 0; i < options.vcpus; ++i) {
     auto lapic =
@@ -154,6 +189,7 @@ Result<void> PcPlatform::build_irqchip(bus::Buses& buses, engine::Vm& vm,
     lapic->set_startup_handler([i, cb = options.on_startup_ipi](auto kind, uint8_t vector) {
       if (kind == devices::LocalApic::StartupKind::kStartup && cb) cb(i, vector);
     });
+    keep_state(fmt::format("lapic-{}", i), lapic.get());
     lapics_.push_back(std::move(lapic));
   }
   // Virtual wire: the PIC's output reaches the boot CPU through LINT0 of its local APIC.
@@ -171,6 +207,37 @@ Result<void> PcPlatform::attach_vcpu(unsigned index, engine::Vcpu& vcpu) {
   bus::InterruptWaker& waker = emu_vcpu->attach_interrupt_controller(lapics_[index].get());
   lapics_[index]->set_waker(&waker);
   return {};
+}
+
+Result<void> PcPlatform::save_state(bus::StateWriter& out) const {
+  if (!not_saveable_.empty()) return fail("{}", not_saveable_);
+  out(uint64_t{stateful_.size()});
+  for (const auto& [name, device] : stateful_) {
+    bus::StateWriter blob;
+    if (auto r = device->save_state(blob); !r) return fail("{}: {}", name, r.error().message);
+    out(name, blob.data());
+  }
+  return {};
+}
+
+Result<void> PcPlatform::load_state(bus::StateReader& in) {
+  uint64_t count = 0;
+  in(count);
+  if (in.ok() && count != stateful_.size())
+    return fail("the snapshot has {} devices, this machine {}", count, stateful_.size());
+  for (const auto& [name, device] : stateful_) {
+    std::string saved_name;
+    std::vector<uint8_t> blob;
+    in(saved_name, blob);
+    if (!in.ok()) return fail("device list: {}", in.finish().error().message);
+    if (saved_name != name)
+      return fail("expected device {}, the snapshot has {}", name, saved_name);
+    bus::StateReader reader(blob);
+    auto loaded = device->load_state(reader);
+    if (loaded) loaded = reader.finish();
+    if (!loaded) return fail("{}: {}", name, loaded.error().message);
+  }
+  return in.finish();
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "base/result.hpp"
 #include "base/timer_queue.hpp"
 #include "bus/bus.hpp"
+#include "bus/device_state.hpp"
 #include "bus/vm_control.hpp"
 #include "config/devices.hpp"
 #include "config/vm_config.hpp"
@@ -63,6 +64,16 @@ class Platform {
   // Host input for the console's device (the UART or the virtio-console); returns how many
   // bytes it took.
   virtual size_t console_input(std::span<const uint8_t> bytes) = 0;
+
+  // Snapshots: every device's state in build order, each under its name. Fails naming the
+  // first device that cannot be saved. load_state expects the same devices (the machine is
+  // rebuilt from the same description first) and refuses anything else.
+  virtual Result<void> save_state(bus::StateWriter& out) const = 0;
+  virtual Result<void> load_state(bus::StateReader& in) = 0;
+  // Ctrl+Alt+Del on the i8042 keyboard (Linux machines only).
+  virtual Result<void> press_ctrl_alt_del() = 0;
+  // Bytes the guest read from / wrote to the console UART.
+  virtual std::pair<uint64_t, uint64_t> console_counters() const = 0;
 };
 
 }  // namespace vessel::machine

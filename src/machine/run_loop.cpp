@@ -34,6 +34,7 @@ void Machine::report_vcpu_death(unsigned index, const std::string& what) {
   std::string dump;
   if (auto state = vcpus_[index]->state()) dump = "\n" + arch::format_registers(*state);
   log::error("vCPU {}: {}{}", index, what, dump);
+  vcpu_failures_.fetch_add(1, std::memory_order_relaxed);
   request_exit(kExitGuestDied, fmt::format("vCPU {}: {}", index, what));
 }
 
@@ -65,14 +66,16 @@ void Machine::vcpu_thread(unsigned index) {
   engine::Vcpu& vcpu = *vcpus_[index];
   platform_->on_vcpu_thread(index);
   if (!wait_for_startup(index)) return;
-  while (!stopping_.load()) {
+  while (enter_guest()) {
     auto exit = vcpu.run();
+    leave_guest();
     if (!exit) {
       report_vcpu_death(index, exit.error().message);
       return;
     }
     switch (exit->kind) {
       case engine::ExitKind::kInterrupted:
+        kicked_exits_.fetch_add(1, std::memory_order_relaxed);
         continue;  // the loop condition decides
       case engine::ExitKind::kHalt:
         report_vcpu_death(index, "halted with nothing that could wake it");
@@ -117,6 +120,13 @@ Result<int> Machine::run() {
     stopping_.store(true);
     startup_cv_.notify_all();
   }
+  {
+    std::lock_guard lock(pause_mutex_);  // parked vCPUs and a pause() waiting for them
+    pause_cv_.notify_all();
+  }
+  // A VM that ends while paused must not leave the time line or the timers stopped.
+  clock_.resume();
+  if (timers_) timers_->resume();
   for (auto& vcpu : vcpus_) vcpu->kick();
   for (auto& t : threads) t.join();
   console_->stop();

@@ -5,8 +5,7 @@
 namespace vessel::vmm {
 namespace {
 
-// Forwards to machine::Machine. Pause, resume, snapshots and Ctrl-Alt-Del answer "not yet"
-// until the machine grows them (issue 8); each is one forwarding line then.
+// Forwards to machine::Machine.
 class MachineAdapter final : public MachineControl {
  public:
   explicit MachineAdapter(std::unique_ptr<machine::Machine> m) : machine_(std::move(m)) {}
@@ -15,15 +14,26 @@ class MachineAdapter final : public MachineControl {
   void stop(int status, std::string reason) override {
     machine_->request_exit(status, std::move(reason));
   }
-  Result<void> pause() override { return fail("pausing is not supported by vessel yet"); }
-  Result<void> resume() override { return fail("resuming is not supported by vessel yet"); }
-  Result<void> snapshot_create(const config::SnapshotCreateParams&) override {
-    return fail("snapshots are not supported by vessel yet");
+  Result<void> pause() override { return machine_->pause(); }
+  Result<void> resume() override { return machine_->resume(); }
+  Result<void> snapshot_create(const config::SnapshotCreateParams& params) override {
+    if (params.type != config::SnapshotType::kFull)
+      return fail("only Full snapshots are supported");
+    return machine_->snapshot(params.snapshot_path, params.mem_file_path);
   }
-  Result<void> send_ctrl_alt_del() override {
-    return fail("SendCtrlAltDel is not supported by vessel yet");
+  Result<void> send_ctrl_alt_del() override { return machine_->press_ctrl_alt_del(); }
+  MachineMetrics metrics() const override {
+    const auto c = machine_->counters();
+    MachineMetrics m;
+    m.vcpu_exit_io_in = c.pio_reads;
+    m.vcpu_exit_io_out = c.pio_writes;
+    m.vcpu_exit_mmio_read = c.mmio_reads;
+    m.vcpu_exit_mmio_write = c.mmio_writes;
+    m.vcpu_failures = c.vcpu_failures;
+    m.uart_read_count = c.uart_read_bytes;
+    m.uart_write_count = c.uart_write_bytes;
+    return m;
   }
-  MachineMetrics metrics() const override { return {}; }
 
  private:
   std::unique_ptr<machine::Machine> machine_;
@@ -38,8 +48,13 @@ Result<std::unique_ptr<MachineControl>> MachineAdapterFactory::boot(
 }
 
 Result<std::unique_ptr<MachineControl>> MachineAdapterFactory::restore(
-    const config::SnapshotLoadParams&, const config::VmConfig&) {
-  return fail("snapshots are not supported by vessel yet");
+    const config::SnapshotLoadParams& params, const config::VmConfig& config) {
+  if (params.mem_backend_type != config::MemBackendType::kFile)
+    return fail("only the File memory backend is supported");
+  if (params.enable_diff_snapshots) return fail("diff snapshots are not supported");
+  auto m = VESSEL_TRY(machine::Machine::restore(params.snapshot_path, params.mem_backend_path,
+                                                config.console, config.machine.engine));
+  return std::unique_ptr<MachineControl>(std::make_unique<MachineAdapter>(std::move(m)));
 }
 
 }  // namespace vessel::vmm

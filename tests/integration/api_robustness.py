@@ -4,7 +4,9 @@
 {"fault_message": ...}, and the server must keep answering (GET / stays 200) with the VM
 running after boot. Covers wrong types, missing and unknown fields, bad JSON, huge bodies
 (declared and chunked), wrong verbs and paths, actions out of order, slow clients that send
-half a request, and many idle connections at once.
+half a request, and many idle connections at once. Then the paused phase (snapshots allowed,
+bad ones refused), and a fresh vessel that must refuse damaged snapshot files (truncated,
+corrupt, wrong magic or version, short memory file) with a 4xx and stay usable.
 
 Usage: api_robustness.py VESSEL_BIN GUEST_BIN   (GUEST_BIN: a flat payload that keeps running)
 Standard library only.
@@ -29,6 +31,56 @@ def connect(timeout=5.0):
     s.settimeout(timeout)
     s.connect(SOCK)
     return s
+
+
+def start_vessel(log):
+    proc = subprocess.Popen([VESSEL, "run", "--api-sock", SOCK, "--engine",
+                             os.environ.get("VESSEL_ENGINE", "emu"), "--console", "none"],
+                            stdout=subprocess.DEVNULL, stderr=log)
+    for _ in range(200):
+        if os.path.exists(SOCK):
+            break
+        time.sleep(0.05)
+    return proc
+
+
+def stop_vessel(proc):
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def damaged_snapshots(snap, mem):
+    """(what, snapshot path, memory path) variants of a good snapshot that must be refused."""
+    data = open(snap, "rb").read()
+    variants = []
+
+    def write(name, content, mem_path=mem):
+        path = os.path.join(WORK, name)
+        with open(path, "wb") as f:
+            f.write(content)
+        variants.append((name, path, mem_path))
+
+    for cut in (0, 7, 12, 20, len(data) // 3, len(data) // 2, len(data) - 5, len(data) - 1):
+        write(f"truncated-{cut}", data[:cut])
+    for at in (16, len(data) // 2, len(data) - 2):
+        flipped = bytearray(data)
+        flipped[at] ^= 0x20
+        write(f"flipped-{at}", bytes(flipped))
+    write("magic", b"XESSELSN" + data[8:])
+    write("version", data[:8] + bytes([99, 0, 0, 0]) + data[12:])
+    write("padded", data + b"\0" * 16)
+    short_mem = os.path.join(WORK, "short.mem")
+    with open(mem, "rb") as f, open(short_mem, "wb") as out:
+        out.write(f.read(1 << 20))
+    variants.append(("short memory file", snap, short_mem))
+    variants.append(("missing memory file", snap, os.path.join(WORK, "nothing.mem")))
+    variants.append(("missing snapshot", os.path.join(WORK, "nothing.snap"), mem))
+    variants.append(("memory file as snapshot", mem, mem))
+    return variants
 
 
 def read_response(s):
@@ -254,16 +306,69 @@ def slow_clients_and_many_connections(state):
         failures.append(f"only {closed} of {len(slow)} slow clients were closed")
 
 
+def paused_phase_and_snapshot(snap, mem):
+    """Pause, adversarial requests while paused, a good snapshot, resume."""
+    status, answer = request("PATCH", "/vm", json.dumps({"state": "Paused"}))
+    if status != 204:
+        failures.append(f"pause: {status} {answer!r}")
+        return False
+    if not check_alive("Paused"):
+        return False
+    paused_out_of_order = [
+        ("PUT", "/snapshot/create", {"snapshot_path": "/nonexistent/dir/s",
+                                     "mem_file_path": "/nonexistent/dir/m"}),
+        ("PUT", "/snapshot/create", {"snapshot_path": snap, "mem_file_path": mem,
+                                     "snapshot_type": "Diff"}),  # no dirty page tracking
+        ("PUT", "/snapshot/load", {"snapshot_path": snap, "mem_file_path": mem}),
+        ("PUT", "/actions", {"action_type": "InstanceStart"}),
+        ("PUT", "/actions", {"action_type": "SendCtrlAltDel"}),  # a payload has no keyboard
+        ("PUT", "/boot-source", {"kernel_image_path": GUEST}),
+    ]
+    sweep("Paused", paused_out_of_order * 5)
+    status, answer = request("PUT", "/snapshot/create", json.dumps(
+        {"snapshot_path": snap, "mem_file_path": mem, "snapshot_type": "Full"}))
+    if status != 204:
+        failures.append(f"snapshot create: {status} {answer!r}")
+        return False
+    status, answer = request("PATCH", "/vm", json.dumps({"state": "Resumed"}))
+    if status != 204:
+        failures.append(f"resume: {status} {answer!r}")
+    return check_alive("Running")
+
+
+def damaged_snapshot_loads(log, snap, mem):
+    """A fresh vessel refuses every damaged variant, then loads the good snapshot."""
+    proc = start_vessel(log)
+    try:
+        if not check_alive("Not started"):
+            return
+        for what, path, mem_path in damaged_snapshots(snap, mem):
+            for body in ({"snapshot_path": path, "mem_file_path": mem_path},
+                         {"snapshot_path": path, "resume_vm": True,
+                          "mem_backend": {"backend_type": "File", "backend_path": mem_path}}):
+                check_fault(f"[load] {what}", request("PUT", "/snapshot/load", json.dumps(body)))
+            check_alive("Not started")  # nothing half-loaded
+        status, answer = request("PUT", "/snapshot/load",
+                                 json.dumps({"snapshot_path": snap, "mem_file_path": mem}))
+        if status != 204:
+            failures.append(f"good snapshot after damaged ones: {status} {answer!r}")
+            return
+        check_alive("Paused")  # resume_vm false
+        check_fault("[load] a second load", request("PUT", "/snapshot/load", json.dumps(
+            {"snapshot_path": snap, "mem_file_path": mem})))
+        request("PATCH", "/vm", json.dumps({"state": "Resumed"}))
+        check_alive("Running")
+        if proc.poll() is not None:
+            failures.append(f"restored vessel exited with {proc.returncode}")
+    finally:
+        stop_vessel(proc)
+
+
 def main():
     log = open(os.path.join(WORK, "vessel.log"), "w")
-    proc = subprocess.Popen([VESSEL, "run", "--api-sock", SOCK, "--engine",
-                             os.environ.get("VESSEL_ENGINE", "emu"), "--console", "none"],
-                            stdout=subprocess.DEVNULL, stderr=log)
+    proc = start_vessel(log)
+    snap, mem = os.path.join(WORK, "vm.snap"), os.path.join(WORK, "vm.mem")
     try:
-        for _ in range(200):
-            if os.path.exists(SOCK):
-                break
-            time.sleep(0.05)
         if not check_alive("Not started"):
             return 1
         pre_boot_out_of_order = [
@@ -304,14 +409,14 @@ def main():
         sweep("Running", post_boot_out_of_order * 5)
         slow_clients_and_many_connections("Running")
         check_alive("Running")
+        snapshot_ok = paused_phase_and_snapshot(snap, mem)
         if proc.poll() is not None:
             failures.append(f"vessel exited with {proc.returncode}")
+        stop_vessel(proc)
+        if snapshot_ok:
+            damaged_snapshot_loads(log, snap, mem)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_vessel(proc)
         log.close()
     print(f"{checked} adversarial requests checked, {len(failures)} failures")
     for f in failures[:40]:

@@ -88,4 +88,16 @@ void AcpiPm::write(uint64_t port, std::span<const uint8_t> data) {
   if (reset) control_.request_reset("reset through port 0xcf9");
 }
 
+Result<void> AcpiPm::save_state(bus::StateWriter& out) const {
+  std::lock_guard lock(mutex_);
+  out(origin_ns_, enable_, control_reg_, timer_epoch_, reset_reg_);
+  return {};
+}
+
+Result<void> AcpiPm::load_state(bus::StateReader& in) {
+  std::lock_guard lock(mutex_);
+  in(origin_ns_, enable_, control_reg_, timer_epoch_, reset_reg_);
+  return in.finish();
+}
+
 }  // namespace vessel::devices

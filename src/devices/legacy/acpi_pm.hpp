@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "base/clock.hpp"
+#include "bus/device_state.hpp"
 #include "bus/io_device.hpp"
 #include "bus/vm_control.hpp"
 #include "devices/legacy/port_window.hpp"
@@ -43,8 +44,11 @@ inline constexpr uint16_t kPm1CntSlpTypShift = 10;  // SLP_TYP: bits 10-12
 inline constexpr uint16_t kPm1CntSlpEn = 1u << 13;  // SLP_EN (write-only)
 }  // namespace acpi_pm
 
-class AcpiPm final : public bus::IoDevice {
+class AcpiPm final : public bus::IoDevice, public bus::Stateful {
  public:
+  // Snapshots (bus/device_state.hpp).
+  Result<void> save_state(bus::StateWriter& out) const override;
+  Result<void> load_state(bus::StateReader& in) override;
   static constexpr std::array<PortRange, 2> kPorts{
       {{acpi_pm::kPm1aEventPort,
         acpi_pm::kPm1EventLength + acpi_pm::kPm1ControlLength + 2 + acpi_pm::kPmTimerLength},
@@ -63,8 +67,8 @@ class AcpiPm final : public bus::IoDevice {
 
   const Clock& clock_;
   bus::VmControl& control_;
-  const int64_t origin_ns_;
-  std::mutex mutex_;
+  int64_t origin_ns_;  // Clock time the PM timer counts from
+  mutable std::mutex mutex_;
   uint16_t enable_ = 0;
   uint16_t control_reg_ = acpi_pm::kPm1CntSciEn;
   uint64_t timer_epoch_ = 0;  // timer_ticks() >> 23 when TMR_STS was last cleared

@@ -195,4 +195,36 @@ void I8042::finish(const Actions& actions) {
   if (actions.reset) control_.request_reset("i8042 reset line pulsed");
 }
 
+void I8042::press_ctrl_alt_del() {
+  // Make and break codes of Left Ctrl, Left Alt and Delete (an E0-prefixed key).
+  static constexpr std::array<uint8_t, 8> kSet1{0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d};
+  static constexpr std::array<uint8_t, 11> kSet2{0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
+                                                 0x71, 0xf0, 0x11, 0xf0, 0x14};
+  constexpr uint8_t kCmdTranslate = 0x40;
+  {
+    std::lock_guard lock(mutex_);
+    if (command_byte_ & kCmdTranslate) {
+      for (uint8_t b : kSet1) push(b);
+    } else {
+      for (uint8_t b : kSet2) push(b);
+    }
+  }
+  sync_irq();
+}
+
+Result<void> I8042::save_state(bus::StateWriter& out) const {
+  std::scoped_lock lock(irq_mutex_, mutex_);
+  out(output_, last_output_, next_byte_edge_, command_byte_, pending_command_, keyboard_pending_,
+      last_was_command_, scancode_set_, irq_level_);
+  return {};
+}
+
+Result<void> I8042::load_state(bus::StateReader& in) {
+  std::scoped_lock lock(irq_mutex_, mutex_);
+  in(output_, last_output_, next_byte_edge_, command_byte_, pending_command_, keyboard_pending_,
+     last_was_command_, scancode_set_, irq_level_);
+  if (output_.size() > kMaxOutput) in.fail_with("i8042: output queue too long");
+  return in.finish();
+}
+
 }  // namespace vessel::devices

@@ -10,7 +10,8 @@
 // that ACKs its commands (reset with BAT 0xaa, identify 0xab 0x83, echo, scancode set query).
 // There is no mouse: the AUX loopback (0xd3) answers without the AUX flag and the AUX
 // interface test (0xa9) reports "clock line stuck low" (0x01), so Linux decides at once that
-// there is no AUX port instead of timing out on it. No host keyboard input yet.
+// there is no AUX port instead of timing out on it. No host keyboard input yet,
+// except Ctrl+Alt+Del (press_ctrl_alt_del).
 //
 // Wiring: auto kbc = std::make_shared<I8042>(vm_control, bus::IrqLine(&irq_router, 1));
 //         attach_ports(buses.pio, kbc, I8042::kPorts);
@@ -22,6 +23,7 @@
 #include <deque>
 #include <mutex>
 
+#include "bus/device_state.hpp"
 #include "bus/io_device.hpp"
 #include "bus/irq.hpp"
 #include "bus/vm_control.hpp"
@@ -29,8 +31,11 @@
 
 namespace vessel::devices {
 
-class I8042 final : public bus::IoDevice {
+class I8042 final : public bus::IoDevice, public bus::Stateful {
  public:
+  // Snapshots (bus/device_state.hpp).
+  Result<void> save_state(bus::StateWriter& out) const override;
+  Result<void> load_state(bus::StateReader& in) override;
   static constexpr uint16_t kDataPort = 0x60;
   static constexpr uint16_t kCommandPort = 0x64;
   static constexpr std::array<PortRange, 2> kPorts{{{kDataPort, 1}, {kCommandPort, 1}}};
@@ -42,6 +47,10 @@ class I8042 final : public bus::IoDevice {
   // Addressed by absolute port number (see port_window.hpp).
   void read(uint64_t port, std::span<uint8_t> data) override;
   void write(uint64_t port, std::span<const uint8_t> data) override;
+
+  // Presses and releases Ctrl+Alt+Del on the keyboard (Firecracker's SendCtrlAltDel): the
+  // scancodes go to the guest in the set it reads (set 1 when the controller translates).
+  void press_ctrl_alt_del();
 
  private:
   struct Actions {
@@ -59,7 +68,7 @@ class I8042 final : public bus::IoDevice {
 
   bus::VmControl& control_;
   bus::IrqLine irq_;
-  std::mutex irq_mutex_;
+  mutable std::mutex irq_mutex_;
   bool irq_level_ = false;  // guarded by irq_mutex_
 
   mutable std::mutex mutex_;

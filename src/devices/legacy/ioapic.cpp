@@ -127,4 +127,16 @@ uint64_t IoApic::redirection_entry(unsigned pin) const {
   return pin < kPins ? redirection_[pin] & ~kDeliveryStatus : 0;
 }
 
+Result<void> IoApic::save_state(bus::StateWriter& out) const {
+  std::lock_guard lock(mutex_);
+  out(select_, id_, redirection_, level_, pending_);
+  return {};
+}
+
+Result<void> IoApic::load_state(bus::StateReader& in) {
+  std::lock_guard lock(mutex_);
+  in(select_, id_, redirection_, level_, pending_);
+  return in.finish();
+}
+
 }  // namespace vessel::devices

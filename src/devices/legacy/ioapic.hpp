@@ -23,14 +23,21 @@
 #include <mutex>
 #include <vector>
 
+#include "bus/device_state.hpp"
 #include "bus/io_device.hpp"
 #include "bus/irq.hpp"
 #include "devices/legacy/apic_bus.hpp"
 
 namespace vessel::devices {
 
-class IoApic final : public bus::IoDevice, public bus::IrqSink, public EoiListener {
+class IoApic final : public bus::IoDevice,
+                     public bus::IrqSink,
+                     public EoiListener,
+                     public bus::Stateful {
  public:
+  // Snapshots (bus/device_state.hpp).
+  Result<void> save_state(bus::StateWriter& out) const override;
+  Result<void> load_state(bus::StateReader& in) override;
   static constexpr uint64_t kDefaultBase = 0xfec0'0000;
   static constexpr uint64_t kMmioSize = 0x20;
   static constexpr unsigned kPins = 24;

@@ -229,4 +229,32 @@ void LocalApicWindow::write(uint64_t offset, std::span<const uint8_t> data) {
   if (LocalApic* apic = LocalApic::current()) apic->write(offset, data);
 }
 
+Result<void> LocalApic::save_state(bus::StateWriter& out) const {
+  std::lock_guard lock(mutex_);
+  out(apic_base_, id_reg_, tpr_, ldr_, dfr_, svr_, esr_, esr_pending_, icr_low_, icr_high_, lvt_,
+      lint_level_, irr_, isr_, tmr_, nmi_pending_.load(), initial_count_, divide_config_,
+      timer_start_, timer_deadline_);
+  return {};
+}
+
+Result<void> LocalApic::load_state(bus::StateReader& in) {
+  {
+    std::lock_guard lock(mutex_);
+    bool nmi = false;
+    in(apic_base_, id_reg_, tpr_, ldr_, dfr_, svr_, esr_, esr_pending_, icr_low_, icr_high_, lvt_,
+       lint_level_, irr_, isr_, tmr_, nmi, initial_count_, divide_config_, timer_start_,
+       timer_deadline_);
+    VESSEL_TRY_VOID(in.finish());
+    nmi_pending_.store(nmi);
+    // The timer's deadline is on the restored VM clock: arm it as it was.
+    if (timer_deadline_ >= 0) {
+      timers_.arm(timer_, timer_deadline_);
+    } else {
+      timers_.disarm(timer_);
+    }
+  }
+  wake();  // the CPU's "nothing pending" answer must be asked again
+  return {};
+}
+
 }  // namespace vessel::devices

@@ -36,6 +36,7 @@
 #include <optional>
 
 #include "base/timer_queue.hpp"
+#include "bus/device_state.hpp"
 #include "bus/interrupt_controller.hpp"
 #include "bus/io_device.hpp"
 #include "devices/legacy/apic_bus.hpp"
@@ -62,8 +63,13 @@ class VectorSet {
   std::array<uint64_t, 4> w_{};
 };
 
-class LocalApic final : public bus::IoDevice, public bus::InterruptController {
+class LocalApic final : public bus::IoDevice,
+                        public bus::InterruptController,
+                        public bus::Stateful {
  public:
+  // Snapshots (bus/device_state.hpp).
+  Result<void> save_state(bus::StateWriter& out) const override;
+  Result<void> load_state(bus::StateReader& in) override;
   static constexpr uint64_t kDefaultBase = 0xfee0'0000;
   static constexpr uint64_t kMmioSize = 0x1000;
   static constexpr uint64_t kBusHz = 1'000'000'000;

@@ -268,4 +268,18 @@ uint8_t Pic8259::imr(int chip) const {
   return chips_[chip & 1].imr;
 }
 
+Result<void> Pic8259::save_state(bus::StateWriter& out) const {
+  std::lock_guard lock(mutex_);
+  out(chips_);
+  return {};
+}
+
+Result<void> Pic8259::load_state(bus::StateReader& in) {
+  std::lock_guard lock(mutex_);
+  in(chips_);
+  for (const Chip& c : chips_)
+    if (c.lowest > 7) in.fail_with("pic: priority rotation out of range");
+  return in.finish();
+}
+
 }  // namespace vessel::devices

@@ -25,6 +25,7 @@
 #include <mutex>
 #include <optional>
 
+#include "bus/device_state.hpp"
 #include "bus/interrupt_controller.hpp"
 #include "bus/io_device.hpp"
 #include "bus/irq.hpp"
@@ -32,8 +33,14 @@
 
 namespace vessel::devices {
 
-class Pic8259 final : public bus::IoDevice, public bus::InterruptController, public bus::IrqSink {
+class Pic8259 final : public bus::IoDevice,
+                      public bus::InterruptController,
+                      public bus::IrqSink,
+                      public bus::Stateful {
  public:
+  // Snapshots (bus/device_state.hpp).
+  Result<void> save_state(bus::StateWriter& out) const override;
+  Result<void> load_state(bus::StateReader& in) override;
   static constexpr uint16_t kMasterPort = 0x20;
   static constexpr uint16_t kSlavePort = 0xa0;
   static constexpr uint16_t kElcrPort = 0x4d0;

@@ -273,4 +273,27 @@ void Pit8254::on_timer() {
   if (fire) irq0_.pulse();
 }
 
+// Times are on the VM's clock, which a restore sets back to where the snapshot was taken, so
+// the saved start times and the armed edge stay valid as they are.
+Result<void> Pit8254::save_state(bus::StateWriter& out) const {
+  std::lock_guard lock(mutex_);
+  out(channels_, port_b_, irq_edge_);
+  return {};
+}
+
+Result<void> Pit8254::load_state(bus::StateReader& in) {
+  std::lock_guard lock(mutex_);
+  in(channels_, port_b_, irq_edge_);
+  for (const Channel& c : channels_)
+    if (c.mode > 5 || c.access < 1 || c.access > 3 || c.reload == 0 || c.reload > 0x10000)
+      in.fail_with("pit: channel state out of range");
+  VESSEL_TRY_VOID(in.finish());
+  if (irq_edge_ >= 0) {
+    timers_.arm(timer_, irq_edge_);
+  } else {
+    timers_.disarm(timer_);
+  }
+  return {};
+}
+
 }  // namespace vessel::devices

@@ -25,14 +25,18 @@
 #include <mutex>
 
 #include "base/timer_queue.hpp"
+#include "bus/device_state.hpp"
 #include "bus/io_device.hpp"
 #include "bus/irq.hpp"
 #include "devices/legacy/port_window.hpp"
 
 namespace vessel::devices {
 
-class Pit8254 final : public bus::IoDevice {
+class Pit8254 final : public bus::IoDevice, public bus::Stateful {
  public:
+  // Snapshots (bus/device_state.hpp).
+  Result<void> save_state(bus::StateWriter& out) const override;
+  Result<void> load_state(bus::StateReader& in) override;
   static constexpr uint64_t kFrequencyHz = 1'193'182;
   static constexpr uint16_t kBasePort = 0x40;
   static constexpr uint16_t kControlPort = 0x43;
@@ -91,7 +95,7 @@ class Pit8254 final : public bus::IoDevice {
   TimerService& timers_;
   bus::IrqLine irq0_;
   TimerId timer_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::array<Channel, 3> channels_{};
   uint8_t port_b_ = 0;     // bits 0-3 as written
   int64_t irq_edge_ = -1;  // the channel 0 edge the timer is armed for (-1: none)

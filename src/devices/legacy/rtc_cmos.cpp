@@ -311,4 +311,24 @@ bool RtcCmos::nmi_masked() const {
   return nmi_masked_;
 }
 
+// The guest's wall time goes on from the snapshot's (the VM clock is restored with it).
+Result<void> RtcCmos::save_state(bus::StateWriter& out) const {
+  std::scoped_lock lock(irq_mutex_, mutex_);
+  out(cmos_, index_, nmi_masked_, epoch_ns_, base_ns_, checked_ns_, origin_ns_, reg_a_, reg_b_,
+      reg_c_, irq_level_);
+  return {};
+}
+
+Result<void> RtcCmos::load_state(bus::StateReader& in) {
+  {
+    std::scoped_lock lock(irq_mutex_, mutex_);
+    in(cmos_, index_, nmi_masked_, epoch_ns_, base_ns_, checked_ns_, origin_ns_, reg_a_, reg_b_,
+       reg_c_, irq_level_);
+    if (index_ >= cmos_.size()) in.fail_with("rtc: register index out of range");
+    VESSEL_TRY_VOID(in.finish());
+    schedule(timers_.clock().now_ns());
+  }
+  return {};
+}
+
 }  // namespace vessel::devices

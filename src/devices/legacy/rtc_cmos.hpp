@@ -25,14 +25,18 @@
 #include <optional>
 
 #include "base/timer_queue.hpp"
+#include "bus/device_state.hpp"
 #include "bus/io_device.hpp"
 #include "bus/irq.hpp"
 #include "devices/legacy/port_window.hpp"
 
 namespace vessel::devices {
 
-class RtcCmos final : public bus::IoDevice {
+class RtcCmos final : public bus::IoDevice, public bus::Stateful {
  public:
+  // Snapshots (bus/device_state.hpp).
+  Result<void> save_state(bus::StateWriter& out) const override;
+  Result<void> load_state(bus::StateReader& in) override;
   static constexpr uint16_t kIndexPort = 0x70;
   static constexpr uint16_t kDataPort = 0x71;
   static constexpr std::array<PortRange, 1> kPorts{{{kIndexPort, 2}}};
@@ -78,7 +82,7 @@ class RtcCmos final : public bus::IoDevice {
   TimerService& timers_;
   bus::IrqLine irq_;
   TimerId timer_;
-  std::mutex irq_mutex_;
+  mutable std::mutex irq_mutex_;
   bool irq_level_ = false;  // guarded by irq_mutex_
 
   mutable std::mutex mutex_;

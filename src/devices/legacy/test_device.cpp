@@ -18,4 +18,16 @@ void TestDevice::write(uint64_t offset, std::span<const uint8_t> data) {
   }
 }
 
+Result<void> TestDevice::save_state(bus::StateWriter& out) const {
+  std::lock_guard lock(mutex_);
+  out(buffer_);
+  return {};
+}
+
+Result<void> TestDevice::load_state(bus::StateReader& in) {
+  std::lock_guard lock(mutex_);
+  in(buffer_);
+  return in.finish();
+}
+
 }  // namespace vessel::devices

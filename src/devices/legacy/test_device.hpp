@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "bus/device_state.hpp"
 #include "bus/io_device.hpp"
 
 namespace vessel::devices {
@@ -17,8 +18,11 @@ namespace vessel::devices {
 inline constexpr uint64_t kTestDeviceBase = 0xff000000;
 inline constexpr uint64_t kTestDeviceSize = 0x10000;
 
-class TestDevice final : public bus::IoDevice {
+class TestDevice final : public bus::IoDevice, public bus::Stateful {
  public:
+  // Snapshots (bus/device_state.hpp).
+  Result<void> save_state(bus::StateWriter& out) const override;
+  Result<void> load_state(bus::StateReader& in) override;
   std::string_view name() const override { return "test-device"; }
   // Bytes outside the buffer (an access straddling its end) read as 0xff and are dropped on
   // write; the bus should never send them, but the offset comes from the guest.
@@ -26,7 +30,7 @@ class TestDevice final : public bus::IoDevice {
   void write(uint64_t offset, std::span<const uint8_t> data) override;
 
  private:
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::array<uint8_t, kTestDeviceSize> buffer_{};
 };
 

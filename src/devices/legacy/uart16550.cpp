@@ -78,6 +78,7 @@ void Uart16550::write(uint64_t offset, std::span<const uint8_t> data) {
       }
     }
     if (tx.size > 0 && tx_) tx_(std::span<const uint8_t>(tx.bytes.data(), tx.size));
+    bytes_written_.fetch_add(tx.size, std::memory_order_relaxed);
   }
   sync_irq();
 }
@@ -212,6 +213,7 @@ uint8_t Uart16550::pop_rx() {
   if (rx_count_ == 0) return rbr_;
   rbr_ = rx_fifo_[rx_head_];
   rx_head_ = (rx_head_ + 1) % kFifoSize;
+  bytes_read_.fetch_add(1, std::memory_order_relaxed);
   --rx_count_;
   return rbr_;
 }
@@ -276,6 +278,22 @@ void Uart16550::sync_irq() {
   if (level == irq_level_) return;
   irq_level_ = level;
   irq_.set_level(level);
+}
+
+Result<void> Uart16550::save_state(bus::StateWriter& out) const {
+  std::scoped_lock lock(irq_mutex_, mutex_);
+  out(rx_fifo_, rx_head_, rx_count_, rbr_, ier_, fcr_, lcr_, mcr_, scr_, lsr_errors_, msr_deltas_,
+      dll_, dlm_, thre_pending_, irq_level_);
+  return {};
+}
+
+Result<void> Uart16550::load_state(bus::StateReader& in) {
+  std::scoped_lock lock(irq_mutex_, mutex_);
+  in(rx_fifo_, rx_head_, rx_count_, rbr_, ier_, fcr_, lcr_, mcr_, scr_, lsr_errors_, msr_deltas_,
+     dll_, dlm_, thre_pending_, irq_level_);
+  if (rx_head_ >= rx_fifo_.size() || rx_count_ > rx_fifo_.size())
+    in.fail_with("uart: receive FIFO position out of range");
+  return in.finish();
 }
 
 }  // namespace vessel::devices

@@ -10,12 +10,14 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <span>
 #include <string_view>
 
+#include "bus/device_state.hpp"
 #include "bus/io_device.hpp"
 #include "bus/irq.hpp"
 
@@ -24,8 +26,14 @@ namespace vessel::devices {
 inline constexpr uint16_t kCom1Port = 0x3f8;
 inline constexpr uint32_t kCom1Irq = 4;
 
-class Uart16550 final : public bus::IoDevice {
+class Uart16550 final : public bus::IoDevice, public bus::Stateful {
  public:
+  // Snapshots (bus/device_state.hpp).
+  Result<void> save_state(bus::StateWriter& out) const override;
+  Result<void> load_state(bus::StateReader& in) override;
+  // Bytes the guest has read from the receiver / written to the transmitter (metrics).
+  uint64_t bytes_read() const { return bytes_read_.load(std::memory_order_relaxed); }
+  uint64_t bytes_written() const { return bytes_written_.load(std::memory_order_relaxed); }
   using TxSink = std::function<void(std::span<const uint8_t>)>;
 
   Uart16550(bus::IrqLine irq, TxSink tx);
@@ -64,9 +72,9 @@ class Uart16550 final : public bus::IoDevice {
 
   bus::IrqLine irq_;
   TxSink tx_;
-  std::mutex tx_mutex_;       // keeps transmitted bytes in the order the guest wrote them
-  std::mutex irq_mutex_;      // keeps IRQ level changes in order (last one wins)
-  mutable std::mutex mutex_;  // the register state below
+  std::mutex tx_mutex_;           // keeps transmitted bytes in the order the guest wrote them
+  mutable std::mutex irq_mutex_;  // keeps IRQ level changes in order (last one wins)
+  mutable std::mutex mutex_;      // the register state below
 
   std::array<uint8_t, 16> rx_fifo_{};
   size_t rx_head_ = 0, rx_count_ = 0;
@@ -77,6 +85,7 @@ class Uart16550 final : public bus::IoDevice {
   uint8_t dll_ = 0x0c, dlm_ = 0;  // 9600 baud
   bool thre_pending_ = false;     // THRE interrupt (cleared by reading IIR or writing THR)
   bool irq_level_ = false;        // level last given to irq_ (guarded by irq_mutex_)
+  std::atomic<uint64_t> bytes_read_{0}, bytes_written_{0};  // for the metrics
 };
 
 }  // namespace vessel::devices

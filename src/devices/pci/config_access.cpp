@@ -67,4 +67,16 @@ void PciEcam::write(uint64_t offset, std::span<const uint8_t> data) {
   if (within_dword(t.reg, data.size())) root_->config_write(t.bus, t.slot, t.function, t.reg, data);
 }
 
+Result<void> PciConfigPorts::save_state(bus::StateWriter& out) const {
+  std::lock_guard lock(mutex_);
+  out(address_);
+  return {};
+}
+
+Result<void> PciConfigPorts::load_state(bus::StateReader& in) {
+  std::lock_guard lock(mutex_);
+  in(address_);
+  return in.finish();
+}
+
 }  // namespace vessel::devices::pci

@@ -14,13 +14,17 @@
 #include <memory>
 #include <mutex>
 
+#include "bus/device_state.hpp"
 #include "bus/io_device.hpp"
 #include "devices/pci/pci_root.hpp"
 
 namespace vessel::devices::pci {
 
-class PciConfigPorts final : public bus::IoDevice {
+class PciConfigPorts final : public bus::IoDevice, public bus::Stateful {
  public:
+  // Snapshots: the CONFIG_ADDRESS latch.
+  Result<void> save_state(bus::StateWriter& out) const override;
+  Result<void> load_state(bus::StateReader& in) override;
   explicit PciConfigPorts(std::shared_ptr<PciRoot> root) : root_(std::move(root)) {}
   std::string_view name() const override { return "pci-config-ports"; }
   void read(uint64_t offset, std::span<uint8_t> data) override;
@@ -28,7 +32,7 @@ class PciConfigPorts final : public bus::IoDevice {
 
  private:
   std::shared_ptr<PciRoot> root_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   uint32_t address_ = 0;
 };
 

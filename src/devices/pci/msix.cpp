@@ -146,4 +146,16 @@ bool Msix::pending(uint16_t vector) const {
   return vector < vectors_ && (pending_[vector / 64] >> (vector % 64)) & 1;
 }
 
+void Msix::save_state(bus::StateWriter& out) const {
+  std::lock_guard lock(mutex_);
+  out(table_, pending_, enabled_, function_masked_, bus_master_);
+}
+
+void Msix::load_state(bus::StateReader& in) {
+  std::lock_guard lock(mutex_);
+  in(table_, pending_, enabled_, function_masked_, bus_master_);
+  if (table_.size() != table_bytes() || pending_.size() != (vectors_ + 63u) / 64)
+    in.fail_with("msi-x: table size does not match the device");
+}
+
 }  // namespace vessel::devices::pci

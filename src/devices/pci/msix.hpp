@@ -16,6 +16,8 @@
 #include <span>
 #include <vector>
 
+#include "bus/device_state.hpp"
+
 namespace vessel::devices::pci {
 
 using MsiSignal = std::function<void(uint64_t address, uint32_t data)>;
@@ -43,6 +45,10 @@ class Msix {
   bool notify(uint16_t vector);
 
   bool enabled() const;
+
+  // Snapshots: the table, the pending bits and the control state.
+  void save_state(bus::StateWriter& out) const;
+  void load_state(bus::StateReader& in);
   bool pending(uint16_t vector) const;
 
  private:

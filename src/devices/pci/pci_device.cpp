@@ -268,4 +268,35 @@ void PciDevice::bar_access_write(unsigned bar, uint64_t offset, std::span<const 
   bar_write(bar, offset, data);
 }
 
+Result<void> PciDevice::save_state(bus::StateWriter& out) const {
+  {
+    std::lock_guard lock(mutex_);
+    out(config_, intx_level_, intx_driven_);
+  }
+  out(msix_ != nullptr);
+  if (msix_) msix_->save_state(out);
+  return save_function_state(out);
+}
+
+Result<void> PciDevice::load_state(bus::StateReader& in) {
+  std::array<uint8_t, kExtendedConfigSpaceSize> config{};
+  bool intx_level = false, intx_driven = false, has_msix = false;
+  in(config, intx_level, intx_driven, has_msix);
+  if (has_msix != (msix_ != nullptr)) in.fail_with("pci: MSI-X presence does not match");
+  if (!in.ok()) return fail("pci {}: {}", name(), in.finish().error().message);
+  {
+    std::lock_guard lock(mutex_);
+    config_ = config;
+    intx_level_ = intx_level;
+    intx_driven_ = intx_driven;
+    update_mappings();
+  }
+  if (msix_) {
+    msix_->load_state(in);
+    if (!in.ok()) return fail("pci {}: {}", name(), in.finish().error().message);
+    update_msix_control();
+  }
+  return load_function_state(in);
+}
+
 }  // namespace vessel::devices::pci

@@ -25,6 +25,7 @@
 
 #include "base/result.hpp"
 #include "bus/bus.hpp"
+#include "bus/device_state.hpp"
 #include "bus/irq.hpp"
 #include "devices/pci/bar_allocator.hpp"
 #include "devices/pci/msix.hpp"
@@ -41,7 +42,7 @@ struct PciIdentity {
   uint16_t subsystem_id;
 };
 
-class PciDevice {
+class PciDevice : public bus::Stateful {
  public:
   explicit PciDevice(const PciIdentity& id);
   virtual ~PciDevice();
@@ -68,6 +69,11 @@ class PciDevice {
 
   Msix* msix() { return msix_.get(); }
 
+  // Snapshots: configuration space (BARs, command, capabilities), INTx and MSI-X, then the
+  // function's own state (save_function_state). BAR windows follow the restored BARs.
+  Result<void> save_state(bus::StateWriter& out) const final;
+  Result<void> load_state(bus::StateReader& in) final;
+
  protected:
   // Declares memory BAR `index` (a 64-bit BAR also takes index + 1). Constructor only.
   void add_bar(unsigned index, uint64_t size, bool is64);
@@ -84,6 +90,15 @@ class PciDevice {
   // onto the line unless INTx is disabled in the command register.
   void set_intx(bool asserted);
   bool bus_master() const;
+
+  // The function's own state; by default a function cannot be saved, so that a device
+  // added without snapshot support makes snapshot creation fail instead of losing state.
+  virtual Result<void> save_function_state(bus::StateWriter&) const {
+    return fail("device {} does not support snapshots", name());
+  }
+  virtual Result<void> load_function_state(bus::StateReader&) {
+    return fail("device {} does not support snapshots", name());
+  }
 
   virtual void bar_read(unsigned bar, uint64_t offset, std::span<uint8_t> data) = 0;
   virtual void bar_write(unsigned bar, uint64_t offset, std::span<const uint8_t> data) = 0;

@@ -77,4 +77,16 @@ void HostBridge::bar_read(unsigned, uint64_t, std::span<uint8_t> data) {
   std::fill(data.begin(), data.end(), 0xff);
 }
 
+Result<void> PciRoot::save_state(bus::StateWriter& out) const {
+  std::lock_guard lock(mutex_);
+  out(slot_level_, gsi_level_);
+  return {};
+}
+
+Result<void> PciRoot::load_state(bus::StateReader& in) {
+  std::lock_guard lock(mutex_);
+  in(slot_level_, gsi_level_);
+  return in.finish();
+}
+
 }  // namespace vessel::devices::pci

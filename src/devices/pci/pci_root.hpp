@@ -27,8 +27,11 @@
 
 namespace vessel::devices::pci {
 
-class PciRoot final : public bus::IrqSink {
+class PciRoot final : public bus::IrqSink, public bus::Stateful {
  public:
+  // Snapshots: the INTx levels (the devices are saved on their own).
+  Result<void> save_state(bus::StateWriter& out) const override;
+  Result<void> load_state(bus::StateReader& in) override;
   PciRoot(bus::Bus& mmio, bus::IrqSink* irq_sink, BarAllocator allocator = BarAllocator{});
 
   // Plugs `device` into `slot` (1-31), or the lowest free slot; places its BARs and enables
@@ -67,6 +70,8 @@ class HostBridge final : public PciDevice {
  protected:
   void bar_read(unsigned, uint64_t, std::span<uint8_t> data) override;
   void bar_write(unsigned, uint64_t, std::span<const uint8_t>) override {}
+  Result<void> save_function_state(bus::StateWriter&) const override { return {}; }
+  Result<void> load_function_state(bus::StateReader&) override { return {}; }
 };
 
 }  // namespace vessel::devices::pci

@@ -230,4 +230,21 @@ void VirtioPci::bar_write(unsigned bar, uint64_t offset, std::span<const uint8_t
     core_.notify(static_cast<uint16_t>((offset - kNotifyOffset) / kNotifyMultiplier));
 }
 
+Result<void> VirtioPci::save_function_state(bus::StateWriter& out) const {
+  {
+    std::lock_guard lock(mutex_);
+    out(device_feature_select_, driver_feature_select_, queue_select_);
+  }
+  return core_.save_state(out);
+}
+
+Result<void> VirtioPci::load_function_state(bus::StateReader& in) {
+  {
+    std::lock_guard lock(mutex_);
+    in(device_feature_select_, driver_feature_select_, queue_select_);
+  }
+  VESSEL_TRY_VOID(core_.load_state(in));
+  return in.finish();
+}
+
 }  // namespace vessel::devices::virtio

@@ -44,6 +44,8 @@ class VirtioPci final : public pci::PciDevice, public InterruptTarget {
  protected:
   void bar_read(unsigned bar, uint64_t offset, std::span<uint8_t> data) override;
   void bar_write(unsigned bar, uint64_t offset, std::span<const uint8_t> data) override;
+  Result<void> save_function_state(bus::StateWriter& out) const override;
+  Result<void> load_function_state(bus::StateReader& in) override;
 
  private:
   void add_virtio_capabilities();
@@ -54,7 +56,7 @@ class VirtioPci final : public pci::PciDevice, public InterruptTarget {
   VirtioCore core_;
   std::string name_;
   uint16_t msix_vectors_;
-  std::mutex mutex_;  // the select registers below
+  mutable std::mutex mutex_;  // the select registers below
   uint32_t device_feature_select_ = 0;
   uint32_t driver_feature_select_ = 0;
   uint16_t queue_select_ = 0;

@@ -302,4 +302,32 @@ bool VirtioCore::needs_reset() const {
   return status_ & kStatusNeedsReset;
 }
 
+Result<void> VirtioCore::save_state(bus::StateWriter& out) const {
+  std::lock_guard lock(mutex_);
+  out(driver_features_, status_, isr_, generation_, config_vector_, uint64_t{queues_.size()});
+  for (const Queue& q : queues_) {
+    out(q.config, q.enabled, q.vector);
+    q.vq.save_state(out);
+  }
+  return device_->save_state(out);
+}
+
+Result<void> VirtioCore::load_state(bus::StateReader& in) {
+  std::lock_guard lock(mutex_);
+  uint64_t queue_count = 0;
+  in(driver_features_, status_, isr_, generation_, config_vector_, queue_count);
+  if (queue_count != queues_.size())
+    in.fail_with(fmt::format("{} queues saved, the device has {}", queue_count, queues_.size()));
+  if ((driver_features_ & ~offered_) != 0) in.fail_with("features the device does not offer");
+  if (!in.ok()) return fail("virtio-{}: {}", device_->name(), in.finish().error().message);
+  for (Queue& q : queues_) {
+    in(q.config, q.enabled, q.vector);
+    if (!in.ok()) break;
+    if (auto r = q.vq.load_state(in, memory_, q.config, driver_features_); !r)
+      return fail("virtio-{}: {}", device_->name(), r.error().message);
+  }
+  if (!in.ok()) return fail("virtio-{}: {}", device_->name(), in.finish().error().message);
+  return device_->load_state(in);
+}
+
 }  // namespace vessel::devices::virtio

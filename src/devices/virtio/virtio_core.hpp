@@ -85,6 +85,11 @@ class VirtioCore {
 
   bool needs_reset() const;
 
+  // Snapshots: features, status, interrupt status, every queue's configuration and
+  // positions, then the device's own state.
+  Result<void> save_state(bus::StateWriter& out) const;
+  Result<void> load_state(bus::StateReader& in);
+
  private:
   struct Queue {
     Virtqueue vq;

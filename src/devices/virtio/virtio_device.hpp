@@ -9,6 +9,9 @@
 #include <span>
 #include <string_view>
 
+#include "base/result.hpp"
+#include "bus/device_state.hpp"
+
 #include "devices/virtio/virtqueue.hpp"
 #include "memory/guest_memory.hpp"
 
@@ -40,6 +43,14 @@ class VirtioDevice {
   // it (an empty function) in its destructor; a device must not call it after that returns.
   using Kick = std::function<void(uint16_t queue)>;
   virtual void set_kick(Kick) {}
+  // Snapshots: the device's own state beyond the transport's. A device that does not
+  // override these cannot be saved, and snapshot creation fails naming it.
+  virtual Result<void> save_state(bus::StateWriter&) const {
+    return fail("virtio-{} does not support snapshots", name());
+  }
+  virtual Result<void> load_state(bus::StateReader&) {
+    return fail("virtio-{} does not support snapshots", name());
+  }
 };
 
 }  // namespace vessel::devices::virtio

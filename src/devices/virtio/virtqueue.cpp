@@ -202,4 +202,30 @@ bool Virtqueue::needs_notification() {
   return static_cast<uint16_t>(now - used_event - 1) < static_cast<uint16_t>(now - old);
 }
 
+void Virtqueue::save_state(bus::StateWriter& out) const {
+  out(ready_, broken_, last_avail_, used_idx_, signalled_used_, in_flight_, failed_chains_);
+}
+
+Result<void> Virtqueue::load_state(bus::StateReader& in, const memory::GuestMemory& memory,
+                                   const QueueConfig& config, uint64_t features) {
+  bool ready = false, broken = false;
+  uint16_t last_avail = 0, used_idx = 0, signalled_used = 0;
+  std::vector<bool> in_flight;
+  uint64_t failed = 0;
+  in(ready, broken, last_avail, used_idx, signalled_used, in_flight, failed);
+  if (!in.ok()) return fail("{}: {}", name_, in.finish().error().message);
+  reset();
+  failed_chains_ = failed;
+  if (!ready) return {};
+  // The rings are in the restored guest memory: validate them as the driver's enable did.
+  VESSEL_TRY_VOID(enable(memory, config, features));
+  if (in_flight.size() != size_) return fail("{}: in-flight table does not match the size", name_);
+  last_avail_ = last_avail;
+  used_idx_ = used_idx;
+  signalled_used_ = signalled_used;
+  in_flight_ = std::move(in_flight);
+  broken_ = broken;
+  return {};
+}
+
 }  // namespace vessel::devices::virtio

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "bus/device_state.hpp"
 #include "devices/virtio/descriptor_chain.hpp"
 #include "memory/guest_memory.hpp"
 
@@ -67,6 +68,13 @@ class Virtqueue {
   uint16_t last_avail_idx() const { return last_avail_; }
   uint16_t used_idx() const { return used_idx_; }
   uint64_t failed_chains() const { return failed_chains_; }
+
+  // Snapshots: the in-flight positions (last_avail_idx, used idx, event index, chains taken
+  // and not returned). load_state re-validates the rings with enable() first when the saved
+  // queue was in use.
+  void save_state(bus::StateWriter& out) const;
+  Result<void> load_state(bus::StateReader& in, const memory::GuestMemory& memory,
+                          const QueueConfig& config, uint64_t features);
 
  private:
   Result<void> walk(uint16_t head, DescriptorChain& out) const;

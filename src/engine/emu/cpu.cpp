@@ -16,11 +16,7 @@ namespace {
 // Internal marker for fatal(): unwinds out of the instruction to run().
 struct FatalStop {};
 
-uint64_t host_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
+const MonotonicClock kHostClock;
 }  // namespace
 
 void raise(uint8_t vector) {
@@ -46,6 +42,10 @@ void Cpu::state_changed() {
   flush_tlb(false);
   jump_cache_.fill(nullptr);
   write_tsc(st.tsc);
+}
+
+uint64_t Cpu::host_ns() const {
+  return static_cast<uint64_t>((clock_ ? *clock_ : kHostClock).now_ns());
 }
 
 uint64_t Cpu::read_tsc() const {

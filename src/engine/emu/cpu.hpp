@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "arch/x86/cpu_state.hpp"
+#include "base/clock.hpp"
 #include "bus/bus.hpp"
 #include "bus/interrupt_controller.hpp"
 #include "memory/guest_memory.hpp"
@@ -224,6 +225,8 @@ class Cpu {
   uint64_t read_tsc() const;
   // Makes this vCPU use the VM's shared TSC counter.
   void share_tsc(std::shared_ptr<std::atomic<int64_t>> delta) { tsc_delta_ = std::move(delta); }
+  // The time line the TSC follows (the VM's pausable clock); the host's when unset.
+  void set_clock(const Clock* clock) { clock_ = clock; }
   // Sets the TSC to `value`; a value within a second of the current one is taken as "keep
   // the TSCs synchronized" and changes nothing (as KVM matches TSC writes), so restarting an
   // AP or reloading a state read a moment ago never moves the shared counter.
@@ -308,6 +311,8 @@ class Cpu {
   // guest TSC = host monotonic ns + *tsc_delta_ (1 GHz, see read_tsc). One counter per VM,
   // shared by its vCPUs (share_tsc), so their TSCs never drift apart (SMP guests check).
   std::shared_ptr<std::atomic<int64_t>> tsc_delta_ = std::make_shared<std::atomic<int64_t>>(0);
+  const Clock* clock_ = nullptr;
+  uint64_t host_ns() const;
   TlbEntry tlb_[2][kTlbSize];
   x86::Decoder decoder_;
   std::vector<uint8_t> code_pages_;  // per guest-physical page: holds decoded code

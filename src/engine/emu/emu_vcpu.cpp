@@ -71,6 +71,7 @@ Result<std::unique_ptr<Vcpu>> EmuVm::create_vcpu(unsigned index, bus::IoHandler&
   if (index >= options_.vcpus) return fail("vCPU index {} out of range", index);
   auto vcpu = std::make_unique<EmuVcpu>(memory_, io, index);
   vcpu->cpu().share_tsc(tsc_delta_);
+  vcpu->cpu().set_clock(options_.clock);
   return std::unique_ptr<Vcpu>(std::move(vcpu));
 }
 

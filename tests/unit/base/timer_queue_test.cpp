@@ -98,4 +98,47 @@ TEST(TimerQueue, OrdersByDeadline) {
 }
 
 }  // namespace
+TEST(VmClock, StandsStillWhilePausedAndGoesOnWithoutAJump) {
+  VmClock clock;
+  const int64_t t0 = clock.now_ns();
+  clock.pause();
+  EXPECT_TRUE(clock.paused());
+  const int64_t frozen = clock.now_ns();
+  std::this_thread::sleep_for(30ms);
+  EXPECT_EQ(clock.now_ns(), frozen);
+  clock.resume();
+  EXPECT_FALSE(clock.paused());
+  const int64_t after = clock.now_ns();
+  EXPECT_GE(after, frozen);
+  EXPECT_LT(after - t0, 25'000'000);  // the 30 ms paused are not on the time line
+}
+
+TEST(VmClock, SetMovesTheTimeLine) {
+  VmClock clock;
+  clock.set(5'000'000'000'000);
+  EXPECT_GE(clock.now_ns(), 5'000'000'000'000);
+  EXPECT_LT(clock.now_ns(), 5'000'100'000'000);
+  clock.pause();
+  clock.set(42);
+  EXPECT_EQ(clock.now_ns(), 42);
+  clock.resume();
+  EXPECT_GE(clock.now_ns(), 42);
+}
+
+TEST(TimerQueue, PausedQueueRunsNoCallbackUntilResumed) {
+  VmClock clock;
+  TimerQueue q(clock);
+  std::atomic<int> count{0};
+  const TimerId id = q.add([&] { ++count; });
+  q.pause();
+  clock.pause();
+  q.arm(id, clock.now_ns());  // due at once, but paused
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(count.load(), 0);
+  clock.resume();
+  q.resume();
+  for (int i = 0; i < 100 && count.load() == 0; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(count.load(), 1);
+}
+
 }  // namespace vessel

@@ -37,6 +37,15 @@ class VirtioBlk final : public VirtioDevice {
   void activate(uint64_t features) override { features_ = features; }
   void reset() override { features_ = 0; }
   void process_queue(uint16_t index, Virtqueue& queue) override;
+  // Requests complete before the vCPU that notified goes on: only the features are state.
+  Result<void> save_state(bus::StateWriter& out) const override {
+    out(features_, malformed_);
+    return {};
+  }
+  Result<void> load_state(bus::StateReader& in) override {
+    in(features_, malformed_);
+    return {};
+  }
 
   BlockBackend& backend() { return *backend_; }
   uint64_t malformed_requests() const { return malformed_; }

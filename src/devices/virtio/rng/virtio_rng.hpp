@@ -23,6 +23,8 @@ class VirtioRng final : public VirtioDevice {
   uint32_t config_size() const override { return 0; }
   void read_config(uint32_t, std::span<uint8_t>) override {}
   void process_queue(uint16_t index, Virtqueue& queue) override;
+  Result<void> save_state(bus::StateWriter&) const override { return {}; }  // stateless
+  Result<void> load_state(bus::StateReader&) override { return {}; }
 
   // Fills one chain's writable buffers (capped); returns the bytes written.
   static uint32_t fill(const DescriptorChain& chain);
