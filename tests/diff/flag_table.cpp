@@ -103,6 +103,7 @@ FlagEffect flag_effect(ZydisMnemonic m, unsigned bits, std::optional<unsigned> c
     case ZYDIS_MNEMONIC_LZCNT:
       return {0, kCF | kZF, kOF | kSF | kAF | kPF};
     case ZYDIS_MNEMONIC_CMPXCHG8B:
+    case ZYDIS_MNEMONIC_CMPXCHG16B:
       return {0, kZF, 0};
     case ZYDIS_MNEMONIC_CLC:
     case ZYDIS_MNEMONIC_STC:

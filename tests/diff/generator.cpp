@@ -391,9 +391,13 @@ class Gen {
     const unsigned s = size();
     const ZyanU64 lock = pct(30) ? ZYDIS_ATTRIB_HAS_LOCK : 0;
     retry([&] {
-      switch (rnd(5)) {
+      switch (rnd(6)) {
         case 0:
           return a.emit(ZYDIS_MNEMONIC_XCHG, {rd(s), rd(s)}, {});
+        case 5:  // 16-byte aligned (a misaligned operand is #GP)
+          return a.emit(ZYDIS_MNEMONIC_CMPXCHG16B,
+                        {mem_op(16, kBase, static_cast<int64_t>(16 * rnd(kPageSize / 16)))},
+                        flag_effect(ZYDIS_MNEMONIC_CMPXCHG16B, 0), lock);
         case 1:
           return a.emit(ZYDIS_MNEMONIC_XCHG, {mem(s), rd(s)}, {});
         case 2:
@@ -455,7 +459,13 @@ class Gen {
 
   void misc(Assembler& a) {
     const unsigned s = wide() == 2 ? 4 : 8;
-    switch (rnd(8)) {
+    switch (rnd(9)) {
+      case 8: {  // XLAT: RBX (clobbered) at a table of 256 bytes inside the scratch page
+        const auto table = static_cast<int64_t>(kScratch + rnd(kPageSize - 256));
+        a.emit(ZYDIS_MNEMONIC_MOV, {reg_op(ZYDIS_REGISTER_EBX), imm_op(table)}, {});
+        a.emit_raw({0xd7}, {});
+        return;
+      }
       case 0:
         a.emit(ZYDIS_MNEMONIC_BSWAP, {rd(s)}, {});
         return;

@@ -88,5 +88,31 @@ TEST_F(EmuSysenterTest, CpuidAdvertisesSepAndMsrsReadBack) {
   EXPECT_EQ(reg(kR9), kEntry);
 }
 
+// Legacy 32-bit protected mode (no long mode): SYSEXIT to ring 3 and SYSENTER back, with the
+// 32-bit segments and the MSRs' high halves ignored.
+TEST(EmuSysenter32, SysexitAndSysenterInProtectedMode) {
+  Env env;
+  env.load(kEntry, assemble(32, "mov esi, cs\nmov edi, ss\nmov ebp, esp\nhlt", kEntry));
+  env.load(kUser, assemble(32, "mov ebx, cs\nmov edx, ss\nsysenter", kUser));
+  env.load(kCode, assemble(32, "sysexit", kCode));
+  auto& s = env.st();
+  s = flat_protected_mode_state(static_cast<uint32_t>(kCode));
+  s.sysenter_cs = 0x08;
+  s.sysenter_esp = 0xffffffff00000000ull | kKernelStack;
+  s.sysenter_eip = 0xffffffff00000000ull | kEntry;
+  s.gpr[kRcx] = kUserStack;
+  s.gpr[kRdx] = kUser;
+  env.cpu.state_changed();
+  ASSERT_EQ(env.cpu.run(100), StopReason::kHalt) << env.cpu.error();
+  EXPECT_EQ(s.gpr[kRbx], 0x1bu);  // SYSENTER_CS + 16, RPL 3
+  EXPECT_EQ(s.gpr[kRdx] & 0xffff, 0x23u);
+  EXPECT_EQ(s.gpr[kRsi], 0x08u);
+  EXPECT_EQ(s.gpr[kRdi], 0x10u);
+  EXPECT_EQ(s.gpr[kRbp], kKernelStack);  // ESP: the MSR's high half dropped
+  EXPECT_EQ(s.rip, kEntry + 7);          // after the HLT
+  EXPECT_FALSE(s.seg[kCs].l);
+  EXPECT_TRUE(s.seg[kCs].db);
+}
+
 }  // namespace
 }  // namespace vessel::engine::emu::test
