@@ -50,6 +50,7 @@ Result<void> GuestMemory::read(uint64_t gpa, std::span<uint8_t> out) const {
 Result<void> GuestMemory::write(uint64_t gpa, std::span<const uint8_t> in) const {
   auto dst = VESSEL_TRY(span(gpa, in.size()));
   std::memcpy(dst.data(), in.data(), in.size());
+  note_device_write(gpa, in.size());
   return {};
 }
 

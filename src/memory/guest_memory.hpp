@@ -6,12 +6,14 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <type_traits>
 #include <vector>
 
 #include "base/mapping.hpp"
 #include "base/result.hpp"
+#include "memory/device_write_log.hpp"
 
 namespace vessel::memory {
 
@@ -53,6 +55,11 @@ class GuestMemory {
   Result<void> read(uint64_t gpa, std::span<uint8_t> out) const;
   Result<void> write(uint64_t gpa, std::span<const uint8_t> in) const;
 
+  // Devices that write guest RAM through span() (DMA) say so here, so software CPUs can drop
+  // code they cached for those pages; write() records itself.
+  void note_device_write(uint64_t gpa, uint64_t len) const { write_log_->record(gpa, len); }
+  const DeviceWriteLog& device_writes() const { return *write_log_; }
+
   template <class T>
   requires std::is_trivially_copyable_v<T> Result<T> read_obj(uint64_t gpa)
   const {
@@ -72,6 +79,8 @@ class GuestMemory {
   std::vector<Mapping> mappings_;
   std::vector<Region> regions_;
   uint64_t ram_size_ = 0;
+  // Shared so that GuestMemory stays movable; one log per VM.
+  std::shared_ptr<DeviceWriteLog> write_log_ = std::make_shared<DeviceWriteLog>();
 };
 
 }  // namespace vessel::memory

@@ -136,6 +136,9 @@ Result<void> Virtqueue::add_buffer(uint64_t addr, uint32_t len, bool writable,
   auto bytes = memory_->span(addr, len);
   if (!bytes) return fail("buffer [{:#x}, +{:#x}) outside guest RAM", addr, len);
   if (writable) {
+    // The device may fill it any time until it is used: the software CPU forgets code it
+    // cached for these pages now (they can only hold code again after the request ends).
+    memory_->note_device_write(addr, len);
     out.writable.push_back(*bytes);
     out.writable_bytes += len;
   } else {
