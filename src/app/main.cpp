@@ -10,6 +10,7 @@
 #include "app/disk_option.hpp"
 #include "base/log.hpp"
 #include "base/version.hpp"
+#include "engine/emu/exec_mode.hpp"
 #include "machine/machine.hpp"
 
 namespace vessel::app {
@@ -21,6 +22,7 @@ struct RunOptions {
   std::string console = "stdio";
   std::string load_address;
   std::string reboot = "exit";
+  std::string emu_exec;            // --emu-exec; empty: the default (engine/emu/exec_mode.hpp)
   std::vector<std::string> disks;  // --disk, parsed by finish_run_options
   ApiOptions api;                  // --api-sock, --config-file, --no-api (api_command.cpp)
 };
@@ -41,6 +43,10 @@ void add_run_options(CLI::App& run, RunOptions& o) {
   run.add_option("--engine", o.engine, "Engine: kvm, emu or auto")
       ->capture_default_str()
       ->check(CLI::IsMember({"kvm", "emu", "auto"}));
+  run.add_option("--emu-exec", o.emu_exec,
+                 "emu engine: execute guest code with the translator (jit, default) or the "
+                 "interpreter (interp)")
+      ->check(CLI::IsMember({"interp", "jit"}));
   run.add_option("--console", o.console, "Serial console: stdio, none or file:PATH")
       ->capture_default_str();
   run.add_option("--reboot", o.reboot,
@@ -59,6 +65,8 @@ Result<void> finish_run_options(RunOptions& o) {
   o.config.machine.engine = VESSEL_TRY(config::parse_engine_kind(o.engine));
   o.config.console = VESSEL_TRY(config::parse_console(o.console));
   o.config.machine.restart_on_reset = o.reboot == "restart";
+  if (auto mode = engine::emu::parse_exec_mode(o.emu_exec))
+    engine::emu::set_default_exec_mode(*mode);
   if (!o.load_address.empty()) {
     size_t used = 0;
     uint64_t addr = 0;

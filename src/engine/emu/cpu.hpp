@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -22,6 +23,7 @@
 #include "arch/x86/cpu_state.hpp"
 #include "bus/bus.hpp"
 #include "bus/interrupt_controller.hpp"
+#include "engine/emu/exec_mode.hpp"
 #include "memory/guest_memory.hpp"
 #include "x86/decode/decoded_inst.hpp"
 #include "x86/decode/decoder.hpp"
@@ -67,6 +69,9 @@ struct TlbEntry {
 };
 
 class Cpu;
+namespace jit {
+class Jit;
+}
 using Handler = void (*)(Cpu&, const x86::DecodedInst&);
 
 class Cpu {
@@ -75,6 +80,9 @@ class Cpu {
   // working set (bench/payloads/mips.asm) no longer evicts itself.
   static constexpr unsigned kTlbSize = 4096;
   static constexpr unsigned kMaxBlockInsts = 64;
+  // Interpreted runs of a block before it is translated: code that runs once (most of a
+  // boot's setup code) is not worth translating.
+  static constexpr uint32_t kJitThreshold = 4;
 
   Cpu(const memory::GuestMemory& memory, bus::IoHandler& io, unsigned index = 0);
   ~Cpu();
@@ -92,6 +100,11 @@ class Cpu {
   void request_stop() { stop_.store(true, std::memory_order_release); }
   unsigned index() const { return index_; }
   std::vector<uint64_t> recent_blocks() const;
+  // Interpreter or translator (see exec_mode.hpp); takes effect at the next block.
+  void set_exec_mode(ExecMode mode) { exec_mode_ = mode; }
+  ExecMode exec_mode() const { return exec_mode_; }
+  // Translator statistics, one line for the user ("" when nothing was translated).
+  std::string exec_stats() const;
   // Wall-clock rate of the emulated TSC (CPUID leaf 0x15 advertises it).
   static constexpr uint64_t kTscHz = 1'000'000'000;
 
@@ -236,6 +249,12 @@ class Cpu {
   // A fatal emulation problem: run() returns kError with this message.
   [[noreturn]] void fatal(std::string message);
 
+  // ---- Translator internals (used by jit/; not an API for other modules) ----
+  GuestFault jit_fault{};            // the fault a translated block stopped at
+  std::exception_ptr jit_exception;  // any other exception from a handler it called
+  const uint64_t& jit_retired_ref() const { return retired_; }
+  const uint64_t& jit_fallbacks_ref() const { return jit_fallbacks_; }
+
  private:
   // A successor seen after a block ran to its end: the next RIP and its block, valid while
   // `gen` equals chain_gen_ (bumped by every TLB flush, INVLPG and block invalidation, the
@@ -256,6 +275,11 @@ class Cpu {
     std::array<Link, 2> links{};
     std::vector<x86::DecodedInst> insts;
     std::vector<Handler> handlers;
+    // The translation (a jit::BlockFn), valid while jit_gen is the code cache's generation;
+    // made once the block has run kJitThreshold times through the interpreter.
+    void* jit_code = nullptr;
+    uint64_t jit_gen = 0;
+    uint32_t heat = 0;
   };
   Block* next_block(Block* prev);
   uint64_t read_slow(uint64_t la, unsigned size, bool user);
@@ -275,6 +299,10 @@ class Cpu {
   bool check_events();  // delivers a pending NMI / interrupt; true when one was delivered
   void deliver_fault(const GuestFault& f);
   StopReason run_blocks(uint64_t& budget);
+  // Runs `b` (interpreted or translated); true when it ran to its end with no event.
+  bool run_block(Block* b, uint64_t& budget);
+  bool interpret_block(Block* b, uint64_t& budget);
+  bool run_translated(Block* b, uint64_t& budget);  // jit/dispatch.cpp
 
   unsigned index_;
   // The last few block start addresses, oldest first through recent_blocks(): a cheap branch
@@ -300,6 +328,9 @@ class Cpu {
   std::array<Block*, 1024> jump_cache_{};
   uint64_t chain_gen_ = 1;  // see Link
   Block single_{};          // a page-crossing instruction, decoded each time (not cached)
+  ExecMode exec_mode_ = default_exec_mode();
+  std::unique_ptr<jit::Jit> jit_;  // created at the first translation
+  uint64_t jit_fallbacks_ = 0;     // instructions translated code ran through a handler
 
   friend struct CpuTestAccess;
 };
