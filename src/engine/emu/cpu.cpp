@@ -117,7 +117,7 @@ StopReason Cpu::run_blocks(uint64_t& budget) {
 bool Cpu::run_block(Block* b, uint64_t& budget) {
   // A block in an interrupt shadow is interpreted: the shadow ends after its first instruction.
   if (exec_mode_ == ExecMode::kJit && b != &single_ && !st.events.interrupt_shadow) {
-    if (b->heat >= kJitThreshold) return run_translated(b, budget);
+    if (b->heat >= jit_threshold_) return run_translated(b, budget);
     ++b->heat;
   }
   if (jit_) ++jit_->interpreted_runs;

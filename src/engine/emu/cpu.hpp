@@ -103,6 +103,10 @@ class Cpu {
   // Interpreter or translator (see exec_mode.hpp); takes effect at the next block.
   void set_exec_mode(ExecMode mode) { exec_mode_ = mode; }
   ExecMode exec_mode() const { return exec_mode_; }
+  // Interpreted runs before a block is translated (tests use 0: translate at once).
+  void set_jit_threshold(uint32_t runs) { jit_threshold_ = runs; }
+  // Instructions translated to native code so far (not counting handler calls).
+  uint64_t jit_native_instructions() const;
   // Translator statistics, one line for the user ("" when nothing was translated).
   std::string exec_stats() const;
   // Wall-clock rate of the emulated TSC (CPUID leaf 0x15 advertises it).
@@ -254,6 +258,7 @@ class Cpu {
   std::exception_ptr jit_exception;  // any other exception from a handler it called
   const uint64_t& jit_retired_ref() const { return retired_; }
   const uint64_t& jit_fallbacks_ref() const { return jit_fallbacks_; }
+  const TlbEntry* jit_tlb() const { return &tlb_[0][0]; }
 
  private:
   // A successor seen after a block ran to its end: the next RIP and its block, valid while
@@ -280,6 +285,7 @@ class Cpu {
     void* jit_code = nullptr;
     uint64_t jit_gen = 0;
     uint32_t heat = 0;
+    bool jit_user = false;  // translated for CPL 3 (its memory accesses use the user TLB)
   };
   Block* next_block(Block* prev);
   uint64_t read_slow(uint64_t la, unsigned size, bool user);
@@ -329,6 +335,7 @@ class Cpu {
   uint64_t chain_gen_ = 1;  // see Link
   Block single_{};          // a page-crossing instruction, decoded each time (not cached)
   ExecMode exec_mode_ = default_exec_mode();
+  uint32_t jit_threshold_ = kJitThreshold;
   std::unique_ptr<jit::Jit> jit_;  // created at the first translation
   uint64_t jit_fallbacks_ = 0;     // instructions translated code ran through a handler
 

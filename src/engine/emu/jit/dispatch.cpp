@@ -10,11 +10,18 @@ namespace vessel::engine::emu {
 bool Cpu::run_translated(Block* b, uint64_t& budget) {
   if (!jit_) jit_ = std::make_unique<jit::Jit>(*this);
   jit::Jit& j = *jit_;
-  if (b->jit_gen != j.cache.generation()) {
-    auto fn = jit::translate(j.cache, j.layout, b->insts, b->handlers, b->mode, j.stats);
+  const bool user = cpl() == 3;
+  // Translated code counts the budget per block: a block longer than what is left runs in
+  // the interpreter, which stops at the exact instruction.
+  if (budget < b->insts.size()) {
+    ++j.interpreted_runs;
+    return interpret_block(b, budget);
+  }
+  if (b->jit_gen != j.cache.generation() || b->jit_user != user) {
+    auto fn = jit::translate(j.cache, j.layout, b->insts, b->handlers, b->mode, user, j.stats);
     if (!fn && j.cache.ok()) {  // full: start over (we are at a block boundary)
       j.cache.flush();
-      fn = jit::translate(j.cache, j.layout, b->insts, b->handlers, b->mode, j.stats);
+      fn = jit::translate(j.cache, j.layout, b->insts, b->handlers, b->mode, user, j.stats);
     }
     if (!fn) {
       ++j.interpreted_runs;
@@ -22,6 +29,7 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
     }
     b->jit_code = reinterpret_cast<void*>(fn);
     b->jit_gen = j.cache.generation();
+    b->jit_user = user;
   }
   ++j.translated_runs;
   end_block = false;
@@ -34,6 +42,10 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
     return false;
   }
   return status == jit::kRanToEnd;
+}
+
+uint64_t Cpu::jit_native_instructions() const {
+  return jit_ ? jit_->stats.native_insts : 0;
 }
 
 std::string Cpu::exec_stats() const {

@@ -6,7 +6,7 @@
 // Why not __register_frame with hand-written CFI for the code cache: it would save a test and
 // a branch per call, but a mistake there is a std::terminate in the middle of a guest, and
 // the guarded path costs nothing measurable next to the handler it calls.
-#include "engine/emu/jit/translator.hpp"
+#include "engine/emu/jit/emitter.hpp"
 
 namespace vessel::engine::emu::jit {
 
@@ -21,6 +21,36 @@ uint32_t guarded_call(Cpu* cpu, const x86::DecodedInst* inst, Handler handler) n
     return kFault;
   }
   return (cpu->end_block || cpu->st.events.interrupt_shadow) ? kLeft : kRanToEnd;
+}
+
+}  // namespace vessel::engine::emu::jit
+
+namespace vessel::engine::emu::jit {
+
+uint32_t slow_read(Cpu* cpu, uint64_t seg, uint64_t offset, uint64_t size, uint64_t* out) noexcept {
+  try {
+    *out = cpu->read(static_cast<int>(seg), offset, static_cast<unsigned>(size));
+  } catch (const GuestFault& f) {
+    cpu->jit_fault = f;
+    return kFault;
+  } catch (...) {
+    cpu->jit_exception = std::current_exception();
+    return kFault;
+  }
+  return 0;
+}
+
+uint32_t slow_write(Cpu* cpu, uint64_t seg, uint64_t offset, uint64_t size, uint64_t v) noexcept {
+  try {
+    cpu->write(static_cast<int>(seg), offset, static_cast<unsigned>(size), v);
+  } catch (const GuestFault& f) {
+    cpu->jit_fault = f;
+    return kFault;
+  } catch (...) {
+    cpu->jit_exception = std::current_exception();
+    return kFault;
+  }
+  return 0;
 }
 
 }  // namespace vessel::engine::emu::jit
