@@ -147,14 +147,17 @@ bool shift(Emitter& e, const x86::DecodedInst& in) {
     return true;
   }
   if (!is_gpr(d) || s.kind != OpKind::kGpr || s.reg != arch::kRcx) return false;
-  Xbyak::Label skip;
+  Xbyak::Label zero, done;
+  e.load_gpr(rax, d.reg);
   e.mov(rcx, e.gpr64(arch::kRcx));
   e.and_(ecx, mask);
-  e.jz(skip, Xbyak::CodeGenerator::T_NEAR);
-  e.load_gpr(rax, d.reg);
+  e.jz(zero, Xbyak::CodeGenerator::T_NEAR);
   op(cl);
   finish(e, in, true, kArithFlags);
-  e.L(skip);
+  e.jmp(done, Xbyak::CodeGenerator::T_NEAR);
+  e.L(zero);  // count 0: flags unchanged, but a 32-bit destination is still zero-extended
+  if (size == 4) e.store_gpr(d.reg, 4, rax);
+  e.L(done);
   return true;
 }
 
