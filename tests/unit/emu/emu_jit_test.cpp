@@ -6,6 +6,8 @@
 
 #include "emu_test_util.hpp"
 
+#include "engine/emu/jit/code_cache.hpp"
+
 namespace vessel::engine::emu::test {
 namespace {
 
@@ -153,6 +155,24 @@ TEST(EmuJit, SelfModifyingCodeInTheSameBlock) {
               StopReason::kHalt);
     EXPECT_EQ(e.st().gpr[kRax] & 0xff, 5u);
   }
+}
+
+// The cache is bounded: commits never go past its end, and a flush starts it over with a new
+// generation (which is what makes every older translation invalid).
+TEST(EmuJit, CodeCacheIsBoundedAndFlushesWhole) {
+  jit::CodeCache cache;
+  ASSERT_TRUE(cache.ok());
+  const uint64_t gen = cache.generation();
+  uint8_t* const start = cache.free_ptr();
+  cache.commit(100);
+  EXPECT_EQ(cache.free_ptr(), start + 112);  // 16-byte aligned entries
+  cache.commit(jit::CodeCache::kSize);
+  EXPECT_EQ(cache.free_bytes(), 0u);
+  cache.flush();
+  EXPECT_EQ(cache.free_ptr(), start);
+  EXPECT_EQ(cache.free_bytes(), jit::CodeCache::kSize);
+  EXPECT_EQ(cache.generation(), gen + 1);
+  EXPECT_EQ(cache.flushes(), 1u);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // in is current, so a flush needs no walk over the blocks that point into it.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -22,7 +23,7 @@ class CodeCache {
   uint8_t* free_ptr() const { return base_ + used_; }
   size_t free_bytes() const { return kSize - used_; }
   // Marks `n` bytes after free_ptr() as used (the translation just emitted there).
-  void commit(size_t n) { used_ += (n + 15) & ~size_t{15}; }
+  void commit(size_t n) { used_ = std::min(kSize, used_ + ((n + 15) & ~size_t{15})); }
   // Drops every translation. Only at a block boundary: no translated code may be running.
   void flush();
   uint64_t generation() const { return generation_; }
