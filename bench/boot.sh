@@ -47,7 +47,7 @@ done
 [[ -x /usr/bin/time ]] || bench_die "need /usr/bin/time (apt-get install time)"
 
 engines=("$engine")
-[[ $engine == emu ]] && engines=(emu emu-interp)
+[[ $engine == emu ]] && ! ((quick)) && engines=(emu emu-interp)  # --quick: the default only
 
 # vessel_boot KERNEL ENGINE: one boot; prints "wall_s rss_kb ok status" (status 124: timed out).
 vessel_boot() {

@@ -59,7 +59,8 @@ measure() {
 }
 
 declare -A fig
-pairs=("emu tcg" "emu-interp tcg")
+pairs=("emu tcg")
+((quick)) || pairs+=("emu-interp tcg")  # --quick (the smoke test): the default engine only
 have_kvm && pairs+=("kvm kvm") || bench_warn "/dev/kvm not usable: kvm rows skipped"
 have_qemu || bench_warn "$QEMU not found: QEMU columns are NA"
 for pair in "${pairs[@]}"; do
