@@ -32,6 +32,7 @@ KNOWN_DMESG = [
     # To be fixed by re-injecting lost PIT ticks and by a faster CPU (translator).
     r"clocksource: timekeeping watchdog on CPU\d+: Marking clocksource 'tsc(-early)?' as unstable",
     r"clocksource:\s+'(refined-jiffies|tsc-early|tsc|acpi_pm|jiffies)' (wd|cs)_nsec",
+    r"clocksource:\s+'(refined-jiffies|tsc-early|tsc|acpi_pm|jiffies)' is current clocksource",
     r"clocksource:\s+No current clocksource",
     r"Unstable clock detected, switching default tracing clock",
     r"If you want to keep using the local clock, then add:",
