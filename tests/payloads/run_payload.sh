@@ -3,7 +3,7 @@
 # the expect-* headers of its source file.
 #
 #   run_payload.sh ENGINE PAYLOAD_BINARY PAYLOAD_SOURCE      ENGINE: qemu | kvm | emu | emu-interp
-#     (emu runs the software engine's default, the translator; emu-interp its interpreter)
+#     (emu runs the software engine's translator, emu-interp its interpreter)
 #   run_payload.sh compare PAYLOAD_BINARY PAYLOAD_SOURCE     every engine, outputs side by side
 #
 # Headers read from the .asm file:
@@ -68,6 +68,7 @@ run_vessel() {
     skip "/dev/kvm is missing or not accessible"
   fi
   local engine_args=(--engine "$kind")
+  [[ $kind == emu ]] && engine_args=(--engine emu --emu-exec jit)
   [[ $kind == emu-interp ]] && engine_args=(--engine emu --emu-exec interp)
   timeout "$timeout_s" "$VESSEL_BIN" run "${engine_args[@]}" --kernel "$binary" \
     --console "file:$out" --mem 16 </dev/null >"$work/vessel.log" 2>&1
