@@ -2,7 +2,9 @@
 # boot.sh: Linux boot time to the init marker, vessel's software engine vs QEMU TCG, same
 # invocation, on both entry paths (bzImage, decompressed in the guest; vmlinux, the ELF).
 #
-# Usage: bench/boot.sh [--vessel PATH] [-n RUNS] [--quick] [--engine emu|kvm]
+# Usage: bench/boot.sh [--vessel PATH] [-n RUNS] [--quick] [--engine emu|emu-interp|kvm]
+# (--engine emu, the default, measures both the translator (emu) and the interpreter
+# (emu-interp) next to the same QEMU figure)
 #                      [--guest DIR] [--timeout S]
 #
 # Guest: the default guest from scripts/build-guest.sh (DIR/vmlinuz, DIR/vmlinux,
@@ -44,12 +46,16 @@ for f in "$initrd" "${paths[@]/#/$guest/}"; do
 done
 [[ -x /usr/bin/time ]] || bench_die "need /usr/bin/time (apt-get install time)"
 
-# vessel_boot KERNEL: one boot; prints "wall_s rss_kb ok status" (status 124: timed out).
+engines=("$engine")
+[[ $engine == emu ]] && ! ((quick)) && engines=(emu emu-interp)  # --quick: the default only
+
+# vessel_boot KERNEL ENGINE: one boot; prints "wall_s rss_kb ok status" (status 124: timed out).
 vessel_boot() {
-  local kernel=$1 start hit=$bench_tmp/hit
+  local kernel=$1 eng=(--engine "$2") start hit=$bench_tmp/hit
+  [[ $2 == emu-interp ]] && eng=(--engine emu --emu-exec interp)
   rm -f "$hit"
   start=$EPOCHREALTIME
-  /usr/bin/time -v -o "$bench_tmp/time" timeout "$tmo" "$VESSEL_BIN" run --engine "$engine" \
+  /usr/bin/time -v -o "$bench_tmp/time" timeout "$tmo" "$VESSEL_BIN" run "${eng[@]}" \
     --kernel "$kernel" --initrd "$initrd" --cmdline "$APPEND" --mem "$MEM" --console stdio \
     </dev/null 2>"$bench_tmp/vessel.err" |
     while IFS= read -r line; do
@@ -68,11 +74,12 @@ vessel_boot() {
 declare -A fig
 for p in "${paths[@]}"; do
   kernel=$guest/$p
+  for e in "${engines[@]}"; do
   : >"$bench_tmp/walls"; : >"$bench_tmp/rss"; ok_n=0
   for ((i = 1; i <= runs; i++)); do
     : >"$bench_tmp/vessel.console"
-    read -r wall rss ok status < <(vessel_boot "$kernel")
-    echo "RESULT vmm=vessel engine=$engine kernel=$p run=$i wall_s=$wall rss_kb=$rss ok=$ok status=$status"
+    read -r wall rss ok status < <(vessel_boot "$kernel" "$e")
+    echo "RESULT vmm=vessel engine=$e kernel=$p run=$i wall_s=$wall rss_kb=$rss ok=$ok status=$status"
     if ((ok)); then
       ok_n=$((ok_n + 1)); echo "$wall" >>"$bench_tmp/walls"; echo "$rss" >>"$bench_tmp/rss"
     else
@@ -81,9 +88,10 @@ for p in "${paths[@]}"; do
       { tail -n 3 "$bench_tmp/vessel.console"; tail -n 3 "$bench_tmp/vessel.err"; } | sed 's/^/    /'
     fi
   done
-  fig[v,$p]=$(stat_median <"$bench_tmp/walls"); fig[vr,$p]=$(stat_median <"$bench_tmp/rss")
-  fig[vn,$p]="$ok_n/$runs"
-  echo "MEDIAN vmm=vessel engine=$engine kernel=$p runs_ok=$ok_n/$runs wall_s=${fig[v,$p]:-NA} rss_kb=${fig[vr,$p]:-NA}"
+  fig[v,$e,$p]=$(stat_median <"$bench_tmp/walls"); fig[vr,$e,$p]=$(stat_median <"$bench_tmp/rss")
+  fig[vn,$e,$p]="$ok_n/$runs"
+  echo "MEDIAN vmm=vessel engine=$e kernel=$p runs_ok=$ok_n/$runs wall_s=${fig[v,$e,$p]:-NA} rss_kb=${fig[vr,$e,$p]:-NA}"
+  done
 
   fig[q,$p]=; fig[qr,$p]=; fig[qn,$p]=0/0
   if [[ -x $qemu_boot ]] && have_qemu; then
@@ -100,11 +108,13 @@ done
 
 echo
 echo "Linux boot to $MARKER (wall s, median; peak RSS KiB); ratio < 1: vessel boots faster"
-printf '%-8s %-30s %-30s %s\n' kernel "vessel $engine" "QEMU tcg -M pc" vessel/QEMU
+printf '%-8s %-12s %-30s %-30s %s\n' kernel vessel "vessel" "QEMU tcg -M pc" vessel/QEMU
 for p in "${paths[@]}"; do
-  printf '%-8s %-30s %-30s %s\n' "$p" \
-    "$(fmt "${fig[v,$p]}" %.2f) s, $(fmt "${fig[vr,$p]}" %.0f) KiB (${fig[vn,$p]} ok)" \
+  for e in "${engines[@]}"; do
+  printf '%-8s %-12s %-30s %-30s %s\n' "$p" "$e" \
+    "$(fmt "${fig[v,$e,$p]}" %.2f) s, $(fmt "${fig[vr,$e,$p]}" %.0f) KiB (${fig[vn,$e,$p]} ok)" \
     "$(fmt "${fig[q,$p]}" %.2f) s, $(fmt "${fig[qr,$p]}" %.0f) KiB (${fig[qn,$p]} ok)" \
-    "$(ratio "${fig[v,$p]}" "${fig[q,$p]}")"
+    "$(ratio "${fig[v,$e,$p]}" "${fig[q,$p]}")"
+  done
 done
 exit 0

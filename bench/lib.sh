@@ -60,8 +60,11 @@ now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", b - a }'; }
 
 # vessel_cmd ENGINE PAYLOAD MEM_MIB CONSOLE_FILE: the command line, in the array `cmd`.
+# ENGINE emu-interp: the software engine with its interpreter (emu: the translator).
 vessel_cmd() {
-  cmd=("$VESSEL_BIN" run --engine "$1" --kernel "$2" --mem "$3" --console "file:$4")
+  local engine=(--engine "$1")
+  [[ $1 == emu-interp ]] && engine=(--engine emu --emu-exec interp)
+  cmd=("$VESSEL_BIN" run "${engine[@]}" --kernel "$2" --mem "$3" --console "file:$4")
 }
 
 # qemu_cmd ACCEL PAYLOAD MEM_MIB CONSOLE_FILE: QEMU -M pc with the debug-exit device at 0xf4.

@@ -11,7 +11,8 @@
 # two / time between the two, so VMM start-up, firmware and printing cancel out. Minimum of
 # RUNS per point (default 3). Every run must print the same checksum (and the known value for
 # that ROUNDS): a mismatch is a correctness bug and fails the script.
-# Rows: vessel emu vs QEMU -accel tcg (the headline); vessel kvm vs QEMU -accel kvm for
+# Rows: vessel emu (the translator) vs QEMU -accel tcg (the headline); vessel emu-interp (the
+# interpreter) vs the same QEMU figure; vessel kvm vs QEMU -accel kvm for
 # reference. The loop runs at CPL 3 because on a PVM host guest ring 0 is emulated by the host
 # kernel: at CPL 3 the KVM rows show native speed (KVM figures are noisy: the loop takes
 # only ~0.1 s there).
@@ -59,11 +60,13 @@ measure() {
 
 declare -A fig
 pairs=("emu tcg")
+((quick)) || pairs+=("emu-interp tcg")  # --quick (the smoke test): the default engine only
 have_kvm && pairs+=("kvm kvm") || bench_warn "/dev/kvm not usable: kvm rows skipped"
 have_qemu || bench_warn "$QEMU not found: QEMU columns are NA"
 for pair in "${pairs[@]}"; do
   read -r ve qa <<<"$pair"
   measure vessel "$ve"; fig[v,$ve]=$mips
+  [[ -n ${fig[q,$qa]:-} ]] && continue  # QEMU measured once per accelerator
   fig[q,$qa]=NA
   if have_qemu; then measure qemu "$qa"; fig[q,$qa]=$mips; fi
 done

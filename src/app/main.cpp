@@ -11,6 +11,7 @@
 #include "app/net_option.hpp"
 #include "base/log.hpp"
 #include "base/version.hpp"
+#include "engine/emu/exec_mode.hpp"
 #include "machine/machine.hpp"
 
 namespace vessel::app {
@@ -24,6 +25,7 @@ struct RunOptions {
   std::string reboot = "exit";
   std::string console_device = "serial";
   std::string virtio_transport = "pci";
+  std::string emu_exec;            // --emu-exec; empty: the default (engine/emu/exec_mode.hpp)
   std::vector<std::string> disks;  // --disk, parsed by finish_run_options
   std::vector<std::string> nets;   // --net, likewise
   ApiOptions api;                  // --api-sock, --config-file, --no-api (api_command.cpp)
@@ -45,6 +47,10 @@ void add_run_options(CLI::App& run, RunOptions& o) {
   run.add_option("--engine", o.engine, "Engine: kvm, emu or auto")
       ->capture_default_str()
       ->check(CLI::IsMember({"kvm", "emu", "auto"}));
+  run.add_option("--emu-exec", o.emu_exec,
+                 "emu engine: execute guest code with the interpreter (interp, default) or the "
+                 "translator (jit)")
+      ->check(CLI::IsMember({"interp", "jit"}));
   run.add_option("--console", o.console, "Serial console: stdio, none or file:PATH")
       ->capture_default_str();
   run.add_option("--console-device", o.console_device,
@@ -82,6 +88,8 @@ Result<void> finish_run_options(RunOptions& o) {
   o.config.machine.virtio_transport =
       VESSEL_TRY(config::parse_virtio_transport(o.virtio_transport));
   o.config.machine.restart_on_reset = o.reboot == "restart";
+  if (auto mode = engine::emu::parse_exec_mode(o.emu_exec))
+    engine::emu::set_default_exec_mode(*mode);
   if (!o.load_address.empty()) {
     size_t used = 0;
     uint64_t addr = 0;

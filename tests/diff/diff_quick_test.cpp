@@ -18,10 +18,11 @@ TEST(DiffQuick, GeneratorIsReproducible) {
   EXPECT_NE(make_case(case_id(7, 4)).code, a.code);
 }
 
-class DiffQuickSample : public ::testing::Test {
+// The interpreter and the translator each against the same oracles.
+class DiffQuickSample : public ::testing::TestWithParam<engine::emu::ExecMode> {
  protected:
   void SetUp() override {
-    auto emu = make_emu_runner();
+    auto emu = make_emu_runner(GetParam());
     ASSERT_TRUE(emu) << emu.error().message;
     auto unicorn = make_unicorn_runner();
     ASSERT_TRUE(unicorn) << unicorn.error().message;
@@ -56,16 +57,23 @@ class DiffQuickSample : public ::testing::Test {
   bool have_kvm_ = false;
 };
 
-TEST_F(DiffQuickSample, Corpus) {
+TEST_P(DiffQuickSample, Corpus) {
   const auto corpus = corpus_cases();
   for (const TestCase& tc : corpus) session_->check(tc);
   expect_agreement(corpus.size());
 }
 
-TEST_F(DiffQuickSample, RandomCases) {
+TEST_P(DiffQuickSample, RandomCases) {
   for (uint64_t i = 0; i < 2000; ++i) session_->check(make_case(case_id(0x5eed, i)));
   expect_agreement(2000);
 }
+
+INSTANTIATE_TEST_SUITE_P(Exec, DiffQuickSample,
+                         ::testing::Values(engine::emu::ExecMode::kInterp,
+                                           engine::emu::ExecMode::kJit),
+                         [](const auto& info) {
+                           return info.param == engine::emu::ExecMode::kJit ? "jit" : "interp";
+                         });
 
 }  // namespace
 }  // namespace vessel::difftest

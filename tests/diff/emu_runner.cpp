@@ -33,8 +33,11 @@ class StopOnPort final : public bus::IoHandler {
 
 class EmuRunner final : public Runner {
  public:
-  explicit EmuRunner(memory::GuestMemory mem) : mem_(std::move(mem)) {}
-  std::string_view name() const override { return "emu"; }
+  EmuRunner(memory::GuestMemory mem, engine::emu::ExecMode mode)
+      : mem_(std::move(mem)), mode_(mode) {}
+  std::string_view name() const override {
+    return mode_ == engine::emu::ExecMode::kJit ? "emu-jit" : "emu";
+  }
 
   Outcome run(const TestCase& tc) override {
     Outcome bad;
@@ -44,6 +47,8 @@ class EmuRunner final : public Runner {
     }
     StopOnPort io;
     Cpu cpu(mem_, io);
+    cpu.set_exec_mode(mode_);
+    cpu.set_jit_threshold(0);
     io.cpu = &cpu;
     cpu.state() = initial_state(tc);
     cpu.state_changed();
@@ -60,14 +65,15 @@ class EmuRunner final : public Runner {
 
  private:
   memory::GuestMemory mem_;
+  engine::emu::ExecMode mode_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Runner>> make_emu_runner() {
+Result<std::unique_ptr<Runner>> make_emu_runner(engine::emu::ExecMode mode) {
   auto mem = VESSEL_TRY(memory::GuestMemory::create(kGuestRam));
   VESSEL_TRY_VOID(install_layout(mem));
-  return std::unique_ptr<Runner>(new EmuRunner(std::move(mem)));
+  return std::unique_ptr<Runner>(new EmuRunner(std::move(mem), mode));
 }
 
 }  // namespace vessel::difftest

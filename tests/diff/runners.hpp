@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "base/result.hpp"
+#include "engine/emu/exec_mode.hpp"
 #include "test_case.hpp"
 
 namespace vessel::difftest {
@@ -19,7 +20,9 @@ class Runner {
   virtual Outcome run(const TestCase& tc) = 0;
 };
 
-Result<std::unique_ptr<Runner>> make_emu_runner();
+// The software engine's interpreter, or its translator (every block translated on its first run).
+Result<std::unique_ptr<Runner>> make_emu_runner(
+    engine::emu::ExecMode mode = engine::emu::ExecMode::kInterp);
 Result<std::unique_ptr<Runner>> make_unicorn_runner();
 // Fails (with the reason) when /dev/kvm is missing or unusable.
 Result<std::unique_ptr<Runner>> make_kvm_runner();

@@ -10,6 +10,7 @@ wall time, and `poweroff` ending vessel with status 0.
 import argparse
 import os
 import re
+import struct
 import subprocess
 import sys
 import time
@@ -31,6 +32,7 @@ KNOWN_DMESG = [
     # To be fixed by re-injecting lost PIT ticks and by a faster CPU (translator).
     r"clocksource: timekeeping watchdog on CPU\d+: Marking clocksource 'tsc(-early)?' as unstable",
     r"clocksource:\s+'(refined-jiffies|tsc-early|tsc|acpi_pm|jiffies)' (wd|cs)_nsec",
+    r"clocksource:\s+'(refined-jiffies|tsc-early|tsc|acpi_pm|jiffies)' is current clocksource",
     r"clocksource:\s+No current clocksource",
     r"Unstable clock detected, switching default tracing clock",
     r"If you want to keep using the local clock, then add:",
@@ -70,6 +72,33 @@ def engine_can_boot_linux(vessel, engine):
     if "kvm:     usable" not in info:
         return False, "KVM is not usable on this host"
     return True, ""
+
+
+def tiny_program(message):
+    """A static x86-64 ELF that writes `message` (7 bytes) to stdout and exits 0."""
+    assert len(message) == 7
+    code = bytes.fromhex("b801000000" "bf01000000" "488d3510000000" "ba07000000" "0f05"
+                         "b83c000000" "31ff" "0f05") + message
+    base, hdr = 0x400000, 64 + 56
+    size = hdr + len(code)
+    elf = (b"\x7fELF\x02\x01\x01" + bytes(9) +
+           struct.pack("<HHIQQQIHHHHHH", 2, 0x3e, 1, base + hdr, 64, 0, 0, 64, 56, 1, 0, 0, 0) +
+           struct.pack("<IIQQQQQQ", 1, 5, 0, base, base, size, size, 0x1000))
+    return elf + code
+
+
+def run_program_twice(guest, failures):
+    """Self-modifying code as a guest sees it: a program run, its file overwritten with other
+    code, caches dropped, run again from the same path (and likely the same page)."""
+    for round_, msg in enumerate((b"PROG-A\n", b"PROG-B\n")):
+        octal = "".join(f"\\{b:03o}" for b in tiny_program(msg))
+        guest.run(f"printf '{octal}' > /tmp/prog; chmod +x /tmp/prog; sync; "
+                  "echo 3 > /proc/sys/vm/drop_caches", timeout=120)
+        # Several runs, so the translator has translated the program's code.
+        out = guest.run("for i in 1 2 3 4 5 6; do /tmp/prog; done", timeout=120)
+        want = msg.decode().strip()
+        check(out.split() == [want] * 6, f"program version {round_ + 1} prints {want} "
+              f"({out.split()[:2]}...)", failures)
 
 
 def interrupts_total(text):
@@ -132,6 +161,8 @@ def main():
         for flag in ("fpu", "tsc", "pae", "apic", "cx8", "cmov", "fxsr", "sse", "sse2", "lm",
                      "nx", "syscall"):
             check(flag in flags, f"CPU flag {flag}", failures)
+
+        run_program_twice(guest, failures)
 
         first = interrupts_total(guest.run("cat /proc/interrupts"))
         t0 = time.monotonic()

@@ -2,7 +2,8 @@
 # Runs one test payload on one engine and checks its console output and exit status against
 # the expect-* headers of its source file.
 #
-#   run_payload.sh ENGINE PAYLOAD_BINARY PAYLOAD_SOURCE      ENGINE: qemu | kvm | emu
+#   run_payload.sh ENGINE PAYLOAD_BINARY PAYLOAD_SOURCE      ENGINE: qemu | kvm | emu | emu-interp
+#     (emu runs the software engine's translator, emu-interp its interpreter)
 #   run_payload.sh compare PAYLOAD_BINARY PAYLOAD_SOURCE     every engine, outputs side by side
 #
 # Headers read from the .asm file:
@@ -23,7 +24,7 @@ qemu=${QEMU:-qemu-system-x86_64}
 die() { echo "run_payload: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*"; exit "$SKIP"; }
 
-[[ $# -eq 3 ]] || die "usage: $0 qemu|kvm|emu|compare PAYLOAD_BINARY PAYLOAD_SOURCE"
+[[ $# -eq 3 ]] || die "usage: $0 qemu|kvm|emu|emu-interp|compare PAYLOAD_BINARY PAYLOAD_SOURCE"
 engine=$1 binary=$2 source=$3
 [[ -r $binary ]] || die "payload binary '$binary' not found (was it built?)"
 [[ -r $source ]] || die "payload source '$source' not found"
@@ -72,7 +73,10 @@ run_vessel() {
   if [[ $kind == kvm && -n $pvm_skip && -d /sys/module/kvm_pvm ]]; then
     skip "PVM KVM host: $pvm_skip"
   fi
-  timeout "$timeout_s" "$VESSEL_BIN" run --engine "$kind" --kernel "$binary" \
+  local engine_args=(--engine "$kind")
+  [[ $kind == emu ]] && engine_args=(--engine emu --emu-exec jit)
+  [[ $kind == emu-interp ]] && engine_args=(--engine emu --emu-exec interp)
+  timeout "$timeout_s" "$VESSEL_BIN" run "${engine_args[@]}" --kernel "$binary" \
     --console "file:$out" --mem 16 </dev/null >"$work/vessel.log" 2>&1
   local status=$?
   # An engine this build or host cannot provide is a skip, not a failure.
@@ -89,7 +93,7 @@ run_engine() {
   : >"$out"
   case $kind in
     qemu) run_qemu "$out" ;;
-    kvm | emu) run_vessel "$kind" "$out" ;;
+    kvm | emu | emu-interp) run_vessel "$kind" "$out" ;;
     *) die "unknown engine '$kind'" ;;
   esac
 }

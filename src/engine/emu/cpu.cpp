@@ -2,6 +2,7 @@
 // caught here and delivered through the IDT, and external events at block boundaries.
 #include "engine/emu/cpu.hpp"
 #include "base/log.hpp"
+#include "engine/emu/jit/jit.hpp"
 
 #include <time.h>
 
@@ -112,30 +113,44 @@ StopReason Cpu::run_blocks(uint64_t& budget) {
         continue;
       }
       Block* b = next_block(from);
-      const uint64_t ip_mask = b->mode == x86::CodeMode::k64   ? ~0ull
-                               : b->mode == x86::CodeMode::k32 ? 0xffffffffull
-                                                               : 0xffffull;
-      const size_t n = b->insts.size();
-      end_block = false;
-      for (size_t i = 0; i < n; ++i) {
-        const x86::DecodedInst& inst = b->insts[i];
-        const bool shadow = st.events.interrupt_shadow;
-        next_rip = (st.rip + inst.length) & ip_mask;
-        b->handlers[i](*this, inst);
-        st.rip = next_rip;
-        ++retired_;
-        if (shadow) {  // the shadowed instruction is done: look at interrupts now
-          st.events.interrupt_shadow = false;
-          end_block = true;
-        }
-        st.rflags &= ~rflags::kRF;
-        if (--budget == 0 || end_block) break;
-        if (i + 1 == n && b != &single_) prev = b;  // ran to its end: chain its successor
-      }
+      if (run_block(b, budget)) prev = b;  // ran to its end: chain its successor
     } catch (const GuestFault& f) {
       deliver_fault(f);
     }
   }
+}
+
+bool Cpu::run_block(Block* b, uint64_t& budget) {
+  // A block in an interrupt shadow is interpreted: the shadow ends after its first instruction.
+  if (exec_mode_ == ExecMode::kJit && b != &single_ && !st.events.interrupt_shadow) {
+    if (b->heat >= jit_threshold_) return run_translated(b, budget);
+    ++b->heat;
+  }
+  if (jit_) ++jit_->interpreted_runs;
+  return interpret_block(b, budget);
+}
+
+bool Cpu::interpret_block(Block* b, uint64_t& budget) {
+  const uint64_t ip_mask = b->mode == x86::CodeMode::k64   ? ~0ull
+                           : b->mode == x86::CodeMode::k32 ? 0xffffffffull
+                                                           : 0xffffull;
+  const size_t n = b->insts.size();
+  end_block = false;
+  for (size_t i = 0; i < n; ++i) {
+    const x86::DecodedInst& inst = b->insts[i];
+    const bool shadow = st.events.interrupt_shadow;
+    next_rip = (st.rip + inst.length) & ip_mask;
+    b->handlers[i](*this, inst);
+    st.rip = next_rip;
+    ++retired_;
+    if (shadow) {  // the shadowed instruction is done: look at interrupts now
+      st.events.interrupt_shadow = false;
+      end_block = true;
+    }
+    st.rflags &= ~rflags::kRF;
+    if (--budget == 0 || end_block) return false;
+  }
+  return b != &single_;
 }
 
 std::vector<uint64_t> Cpu::recent_blocks() const {

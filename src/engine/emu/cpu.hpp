@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -23,6 +24,7 @@
 #include "base/clock.hpp"
 #include "bus/bus.hpp"
 #include "bus/interrupt_controller.hpp"
+#include "engine/emu/exec_mode.hpp"
 #include "memory/guest_memory.hpp"
 #include "x86/decode/decoded_inst.hpp"
 #include "x86/decode/decoder.hpp"
@@ -68,6 +70,9 @@ struct TlbEntry {
 };
 
 class Cpu;
+namespace jit {
+class Jit;
+}
 using Handler = void (*)(Cpu&, const x86::DecodedInst&);
 
 class Cpu {
@@ -76,6 +81,9 @@ class Cpu {
   // working set (bench/payloads/mips.asm) no longer evicts itself.
   static constexpr unsigned kTlbSize = 4096;
   static constexpr unsigned kMaxBlockInsts = 64;
+  // Interpreted runs of a block before it is translated: code that runs once (most of a
+  // boot's setup code) is not worth translating.
+  static constexpr uint32_t kJitThreshold = 4;
 
   Cpu(const memory::GuestMemory& memory, bus::IoHandler& io, unsigned index = 0);
   ~Cpu();
@@ -93,6 +101,15 @@ class Cpu {
   void request_stop() { stop_.store(true, std::memory_order_release); }
   unsigned index() const { return index_; }
   std::vector<uint64_t> recent_blocks() const;
+  // Interpreter or translator (see exec_mode.hpp); takes effect at the next block.
+  void set_exec_mode(ExecMode mode) { exec_mode_ = mode; }
+  ExecMode exec_mode() const { return exec_mode_; }
+  // Interpreted runs before a block is translated (tests use 0: translate at once).
+  void set_jit_threshold(uint32_t runs) { jit_threshold_ = runs; }
+  // Instructions translated to native code so far (not counting handler calls).
+  uint64_t jit_native_instructions() const;
+  // Translator statistics, one line for the user ("" when nothing was translated).
+  std::string exec_stats() const;
   // Wall-clock rate of the emulated TSC (CPUID leaf 0x15 advertises it).
   static constexpr uint64_t kTscHz = 1'000'000'000;
 
@@ -247,6 +264,13 @@ class Cpu {
     return (st.rflags & arch::rflags::kTF) || (st.dr7 & 0xff) || pending_db_;
   }
 
+  // ---- Translator internals (used by jit/; not an API for other modules) ----
+  GuestFault jit_fault{};            // the fault a translated block stopped at
+  std::exception_ptr jit_exception;  // any other exception from a handler it called
+  const uint64_t& jit_retired_ref() const { return retired_; }
+  const uint64_t& jit_fallbacks_ref() const { return jit_fallbacks_; }
+  const TlbEntry* jit_tlb() const { return &tlb_[0][0]; }
+
  private:
   // A successor seen after a block ran to its end: the next RIP and its block, valid while
   // `gen` equals chain_gen_ (bumped by every TLB flush, INVLPG and block invalidation, the
@@ -267,6 +291,12 @@ class Cpu {
     std::array<Link, 2> links{};
     std::vector<x86::DecodedInst> insts;
     std::vector<Handler> handlers;
+    // The translation (a jit::BlockFn), valid while jit_gen is the code cache's generation;
+    // made once the block has run kJitThreshold times through the interpreter.
+    void* jit_code = nullptr;
+    uint64_t jit_gen = 0;
+    uint32_t heat = 0;
+    bool jit_user = false;  // translated for CPL 3 (its memory accesses use the user TLB)
   };
   Block* next_block(Block* prev);
   uint64_t read_slow(uint64_t la, unsigned size, bool user);
@@ -291,6 +321,10 @@ class Cpu {
   void check_data_bp(uint64_t la, unsigned size, bool write);
   void deliver_fault(const GuestFault& f);
   StopReason run_blocks(uint64_t& budget);
+  // Runs `b` (interpreted or translated); true when it ran to its end with no event.
+  bool run_block(Block* b, uint64_t& budget);
+  bool interpret_block(Block* b, uint64_t& budget);
+  bool run_translated(Block* b, uint64_t& budget);  // jit/dispatch.cpp
 
   unsigned index_;
   // The last few block start addresses, oldest first through recent_blocks(): a cheap branch
@@ -322,6 +356,10 @@ class Cpu {
   std::array<Block*, 1024> jump_cache_{};
   uint64_t chain_gen_ = 1;  // see Link
   Block single_{};          // a page-crossing instruction, decoded each time (not cached)
+  ExecMode exec_mode_ = default_exec_mode();
+  uint32_t jit_threshold_ = kJitThreshold;
+  std::unique_ptr<jit::Jit> jit_;  // created at the first translation
+  uint64_t jit_fallbacks_ = 0;     // instructions translated code ran through a handler
 
   friend struct CpuTestAccess;
 };

@@ -1,9 +1,16 @@
 #include "engine/emu/emu_vcpu.hpp"
 
+#include "base/log.hpp"
+
 namespace vessel::engine::emu {
 
 EmuVcpu::EmuVcpu(const memory::GuestMemory& memory, bus::IoHandler& io, unsigned index)
     : cpu_(memory, io, index) {}
+
+EmuVcpu::~EmuVcpu() {
+  if (auto s = cpu_.exec_stats(); !s.empty())
+    log::info("vCPU {}: {} instructions; {}", cpu_.index(), cpu_.instructions_retired(), s);
+}
 
 Result<arch::CpuState> EmuVcpu::state() {
   arch::CpuState s = cpu_.state();

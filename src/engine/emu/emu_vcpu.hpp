@@ -27,6 +27,7 @@ class EmuVcpu final : public Vcpu, private bus::InterruptWaker {
   static constexpr uint64_t kSlice = 1'000'000;
 
   EmuVcpu(const memory::GuestMemory& memory, bus::IoHandler& io, unsigned index);
+  ~EmuVcpu() override;  // logs the translator statistics (vessel run -v)
   Result<arch::CpuState> state() override;
   Result<void> set_state(const arch::CpuState& state) override;
   Result<VcpuExit> run() override;

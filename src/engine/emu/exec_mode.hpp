@@ -1,0 +1,19 @@
+// How the software CPU executes guest code: the interpreter (reference) or the translator
+// (jit/, translated blocks with interpreter handlers as the fallback per instruction).
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace vessel::engine::emu {
+
+enum class ExecMode { kInterp, kJit };
+
+// The mode new Cpus start in: set_default_exec_mode (vessel run --emu-exec), else the
+// VESSEL_EMU_EXEC environment variable (interp | jit), else kInterp: the translator is not
+// the default yet (a 2-vCPU bzImage boot hung once in a soft lockup with it; see README).
+ExecMode default_exec_mode();
+void set_default_exec_mode(ExecMode mode);
+std::optional<ExecMode> parse_exec_mode(std::string_view text);
+
+}  // namespace vessel::engine::emu

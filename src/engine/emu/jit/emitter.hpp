@@ -1,0 +1,98 @@
+// Emitter: the xbyak code generator for one block, with the conventions of translated code.
+//
+// Registers: rbx = Cpu*, rbp = the run loop's budget (both callee-saved, so they survive
+// calls into C++). Within one instruction r13 holds a memory operand's offset, r14 a value to
+// store and r15 saved host flags (callee-saved: they survive the slow-path calls); rax, rcx,
+// rdx, rsi, rdi, r8-r11 are scratch. [rsp] is a spill slot for slow-path results.
+//
+// RIP and the retired count are not updated per instruction: `pending` counts the bytes of
+// instructions done since st.rip was last stored, and each exit adds its own counts. So st.rip
+// is exact wherever C++ code can see it (handler and slow-path calls, exits).
+#pragma once
+
+#include <list>
+
+#include <xbyak/xbyak.h>
+
+#include "engine/emu/jit/translator.hpp"
+
+namespace vessel::engine::emu::jit {
+
+struct Emitter : Xbyak::CodeGenerator {
+  Emitter(CodeCache& cache, const Layout& layout, x86::CodeMode code_mode, bool user_mode)
+      : Xbyak::CodeGenerator(cache.free_bytes(), cache.free_ptr()),
+        lay(layout),
+        mode(code_mode),
+        user(user_mode) {}
+
+  Xbyak::Address gpr64(unsigned r) { return qword[rbx + lay.gpr + 8 * static_cast<int>(r)]; }
+  Xbyak::Address field64(int32_t off) { return qword[rbx + off]; }
+  uint64_t ip_mask() const {
+    return mode == x86::CodeMode::k64 ? ~0ull : mode == x86::CodeMode::k32 ? 0xffffffffull : 0xffff;
+  }
+  void wrap_ip(const Xbyak::Reg64& r);  // r &= ip_mask()
+  void add_rip(unsigned n);             // st.rip += n (wrapped)
+  void sub_rip(unsigned n);
+
+  // An exit: commits `retired` instructions and `rip_bytes` of RIP, returns `status`.
+  Xbyak::Label& exit(uint32_t status, unsigned retired, unsigned rip_bytes);
+  void emit_exits(Xbyak::Label& epilogue);
+
+  // ---- Operands of the current instruction (native_*.cpp) ----
+  // Guest register at `size` into host register `dst` (zero-extended); false for AH..BH.
+  void load_gpr(const Xbyak::Reg64& dst, unsigned reg) { mov(dst, gpr64(reg)); }
+  // Stores `src` at `size` with the partial-write rules (8/16 merge, 32 zero-extends).
+  void store_gpr(unsigned reg, unsigned size, const Xbyak::Reg64& src);
+  // r13 = the operand's offset (wrapped to the address size).
+  void effective_address(const x86::Operand& op, unsigned addrsize);
+  // Memory at segment `seg`, offset r13: load into rax (zero-extended) / store r14. On a
+  // fault, leaves the block with the instruction not done.
+  void load_mem(unsigned seg, unsigned size);
+  void store_mem(unsigned seg, unsigned size);
+  // Guest arithmetic flags into the host's (for Jcc/CMOVcc/SETcc); uses only r8.
+  void guest_flags_to_host();
+  // Merges the host flags saved in r15 (pushfq; pop r15) into the guest's, under `mask`.
+  void merge_flags(uint32_t mask);
+
+  const Layout& lay;
+  x86::CodeMode mode;
+  bool user;
+  unsigned pending = 0;       // RIP bytes done but not yet stored
+  unsigned index = 0;         // the instruction being translated (= instructions retired before it)
+  unsigned length = 0;        // its length
+  bool wrote_memory = false;  // it stored to memory (a slow store may invalidate the block)
+  bool sets_rip = false;      // it stored st.rip itself (branches): pending is 0 after it
+
+ private:
+  void tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& miss);
+  struct Exit {
+    Xbyak::Label label;
+    uint32_t status;
+    unsigned retired, rip_bytes;
+  };
+  std::list<Exit> exits_;
+};
+
+inline constexpr uint32_t kArithFlags = 0x8d5;  // OF SF ZF AF PF CF
+
+// Native translation of the current instruction (native_*.cpp); false when its family or
+// form is not handled (nothing emitted), and the caller emits a handler call instead.
+bool emit_native(Emitter& e, const x86::DecodedInst& in);
+bool emit_alu(Emitter& e, const x86::DecodedInst& in);
+bool emit_move(Emitter& e, const x86::DecodedInst& in);
+bool emit_branch(Emitter& e, const x86::DecodedInst& in);
+
+// Operand forms the native translators take.
+inline bool is_gpr(const x86::Operand& op) {
+  return op.kind == x86::OpKind::kGpr && op.reg < 16;
+}
+inline bool is_rm(const x86::Operand& op) {
+  return is_gpr(op) || op.kind == x86::OpKind::kMem;
+}
+
+// Slow paths called from translated code (guarded_call.cpp): 0, or kFault with the fault
+// recorded in the Cpu.
+uint32_t slow_read(Cpu* cpu, uint64_t seg, uint64_t offset, uint64_t size, uint64_t* out) noexcept;
+uint32_t slow_write(Cpu* cpu, uint64_t seg, uint64_t offset, uint64_t size, uint64_t v) noexcept;
+
+}  // namespace vessel::engine::emu::jit

@@ -1,0 +1,217 @@
+// Arithmetic and logic with the host's own instructions, which set the same flags as the
+// guest's: ADD/OR/ADC/SBB/AND/SUB/XOR/CMP/TEST, INC/DEC, SHL/SHR/SAR, IMUL (2 and 3 operands).
+// Only on hosts where these flags do not depend on the incoming ones (interp::fresh_flags_ok),
+// as in the interpreter's fast forms; the result is the same as the interpreter's.
+#include <Zydis/Mnemonic.h>
+
+#include "engine/emu/interp/alu_ops.hpp"
+#include "engine/emu/jit/emitter.hpp"
+
+namespace vessel::engine::emu::jit {
+
+using namespace Xbyak::util;
+using x86::OpKind;
+
+namespace {
+
+constexpr uint32_t kCF = 1;
+
+Xbyak::Reg sized(const Xbyak::Reg64& r, unsigned size) {
+  switch (size) {
+    case 1:
+      return r.cvt8();
+    case 2:
+      return r.cvt16();
+    case 4:
+      return r.cvt32();
+    default:
+      return r;
+  }
+}
+
+// rax = operand 0 (GPR or memory; r13 keeps a memory operand's offset for the write back).
+void load_dest(Emitter& e, const x86::DecodedInst& in) {
+  const x86::Operand& d = in.ops[0];
+  if (d.kind == OpKind::kGpr) {
+    e.load_gpr(rax, d.reg);
+  } else {
+    e.effective_address(d, in.addrsize);
+    e.load_mem(d.seg, d.size);
+  }
+}
+
+// Saves the host flags of the operation just done, writes rax back to operand 0, merges.
+void finish(Emitter& e, const x86::DecodedInst& in, bool write_back, uint32_t flags) {
+  e.pushfq();
+  e.pop(r15);
+  const x86::Operand& d = in.ops[0];
+  if (write_back) {
+    if (d.kind == OpKind::kGpr) {
+      e.store_gpr(d.reg, d.size, rax);
+    } else {
+      e.mov(r14, rax);
+      e.store_mem(d.seg, d.size);
+    }
+  }
+  e.merge_flags(flags);
+}
+
+bool binary(Emitter& e, const x86::DecodedInst& in) {
+  const x86::Operand &d = in.ops[0], &s = in.ops[1];
+  if (!is_rm(d)) return false;
+  const unsigned size = d.size;
+  if (s.kind == OpKind::kMem) {  // r, [m]: the memory source first (rax is the load's)
+    if (d.kind != OpKind::kGpr) return false;
+    e.effective_address(s, in.addrsize);
+    e.load_mem(s.seg, size);
+    e.mov(rdx, rax);
+    e.load_gpr(rax, d.reg);
+  } else if (is_gpr(s) || s.kind == OpKind::kImm) {
+    load_dest(e, in);
+    if (s.kind == OpKind::kGpr)
+      e.load_gpr(rdx, s.reg);
+    else
+      e.mov(rdx, static_cast<uint64_t>(s.value));
+  } else {
+    return false;
+  }
+  const Xbyak::Reg a = sized(rax, size), b = sized(rdx, size);
+  bool write_back = true;
+  switch (in.op) {
+    case ZYDIS_MNEMONIC_ADD:
+      e.add(a, b);
+      break;
+    case ZYDIS_MNEMONIC_OR:
+      e.or_(a, b);
+      break;
+    case ZYDIS_MNEMONIC_AND:
+      e.and_(a, b);
+      break;
+    case ZYDIS_MNEMONIC_SUB:
+      e.sub(a, b);
+      break;
+    case ZYDIS_MNEMONIC_XOR:
+      e.xor_(a, b);
+      break;
+    case ZYDIS_MNEMONIC_ADC:
+      e.bt(e.field64(e.lay.rflags), 0);  // guest CF → host CF
+      e.adc(a, b);
+      break;
+    case ZYDIS_MNEMONIC_SBB:
+      e.bt(e.field64(e.lay.rflags), 0);
+      e.sbb(a, b);
+      break;
+    case ZYDIS_MNEMONIC_CMP:
+      e.cmp(a, b);
+      write_back = false;
+      break;
+    default:  // TEST
+      e.test(a, b);
+      write_back = false;
+      break;
+  }
+  finish(e, in, write_back, kArithFlags);
+  return true;
+}
+
+bool inc_dec(Emitter& e, const x86::DecodedInst& in, bool dec) {
+  if (!is_rm(in.ops[0])) return false;
+  load_dest(e, in);
+  const Xbyak::Reg a = sized(rax, in.ops[0].size);
+  dec ? e.dec(a) : e.inc(a);
+  finish(e, in, true, kArithFlags & ~kCF);  // CF is kept
+  return true;
+}
+
+// SHL/SHR/SAR by an immediate (count not 0 after masking: count 0 changes no flags and the
+// interpreter still writes memory back) or by CL into a register.
+bool shift(Emitter& e, const x86::DecodedInst& in) {
+  const x86::Operand &d = in.ops[0], &s = in.ops[1];
+  const unsigned size = d.size;
+  const unsigned mask = size == 8 ? 63 : 31;
+  const Xbyak::Reg a = sized(rax, size);
+  const auto op = [&](const auto& count) {
+    if (in.op == ZYDIS_MNEMONIC_SHL)
+      e.shl(a, count);
+    else if (in.op == ZYDIS_MNEMONIC_SHR)
+      e.shr(a, count);
+    else
+      e.sar(a, count);
+  };
+  if (s.kind == OpKind::kImm) {
+    const unsigned count = static_cast<unsigned>(s.value) & mask;
+    if (!is_rm(d) || count == 0) return false;
+    load_dest(e, in);
+    op(static_cast<int>(count));
+    finish(e, in, true, kArithFlags);
+    return true;
+  }
+  if (!is_gpr(d) || s.kind != OpKind::kGpr || s.reg != arch::kRcx) return false;
+  Xbyak::Label zero, done;
+  e.load_gpr(rax, d.reg);
+  e.mov(rcx, e.gpr64(arch::kRcx));
+  e.and_(ecx, mask);
+  e.jz(zero, Xbyak::CodeGenerator::T_NEAR);
+  op(cl);
+  finish(e, in, true, kArithFlags);
+  e.jmp(done, Xbyak::CodeGenerator::T_NEAR);
+  e.L(zero);  // count 0: flags unchanged, but a 32-bit destination is still zero-extended
+  if (size == 4) e.store_gpr(d.reg, 4, rax);
+  e.L(done);
+  return true;
+}
+
+bool imul(Emitter& e, const x86::DecodedInst& in) {
+  const x86::Operand& d = in.ops[0];
+  if (in.num_operands < 2 || !is_gpr(d) || d.size == 1) return false;
+  const x86::Operand& s = in.ops[1];
+  if (!is_rm(s) || (in.num_operands == 3 && in.ops[2].kind != OpKind::kImm)) return false;
+  if (s.kind == OpKind::kMem) {
+    e.effective_address(s, in.addrsize);
+    e.load_mem(s.seg, d.size);
+    e.mov(rdx, rax);
+  } else {
+    e.load_gpr(rdx, s.reg);
+  }
+  const Xbyak::Reg a = sized(rax, d.size), b = sized(rdx, d.size);
+  if (in.num_operands == 3) {
+    e.imul(a, b, static_cast<int>(in.ops[2].value));
+  } else {
+    e.load_gpr(rax, d.reg);
+    e.imul(a, b);
+  }
+  finish(e, in, true, kArithFlags);
+  return true;
+}
+
+}  // namespace
+
+bool emit_alu(Emitter& e, const x86::DecodedInst& in) {
+  if (!interp::fresh_flags_ok()) return false;
+  switch (in.op) {
+    case ZYDIS_MNEMONIC_ADD:
+    case ZYDIS_MNEMONIC_OR:
+    case ZYDIS_MNEMONIC_ADC:
+    case ZYDIS_MNEMONIC_SBB:
+    case ZYDIS_MNEMONIC_AND:
+    case ZYDIS_MNEMONIC_SUB:
+    case ZYDIS_MNEMONIC_XOR:
+    case ZYDIS_MNEMONIC_CMP:
+    case ZYDIS_MNEMONIC_TEST:
+      return binary(e, in);
+    case ZYDIS_MNEMONIC_INC:
+      return inc_dec(e, in, false);
+    case ZYDIS_MNEMONIC_DEC:
+      return inc_dec(e, in, true);
+    case ZYDIS_MNEMONIC_SHL:
+    case ZYDIS_MNEMONIC_SHR:
+    case ZYDIS_MNEMONIC_SAR:
+      return shift(e, in);
+    case ZYDIS_MNEMONIC_IMUL:
+      return imul(e, in);
+    default:
+      return false;
+  }
+}
+
+}  // namespace vessel::engine::emu::jit

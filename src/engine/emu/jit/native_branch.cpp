@@ -1,0 +1,263 @@
+// Condition codes and near control transfer: Jcc, JMP rel, CALL rel, RET (64-bit), CMOVcc,
+// SETcc. Conditions are evaluated by the host on the guest's arithmetic flags (loaded with
+// POPFQ: arithmetic bits only, so TF/DF/AC/IF stay the host's).
+#include <Zydis/Mnemonic.h>
+
+#include "engine/emu/jit/emitter.hpp"
+
+namespace vessel::engine::emu::jit {
+
+using namespace Xbyak::util;
+using x86::OpKind;
+
+namespace {
+
+// `if (cc) dst = src` with the host condition `cc` (the low nibble of Jcc/SETcc/CMOVcc).
+void cmov(Emitter& e, unsigned cc, const Xbyak::Reg& dst, const Xbyak::Operand& src) {
+  switch (cc & 15) {
+    case 0:
+      e.cmovo(dst, src);
+      break;
+    case 1:
+      e.cmovno(dst, src);
+      break;
+    case 2:
+      e.cmovb(dst, src);
+      break;
+    case 3:
+      e.cmovnb(dst, src);
+      break;
+    case 4:
+      e.cmovz(dst, src);
+      break;
+    case 5:
+      e.cmovnz(dst, src);
+      break;
+    case 6:
+      e.cmovbe(dst, src);
+      break;
+    case 7:
+      e.cmovnbe(dst, src);
+      break;
+    case 8:
+      e.cmovs(dst, src);
+      break;
+    case 9:
+      e.cmovns(dst, src);
+      break;
+    case 10:
+      e.cmovp(dst, src);
+      break;
+    case 11:
+      e.cmovnp(dst, src);
+      break;
+    case 12:
+      e.cmovl(dst, src);
+      break;
+    case 13:
+      e.cmovnl(dst, src);
+      break;
+    case 14:
+      e.cmovle(dst, src);
+      break;
+    default:
+      e.cmovnle(dst, src);
+      break;
+  }
+}
+
+void setcc(Emitter& e, unsigned cc, const Xbyak::Reg8& dst) {
+  switch (cc & 15) {
+    case 0:
+      e.seto(dst);
+      break;
+    case 1:
+      e.setno(dst);
+      break;
+    case 2:
+      e.setb(dst);
+      break;
+    case 3:
+      e.setnb(dst);
+      break;
+    case 4:
+      e.setz(dst);
+      break;
+    case 5:
+      e.setnz(dst);
+      break;
+    case 6:
+      e.setbe(dst);
+      break;
+    case 7:
+      e.setnbe(dst);
+      break;
+    case 8:
+      e.sets(dst);
+      break;
+    case 9:
+      e.setns(dst);
+      break;
+    case 10:
+      e.setp(dst);
+      break;
+    case 11:
+      e.setnp(dst);
+      break;
+    case 12:
+      e.setl(dst);
+      break;
+    case 13:
+      e.setnl(dst);
+      break;
+    case 14:
+      e.setle(dst);
+      break;
+    default:
+      e.setnle(dst);
+      break;
+  }
+}
+
+// rcx = the next instruction's address.
+void next_rip(Emitter& e) {
+  e.mov(rcx, e.field64(e.lay.rip));
+  e.add(rcx, static_cast<int>(e.pending + e.length));
+  e.wrap_ip(rcx);
+}
+
+// rdx = the branch target of a kRel operand (wrapped to the operand size, as branch_target).
+void rel_target(Emitter& e, const x86::DecodedInst& in) {
+  e.lea(rdx, ptr[rcx + static_cast<int32_t>(in.ops[0].value)]);
+  if (in.opsize == 4)
+    e.mov(edx, edx);
+  else if (in.opsize == 2)
+    e.movzx(edx, dx);
+}
+
+void set_rip(Emitter& e, const Xbyak::Reg64& r) {
+  e.mov(e.field64(e.lay.rip), r);
+  e.sets_rip = true;
+}
+
+bool jcc(Emitter& e, const x86::DecodedInst& in) {
+  if (in.ops[0].kind != OpKind::kRel) return false;
+  next_rip(e);
+  rel_target(e, in);
+  e.guest_flags_to_host();
+  cmov(e, in.opcode, rcx, rdx);
+  set_rip(e, rcx);
+  return true;
+}
+
+bool jmp(Emitter& e, const x86::DecodedInst& in) {
+  if (in.ops[0].kind != OpKind::kRel) return false;
+  next_rip(e);
+  rel_target(e, in);
+  set_rip(e, rdx);
+  return true;
+}
+
+bool call(Emitter& e, const x86::DecodedInst& in) {
+  if (in.ops[0].kind != OpKind::kRel || e.mode != x86::CodeMode::k64 || in.opsize != 8)
+    return false;
+  next_rip(e);
+  e.mov(r14, rcx);
+  e.mov(r13, e.gpr64(arch::kRsp));
+  e.sub(r13, 8);
+  e.store_mem(arch::kSs, 8);
+  e.mov(e.gpr64(arch::kRsp), r13);
+  e.mov(rcx, r14);
+  rel_target(e, in);
+  set_rip(e, rdx);
+  return true;
+}
+
+bool ret(Emitter& e, const x86::DecodedInst& in) {
+  if ((in.opcode != 0xc3 && in.opcode != 0xc2) || e.mode != x86::CodeMode::k64 || in.opsize != 8)
+    return false;
+  const int extra = in.num_operands ? static_cast<int>(in.ops[0].value & 0xffff) : 0;
+  e.mov(r13, e.gpr64(arch::kRsp));
+  e.load_mem(arch::kSs, 8);
+  e.lea(rcx, ptr[r13 + 8 + extra]);
+  e.mov(e.gpr64(arch::kRsp), rcx);
+  set_rip(e, rax);
+  return true;
+}
+
+bool cmovcc(Emitter& e, const x86::DecodedInst& in) {
+  const x86::Operand &d = in.ops[0], &s = in.ops[1];
+  if (!is_gpr(d) || !is_rm(s) || d.size == 1) return false;
+  if (s.kind == OpKind::kMem) {  // read (and may fault) whatever the condition
+    e.effective_address(s, in.addrsize);
+    e.load_mem(s.seg, d.size);
+  } else {
+    e.load_gpr(rax, s.reg);
+  }
+  e.load_gpr(rdx, d.reg);
+  e.guest_flags_to_host();
+  cmov(e, in.opcode, rdx, rax);  // 64-bit move: store_gpr applies the size rules
+  e.store_gpr(d.reg, d.size, rdx);
+  return true;
+}
+
+bool set(Emitter& e, const x86::DecodedInst& in) {
+  const x86::Operand& d = in.ops[0];
+  if (!is_rm(d)) return false;
+  e.guest_flags_to_host();
+  setcc(e, in.opcode, al);
+  e.movzx(eax, al);
+  if (d.kind == OpKind::kGpr) {
+    e.store_gpr(d.reg, 1, rax);
+  } else {
+    e.mov(r14, rax);
+    e.effective_address(d, in.addrsize);
+    e.store_mem(d.seg, 1);
+  }
+  return true;
+}
+
+bool is_jcc(uint16_t op) {
+  switch (op) {
+    case ZYDIS_MNEMONIC_JB:
+    case ZYDIS_MNEMONIC_JBE:
+    case ZYDIS_MNEMONIC_JL:
+    case ZYDIS_MNEMONIC_JLE:
+    case ZYDIS_MNEMONIC_JNB:
+    case ZYDIS_MNEMONIC_JNBE:
+    case ZYDIS_MNEMONIC_JNL:
+    case ZYDIS_MNEMONIC_JNLE:
+    case ZYDIS_MNEMONIC_JNO:
+    case ZYDIS_MNEMONIC_JNP:
+    case ZYDIS_MNEMONIC_JNS:
+    case ZYDIS_MNEMONIC_JNZ:
+    case ZYDIS_MNEMONIC_JO:
+    case ZYDIS_MNEMONIC_JP:
+    case ZYDIS_MNEMONIC_JS:
+    case ZYDIS_MNEMONIC_JZ:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_cmov(uint16_t op) {
+  return op >= ZYDIS_MNEMONIC_CMOVB && op <= ZYDIS_MNEMONIC_CMOVZ;
+}
+bool is_set(uint16_t op) {
+  return op >= ZYDIS_MNEMONIC_SETB && op <= ZYDIS_MNEMONIC_SETZ && op != ZYDIS_MNEMONIC_SETSSBSY;
+}
+
+}  // namespace
+
+bool emit_branch(Emitter& e, const x86::DecodedInst& in) {
+  if (is_jcc(in.op)) return jcc(e, in);
+  if (in.op == ZYDIS_MNEMONIC_JMP) return jmp(e, in);
+  if (in.op == ZYDIS_MNEMONIC_CALL) return call(e, in);
+  if (in.op == ZYDIS_MNEMONIC_RET) return ret(e, in);
+  if (is_cmov(in.op) && in.opcode_map == 1) return cmovcc(e, in);
+  if (is_set(in.op) && in.opcode_map == 1) return set(e, in);
+  return false;
+}
+
+}  // namespace vessel::engine::emu::jit

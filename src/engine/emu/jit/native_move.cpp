@@ -1,0 +1,119 @@
+// Data movement without flags: MOV (GPR, memory, immediate forms), MOVZX/MOVSX/MOVSXD, LEA,
+// and 64-bit PUSH/POP (SDM Vol. 2 instruction pages).
+#include <Zydis/Mnemonic.h>
+
+#include "engine/emu/jit/emitter.hpp"
+
+namespace vessel::engine::emu::jit {
+
+using namespace Xbyak::util;
+using x86::OpKind;
+
+namespace {
+
+// rax = operand `op` (GPR, memory or immediate) zero-extended from `size` bytes... for a
+// GPR only the low `size` bytes are meaningful (callers store at `size` or extend).
+void load_operand(Emitter& e, const x86::DecodedInst& in, const x86::Operand& op, unsigned size) {
+  if (op.kind == OpKind::kGpr) {
+    e.load_gpr(rax, op.reg);
+  } else if (op.kind == OpKind::kImm) {
+    e.mov(rax, static_cast<uint64_t>(op.value));
+  } else {
+    e.effective_address(op, in.addrsize);
+    e.load_mem(op.seg, size);
+  }
+}
+
+bool mov(Emitter& e, const x86::DecodedInst& in) {
+  const x86::Operand &d = in.ops[0], &s = in.ops[1];
+  if (!is_rm(d) || !(is_rm(s) || s.kind == OpKind::kImm)) return false;
+  load_operand(e, in, s, d.size);
+  if (d.kind == OpKind::kGpr) {
+    e.store_gpr(d.reg, d.size, rax);
+  } else {
+    e.mov(r14, rax);
+    e.effective_address(d, in.addrsize);
+    e.store_mem(d.seg, d.size);
+  }
+  return true;
+}
+
+bool extend(Emitter& e, const x86::DecodedInst& in, bool sign) {
+  const x86::Operand &d = in.ops[0], &s = in.ops[1];
+  if (!is_gpr(d) || !is_rm(s)) return false;
+  load_operand(e, in, s, s.size);
+  switch (s.size) {
+    case 1:
+      sign ? e.movsx(rax, al) : e.movzx(eax, al);
+      break;
+    case 2:
+      sign ? e.movsx(rax, ax) : e.movzx(eax, ax);
+      break;
+    case 4:
+      sign ? e.movsxd(rax, eax) : e.mov(eax, eax);
+      break;
+    default:
+      break;
+  }
+  e.store_gpr(d.reg, d.size, rax);
+  return true;
+}
+
+bool lea(Emitter& e, const x86::DecodedInst& in) {
+  if (!is_gpr(in.ops[0]) || in.ops[1].kind != OpKind::kMem) return false;
+  e.effective_address(in.ops[1], in.addrsize);
+  e.store_gpr(in.ops[0].reg, in.ops[0].size, r13);
+  return true;
+}
+
+// 64-bit mode, 8-byte pushes and pops only (the stack is flat and RSP is not wrapped).
+bool push(Emitter& e, const x86::DecodedInst& in) {
+  const x86::Operand& s = in.ops[0];
+  if (e.mode != x86::CodeMode::k64 || in.opsize != 8) return false;
+  if (s.kind == OpKind::kGpr && s.reg < 16)
+    e.load_gpr(r14, s.reg);
+  else if (s.kind == OpKind::kImm)
+    e.mov(r14, static_cast<uint64_t>(s.value));
+  else
+    return false;
+  e.mov(r13, e.gpr64(arch::kRsp));
+  e.sub(r13, 8);
+  e.store_mem(arch::kSs, 8);
+  e.mov(e.gpr64(arch::kRsp), r13);
+  return true;
+}
+
+bool pop(Emitter& e, const x86::DecodedInst& in) {
+  const x86::Operand& d = in.ops[0];
+  if (e.mode != x86::CodeMode::k64 || in.opsize != 8 || !is_gpr(d)) return false;
+  e.mov(r13, e.gpr64(arch::kRsp));
+  e.load_mem(arch::kSs, 8);
+  e.lea(rcx, ptr[r13 + 8]);
+  e.mov(e.gpr64(arch::kRsp), rcx);
+  e.store_gpr(d.reg, 8, rax);  // after RSP: POP RSP loads the popped value
+  return true;
+}
+
+}  // namespace
+
+bool emit_move(Emitter& e, const x86::DecodedInst& in) {
+  switch (in.op) {
+    case ZYDIS_MNEMONIC_MOV:
+      return mov(e, in);
+    case ZYDIS_MNEMONIC_MOVZX:
+      return extend(e, in, false);
+    case ZYDIS_MNEMONIC_MOVSX:
+    case ZYDIS_MNEMONIC_MOVSXD:
+      return extend(e, in, true);
+    case ZYDIS_MNEMONIC_LEA:
+      return lea(e, in);
+    case ZYDIS_MNEMONIC_PUSH:
+      return push(e, in);
+    case ZYDIS_MNEMONIC_POP:
+      return pop(e, in);
+    default:
+      return false;
+  }
+}
+
+}  // namespace vessel::engine::emu::jit

@@ -1,0 +1,179 @@
+// The translator against the interpreter: each natively translated instruction family runs
+// from the same random registers, flags and memory in both, and must leave the same state
+// (registers, RIP, flags, memory). Also faults inside translated code (precise state) and
+// self-modifying code within one translated block.
+#include <random>
+
+#include "emu_test_util.hpp"
+
+#include "engine/emu/jit/code_cache.hpp"
+
+namespace vessel::engine::emu::test {
+namespace {
+
+using namespace arch;
+
+constexpr uint64_t kData = 0x300000;        // rbx points here in every case
+constexpr uint64_t kUnmapped = 0x40000000;  // beyond the 1 GiB identity map
+
+struct Outcome {
+  StopReason stop;
+  CpuState st;
+  std::vector<uint8_t> data, stack;
+  uint64_t native;
+};
+
+Outcome run_one(ExecMode mode, const std::vector<uint8_t>& code, uint64_t seed) {
+  Env e;
+  e.cpu.set_exec_mode(mode);
+  e.cpu.set_jit_threshold(0);
+  e.long_mode(kCode);
+  e.set_gate(vec::kPF, kHandlers);
+  e.set_gate(vec::kGP, kHandlers);
+  e.load(kHandlers, {0xf4});  // hlt
+  e.load(kCode, code);
+  std::mt19937_64 rng(seed);
+  for (uint64_t i = 0; i < 64; ++i) e.poke<uint8_t>(kData + i, static_cast<uint8_t>(rng()));
+  auto& s = e.st();
+  for (int r = 0; r < 16; ++r) s.gpr[r] = rng();
+  s.gpr[kRcx] &= 0xff;  // shift counts 0..255, small indexes
+  s.gpr[kRsp] = kStack;
+  s.gpr[kRbx] = kData;
+  s.gpr[kR10] = kUnmapped;
+  s.rflags = rflags::kReserved1 | (rng() & 0x8d5);
+  Outcome o;
+  o.stop = e.cpu.run(1000);
+  o.st = e.cpu.state();
+  for (uint64_t i = 0; i < 64; ++i) o.data.push_back(e.peek<uint8_t>(kData + i));
+  for (uint64_t i = 0; i < 64; ++i) o.stack.push_back(e.peek<uint8_t>(kStack - 64 + i));
+  o.native = e.cpu.jit_native_instructions();
+  return o;
+}
+
+void expect_same(const std::string& src, int seeds = 12) {
+  SCOPED_TRACE(src);
+  const auto code = assemble(64, src + "\nhlt", kCode);
+  for (int seed = 1; seed <= seeds; ++seed) {
+    const Outcome a = run_one(ExecMode::kInterp, code, seed);
+    const Outcome b = run_one(ExecMode::kJit, code, seed);
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    EXPECT_EQ(a.stop, b.stop);
+    for (int r = 0; r < 16; ++r) EXPECT_EQ(a.st.gpr[r], b.st.gpr[r]) << "gpr " << r;
+    EXPECT_EQ(a.st.rip, b.st.rip);
+    EXPECT_EQ(a.st.rflags, b.st.rflags);
+    EXPECT_EQ(a.st.cr2, b.st.cr2);
+    EXPECT_EQ(a.data, b.data);
+    EXPECT_EQ(a.stack, b.stack);
+    EXPECT_GT(b.native, 0u) << "nothing was translated natively";
+  }
+}
+
+TEST(EmuJit, BinaryArithmetic) {
+  for (const char* s : {"add rax, rdx", "add eax, edx", "add ax, dx", "add al, dl", "adc rax, rdx",
+                        "sbb ecx, edx", "sub r9, r10", "and eax, 0x7f", "or r8w, -3",
+                        "xor edx, edx", "xor sil, dil", "cmp rax, rdx", "test cl, dl",
+                        "test eax, 0x80000000", "sub rsi, -1", "adc al, 0x80", "sbb r11, 5"})
+    expect_same(s);
+}
+
+TEST(EmuJit, ArithmeticWithMemory) {
+  for (const char* s : {"add qword [rbx+8], rdx", "sub dword [rbx+16], 5", "cmp rax, [rbx+8]",
+                        "adc eax, [rbx+12]", "and word [rbx+6], dx", "or byte [rbx+3], 0x41",
+                        "xor [rbx+rcx], al", "test [rbx+20], edx", "sbb rdx, [rbx+40]"})
+    expect_same(s);
+}
+
+TEST(EmuJit, IncDecShiftsImul) {
+  for (const char* s :
+       {"inc rax", "dec ecx", "inc byte [rbx+3]", "dec word [rbx+4]", "inc r12w", "shl rax, 5",
+        "shr edx, 1", "sar r8w, 3", "shl al, 7", "shl rax, cl", "sar edx, cl", "shr dl, cl",
+        "shr byte [rbx], 2", "sar qword [rbx+8], 63", "imul rax, rdx", "imul ecx, [rbx+8]",
+        "imul r9, rdx, -7", "imul ax, dx, 300", "imul r13d, r14d"})
+    expect_same(s);
+}
+
+TEST(EmuJit, Moves) {
+  for (const char* s : {"mov rax, rdx",
+                        "mov eax, edx",
+                        "mov ax, dx",
+                        "mov al, dl",
+                        "mov r8, 0x123456789abc",
+                        "mov [rbx+24], rdx",
+                        "mov [rbx+2], dx",
+                        "mov byte [rbx+1], 0x7f",
+                        "mov rcx, [rbx+8]",
+                        "mov ecx, [rbx+8]",
+                        "mov cx, [rbx+6]",
+                        "mov qword [rbx+32], -2",
+                        "movzx eax, byte [rbx+5]",
+                        "movzx rax, dx",
+                        "movsx rax, dl",
+                        "movsx ecx, word [rbx+6]",
+                        "movsxd rax, edx",
+                        "lea rax, [rbx+rdx*4+12]",
+                        "lea eax, [rdx+rcx*2-8]",
+                        "lea r9w, [rsi+rdi]",
+                        "push rdx\npop rcx",
+                        "push 0x1234\npop rax",
+                        "push rsp\npop rsp",
+                        "mov rax, [rel .d]\njmp .e\n.d: dq 0x1122334455667788\n.e:"})
+    expect_same(s);
+}
+
+TEST(EmuJit, ConditionsAndBranches) {
+  for (const char* s :
+       {"cmovz rax, rdx", "cmovl ecx, edx", "cmovnbe rcx, [rbx+8]", "cmovp ax, dx", "setnz al",
+        "setl byte [rbx+7]", "setbe cl", "seto r9b", "jz .t\nmov eax, 1\n.t:",
+        "jle .t\nmov eax, 1\n.t:", "jnp .t\nmov eax, 1\n.t:", "jmp .t\nmov eax, 1\n.t:",
+        "call .f\njmp .e\n.f: add rax, 1\nret\n.e:", "call .f\njmp .e\n.f: ret 8\n.e:",
+        "add rax, rdx\njo .t\nsub rcx, rdx\njb .t\nmov eax, 1\n.t:"})
+    expect_same(s);
+}
+
+// Faults in the middle of a translated block: the instruction has not committed, RIP is its
+// own, the instructions before it have (and the #PF frame on the stack is the same).
+TEST(EmuJit, FaultsArePrecise) {
+  for (const char* s : {"add rax, 1\nadd rcx, [r10]\nadd rax, 1", "inc rdx\nmov [r10+8], rdx",
+                        "add rax, rdx\npush rax\nmov rax, [r10]", "shl rax, 3\ncmovz rax, [r10]",
+                        "add rsi, 5\ninc qword [r10+4000]"})
+    expect_same(s, 4);
+}
+
+// A store into the block that is running: the rest of the block must run the new bytes.
+TEST(EmuJit, SelfModifyingCodeInTheSameBlock) {
+  for (ExecMode mode : {ExecMode::kInterp, ExecMode::kJit}) {
+    Env e;
+    e.cpu.set_exec_mode(mode);
+    e.cpu.set_jit_threshold(0);
+    e.long_mode(kCode);
+    ASSERT_EQ(e.run_code("mov ecx, 3\n"
+                         ".a: mov byte [rel .p+1], 5\n"  // mov al, 1 → mov al, 5
+                         "add rdx, rax\n"
+                         ".p: mov al, 1\n"
+                         "add rdx, rax\n"
+                         "dec ecx\njnz .a\nhlt"),
+              StopReason::kHalt);
+    EXPECT_EQ(e.st().gpr[kRax] & 0xff, 5u);
+  }
+}
+
+// The cache is bounded: commits never go past its end, and a flush starts it over with a new
+// generation (which is what makes every older translation invalid).
+TEST(EmuJit, CodeCacheIsBoundedAndFlushesWhole) {
+  jit::CodeCache cache;
+  ASSERT_TRUE(cache.ok());
+  const uint64_t gen = cache.generation();
+  uint8_t* const start = cache.free_ptr();
+  cache.commit(100);
+  EXPECT_EQ(cache.free_ptr(), start + 112);  // 16-byte aligned entries
+  cache.commit(jit::CodeCache::kSize);
+  EXPECT_EQ(cache.free_bytes(), 0u);
+  cache.flush();
+  EXPECT_EQ(cache.free_ptr(), start);
+  EXPECT_EQ(cache.free_bytes(), jit::CodeCache::kSize);
+  EXPECT_EQ(cache.generation(), gen + 1);
+  EXPECT_EQ(cache.flushes(), 1u);
+}
+
+}  // namespace
+}  // namespace vessel::engine::emu::test
