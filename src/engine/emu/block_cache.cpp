@@ -5,6 +5,7 @@
 // TLB never gives such a page a fast write tag) drop every block on it.
 #include <Zydis/Mnemonic.h>
 #include <fmt/format.h>
+#include <algorithm>
 
 #include "engine/emu/cpu.hpp"
 
@@ -174,6 +175,20 @@ void Cpu::invalidate_code_page(uint64_t page) {
   jump_cache_.fill(nullptr);
   ++chain_gen_;
   end_block = true;
+}
+
+void Cpu::forget_device_written_code() {
+  const uint64_t pages = code_pages_.size();
+  const bool complete =
+      mem.device_writes().read_since(device_writes_seen_, [&](memory::DeviceWriteLog::Range r) {
+        const uint64_t first = r.gpa >> 12;
+        const uint64_t last = std::min((r.gpa + r.len - 1) >> 12, pages - 1);
+        for (uint64_t p = first; p <= last && p < pages; ++p)
+          if (code_pages_[p]) invalidate_code_page(p);
+      });
+  if (!complete)
+    for (uint64_t p = 0; p < pages; ++p)
+      if (code_pages_[p]) invalidate_code_page(p);
 }
 
 }  // namespace vessel::engine::emu

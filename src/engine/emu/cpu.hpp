@@ -309,6 +309,9 @@ class Cpu {
   Block* decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode);
   void mark_code_page(uint64_t gpa);
   void invalidate_code_page(uint64_t page);
+  // Drops the code cached for pages devices wrote since the last look (GuestMemory's
+  // DeviceWriteLog); all of it when the log ran past us.
+  void forget_device_written_code();
   bool is_code_page(uint64_t gpa) const {
     const uint64_t p = gpa >> 12;
     return p < code_pages_.size() && code_pages_[p];
@@ -349,7 +352,9 @@ class Cpu {
   uint64_t host_ns() const;
   TlbEntry tlb_[2][kTlbSize];
   x86::Decoder decoder_;
-  std::vector<uint8_t> code_pages_;  // per guest-physical page: holds decoded code
+  std::vector<uint8_t> code_pages_;
+  uint64_t device_writes_seen_ = 0;  // DeviceWriteLog sequence number already applied  // per
+                                     // guest-physical page: holds decoded code
   std::unordered_map<uint64_t, std::unique_ptr<Block>> blocks_;      // key: gpa << 2 | mode
   std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;  // page → block keys
   std::vector<std::unique_ptr<Block>> dead_blocks_;  // freed at the next block boundary

@@ -54,6 +54,23 @@ TEST(EmuChain, SelfModifyingCodeBreaksChainedSuccessor) {
   EXPECT_EQ(e.st().gpr[kRax], 1u + 1u + 1u + 50u + 50u + 50u);
 }
 
+// A device (DMA, GuestMemory::write) replaces code the CPU has run and cached, as a disk read
+// into a page-cache page that held another program does: the next run must see the new code.
+TEST(EmuChain, DeviceWrittenCodeIsNotRunStale) {
+  Env e;
+  e.long_mode(kCode);
+  constexpr uint64_t kFunction = 0x300000;
+  e.load(kFunction, assemble(64, "mov eax, 1\nret", kFunction));
+  const std::string caller = "mov ecx, 8\n.a: call 0x300000\ndec ecx\njnz .a\nhlt";
+  ASSERT_EQ(e.run_code(caller), StopReason::kHalt);
+  EXPECT_EQ(e.st().gpr[kRax], 1u);
+  e.load(kFunction, assemble(64, "mov eax, 2\nret", kFunction));  // the "device" write
+  e.st().events.halted = false;
+  e.st().rip = kCode;
+  ASSERT_EQ(e.cpu.run(100000), StopReason::kHalt);
+  EXPECT_EQ(e.st().gpr[kRax], 2u);
+}
+
 TEST(EmuChain, IncDecFlagsMatchTheHost) {
   using namespace interp;
   const uint64_t values[] = {0,
