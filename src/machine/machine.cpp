@@ -31,9 +31,9 @@ Result<std::unique_ptr<Machine>> Machine::create(const config::VmConfig& config)
   platform.pci = true;
   platform.reserved.push_back({devices::pci::kEcamBase, devices::pci::kEcamSize});
   if (config.machine.virtio_transport == config::VirtioTransport::kMmio)
-    platform.virtio_mmio = VESSEL_TRY(virtio_mmio_slots(virtio_device_count(
-        config.drives.size(), config.network_interfaces.size(),
-        config.console.device == config::ConsoleSpec::Device::kVirtio)));
+    platform.virtio_mmio = VESSEL_TRY(virtio_mmio_slots(
+        virtio_device_count(config.drives.size(), config.network_interfaces.size(),
+                            config.console.device == config::ConsoleSpec::Device::kVirtio)));
   const auto image = VESSEL_TRY(boot::load_kernel(m->memory_, config.boot, platform));
   log::info("loaded {} image {}", image.format, config.boot.kernel);
 

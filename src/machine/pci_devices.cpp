@@ -138,11 +138,10 @@ Result<std::vector<pci::VirtioMmioSlot>> virtio_mmio_slots(unsigned count) {
   return slots;
 }
 
-Result<std::shared_ptr<pci::PciRoot>> build_pci_devices(bus::Buses& buses, engine::Vm& vm,
-                                                        const memory::GuestMemory& memory,
-                                                        const VirtioDevices& virtio,
-                                                        std::shared_ptr<bus::IoDevice> reset_port,
-                                                        std::shared_ptr<pci::PciConfigPorts>* config_ports) {
+Result<std::shared_ptr<pci::PciRoot>> build_pci_devices(
+    bus::Buses& buses, engine::Vm& vm, const memory::GuestMemory& memory,
+    const VirtioDevices& virtio, std::shared_ptr<bus::IoDevice> reset_port,
+    std::shared_ptr<pci::PciConfigPorts>* config_ports) {
   auto root = std::make_shared<pci::PciRoot>(buses.mmio, &vm);
   auto ports = std::make_shared<pci::PciConfigPorts>(root);
   if (config_ports) *config_ports = ports;  // its address latch is snapshot state

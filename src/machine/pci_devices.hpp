@@ -35,8 +35,8 @@ class VirtioConsole;
 namespace vessel::machine {
 
 // The virtio devices of the machine, in this order: a virtio-blk per drive, a virtio-net per
-// network interface, virtio-rng, and the virtio-console when there is one. On virtio-mmio, device n takes slot n of
-// pci_layout.hpp (the same slots the boot tables announce: virtio_mmio_slots()).
+// network interface, virtio-rng, and the virtio-console when there is one. On virtio-mmio, device n
+// takes slot n of pci_layout.hpp (the same slots the boot tables announce: virtio_mmio_slots()).
 struct VirtioDevices {
   std::vector<config::Drive> drives;
   std::vector<config::NetworkInterface> network_interfaces;

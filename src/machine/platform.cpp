@@ -120,7 +120,8 @@ Result<void> PcPlatform::build(bus::Buses& buses, engine::Vm& vm, bus::VmControl
     if (options.virtio_console)
       virtio_console_ = virtio.console = std::make_shared<devices::virtio::VirtioConsole>(
           [out](std::span<const uint8_t> bytes) { out->write(bytes); });
-    pci_root_ = VESSEL_TRY(build_pci_devices(buses, vm, *options.memory, virtio, pm_, &pci_config_ports_));
+    pci_root_ =
+        VESSEL_TRY(build_pci_devices(buses, vm, *options.memory, virtio, pm_, &pci_config_ports_));
     if (options.virtio_transport == config::VirtioTransport::kMmio)
       not_saveable_ = "virtio-mmio devices do not support snapshots yet";
     keep_state("pci-root", pci_root_.get());
