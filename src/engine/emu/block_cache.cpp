@@ -154,6 +154,8 @@ void Cpu::mark_code_page(uint64_t gpa) {
   if (page >= code_pages_.size()) code_pages_.resize(page + 1, 0);
   if (code_pages_[page]) return;
   code_pages_[page] = 1;
+  // Our own new mark needs no TLB scan of ours (done below); another vCPU's does.
+  if (shared_code_->add(page, index_) == code_marks_seen_) ++code_marks_seen_;
   // Take the page's fast write path away so the next write comes to the slow path.
   for (auto& t : tlb_)
     for (TlbEntry& e : t)
@@ -162,6 +164,7 @@ void Cpu::mark_code_page(uint64_t gpa) {
 
 void Cpu::invalidate_code_page(uint64_t page) {
   code_pages_[page] = 0;
+  shared_code_->remove(page, index_);
   if (auto it = page_blocks_.find(page); it != page_blocks_.end()) {
     for (uint64_t key : it->second) {
       if (auto b = blocks_.find(key); b != blocks_.end()) {
@@ -189,6 +192,27 @@ void Cpu::forget_device_written_code() {
   if (!complete)
     for (uint64_t p = 0; p < pages; ++p)
       if (code_pages_[p]) invalidate_code_page(p);
+}
+
+void Cpu::note_code_write(uint64_t gpa, unsigned size) {
+  if (is_code_page(gpa)) invalidate_code_page(gpa >> 12);
+  if (shared_code_->held_by_others(gpa >> 12, index_)) mem.note_device_write(gpa, size);
+}
+
+void Cpu::withdraw_shared_write_paths() {
+  code_marks_seen_ = shared_code_->marks();
+  for (auto& t : tlb_)
+    for (TlbEntry& e : t)
+      if (e.host && e.tag[1] != 1 && shared_code_->held(e.gpa >> 12)) e.tag[1] = 1;
+}
+
+void Cpu::share_code_pages(std::shared_ptr<SharedCodePages> pages) {
+  // Called before the vCPU runs: nothing of ours is in the old map worth carrying over.
+  for (uint64_t p = 0; p < code_pages_.size(); ++p)
+    if (code_pages_[p]) invalidate_code_page(p);
+  shared_code_ = std::move(pages);
+  code_marks_seen_ = shared_code_->marks();
+  flush_tlb(false);
 }
 
 }  // namespace vessel::engine::emu

@@ -33,6 +33,7 @@ Cpu::Cpu(const memory::GuestMemory& memory, bus::IoHandler& io_handler, unsigned
   uint64_t top = 0;
   for (const auto& r : memory.regions()) top = std::max(top, r.end());
   code_pages_.assign(top >> 12, 0);
+  shared_code_ = std::make_shared<SharedCodePages>(top >> 12);
   device_writes_seen_ = memory.device_writes().seq();
   state_changed();
 }
@@ -101,6 +102,8 @@ StopReason Cpu::run_blocks(uint64_t& budget) {
     if (stop_.load(std::memory_order_relaxed) && stop_.exchange(false))
       return StopReason::kInterrupted;
     if (check_events()) prev = nullptr;
+    if (shared_code_->marks() != code_marks_seen_) [[unlikely]]
+      withdraw_shared_write_paths();
     if (mem.device_writes().seq() != device_writes_seen_) [[unlikely]] {
       forget_device_written_code();
       prev = nullptr;

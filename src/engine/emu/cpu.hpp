@@ -25,6 +25,7 @@
 #include "bus/bus.hpp"
 #include "bus/interrupt_controller.hpp"
 #include "engine/emu/exec_mode.hpp"
+#include "engine/emu/shared_code_pages.hpp"
 #include "memory/guest_memory.hpp"
 #include "x86/decode/decoded_inst.hpp"
 #include "x86/decode/decoder.hpp"
@@ -242,6 +243,8 @@ class Cpu {
   uint64_t read_tsc() const;
   // Makes this vCPU use the VM's shared TSC counter.
   void share_tsc(std::shared_ptr<std::atomic<int64_t>> delta) { tsc_delta_ = std::move(delta); }
+  // Makes this vCPU use the VM's map of code-holding pages (cross-modifying code between vCPUs).
+  void share_code_pages(std::shared_ptr<SharedCodePages> pages);
   // The time line the TSC follows (the VM's pausable clock); the host's when unset.
   void set_clock(const Clock* clock) { clock_ = clock; }
   // Sets the TSC to `value`; a value within a second of the current one is taken as "keep
@@ -312,6 +315,11 @@ class Cpu {
   // Drops the code cached for pages devices wrote since the last look (GuestMemory's
   // DeviceWriteLog); all of it when the log ran past us.
   void forget_device_written_code();
+  // A slow-path write to `gpa`: drops this vCPU's code there, and logs the write for the
+  // other vCPUs when they hold code on the page.
+  void note_code_write(uint64_t gpa, unsigned size);
+  // Another vCPU started holding code somewhere: no fast write path to pages anyone holds.
+  void withdraw_shared_write_paths();
   bool is_code_page(uint64_t gpa) const {
     const uint64_t p = gpa >> 12;
     return p < code_pages_.size() && code_pages_[p];
@@ -353,8 +361,11 @@ class Cpu {
   TlbEntry tlb_[2][kTlbSize];
   x86::Decoder decoder_;
   std::vector<uint8_t> code_pages_;
-  uint64_t device_writes_seen_ = 0;  // DeviceWriteLog sequence number already applied  // per
-                                     // guest-physical page: holds decoded code
+  uint64_t device_writes_seen_ = 0;
+  std::shared_ptr<SharedCodePages> shared_code_;  // the VM's (share_code_pages) or our own
+  uint64_t code_marks_seen_ =
+      0;  // shared_code_->marks() already applied  // DeviceWriteLog sequence number already
+          // applied  // per guest-physical page: holds decoded code
   std::unordered_map<uint64_t, std::unique_ptr<Block>> blocks_;      // key: gpa << 2 | mode
   std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;  // page → block keys
   std::vector<std::unique_ptr<Block>> dead_blocks_;  // freed at the next block boundary

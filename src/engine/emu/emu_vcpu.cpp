@@ -1,5 +1,7 @@
 #include "engine/emu/emu_vcpu.hpp"
 
+#include <algorithm>
+
 #include "base/log.hpp"
 
 namespace vessel::engine::emu {
@@ -78,6 +80,12 @@ Result<std::unique_ptr<Vcpu>> EmuVm::create_vcpu(unsigned index, bus::IoHandler&
   if (index >= options_.vcpus) return fail("vCPU index {} out of range", index);
   auto vcpu = std::make_unique<EmuVcpu>(memory_, io, index);
   vcpu->cpu().share_tsc(tsc_delta_);
+  if (!code_pages_) {
+    uint64_t top = 0;
+    for (const auto& r : memory_.regions()) top = std::max(top, r.end());
+    code_pages_ = std::make_shared<SharedCodePages>(top >> 12);
+  }
+  vcpu->cpu().share_code_pages(code_pages_);
   vcpu->cpu().set_clock(options_.clock);
   return std::unique_ptr<Vcpu>(std::move(vcpu));
 }

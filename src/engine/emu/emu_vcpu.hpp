@@ -63,6 +63,7 @@ class EmuVm final : public Vm {
   bus::IrqSink* irq_sink_ = nullptr;
   std::function<void(uint64_t, uint32_t)> msi_sink_;
   std::shared_ptr<std::atomic<int64_t>> tsc_delta_ = std::make_shared<std::atomic<int64_t>>(0);
+  std::shared_ptr<SharedCodePages> code_pages_;  // one per VM, made with the first vCPU
 };
 
 }  // namespace vessel::engine::emu

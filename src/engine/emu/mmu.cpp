@@ -167,7 +167,7 @@ void Cpu::fill_tlb(uint64_t la, uint64_t gpa, Access, bool user, bool writable, 
   e.global = global;
   const bool watched = data_bp_mask_ && page_has_data_bp(page);  // see debug.cpp
   e.tag[0] = watched ? 1 : page;
-  e.tag[1] = (writable && dirty && !is_code_page(gpa) && !watched) ? page : 1;
+  e.tag[1] = (writable && dirty && !shared_code_->held(gpa >> 12) && !watched) ? page : 1;
   e.tag[2] = nx ? 1 : page;
 }
 
@@ -245,7 +245,7 @@ uint64_t Cpu::phys_read(uint64_t gpa, unsigned size) {
 }
 
 void Cpu::phys_write(uint64_t gpa, unsigned size, uint64_t v) {
-  if (is_code_page(gpa)) invalidate_code_page(gpa >> 12);
+  note_code_write(gpa, size);
   if (const memory::Region* r = mem.region_of(gpa); r && size <= r->end() - gpa)
     return store_n(r->host + (gpa - r->gpa), size, v);
   uint8_t buf[8];
@@ -287,7 +287,7 @@ uint8_t* Cpu::host_for_write(uint64_t la, unsigned size, bool user) {
   if ((la & 0xfff) + size > 4096) return nullptr;
   if (data_bp_mask_) check_data_bp(la, size, true);
   const uint64_t gpa = translate(la, Access::kWrite, user);
-  if (is_code_page(gpa)) invalidate_code_page(gpa >> 12);
+  note_code_write(gpa, size);
   const memory::Region* r = mem.region_of(gpa);
   if (!r || size > r->end() - gpa) return nullptr;
   return r->host + (gpa - r->gpa);

@@ -71,6 +71,41 @@ TEST(EmuChain, DeviceWrittenCodeIsNotRunStale) {
   EXPECT_EQ(e.st().gpr[kRax], 2u);
 }
 
+// Cross-modifying code: vCPU 1 rewrites a function vCPU 0 has run (and cached), through a TLB
+// entry it filled with the fast write path before vCPU 0 ever ran code there. vCPU 0's next
+// call must run the new code.
+TEST(EmuChain, CodeWrittenByAnotherVcpuIsNotRunStale) {
+  Env e;
+  e.long_mode(kCode);
+  auto shared = std::make_shared<SharedCodePages>(e.mem.ram_size() >> 12);
+  e.cpu.share_code_pages(shared);
+  FakeIo io1;
+  Cpu other(e.mem, io1, 1);
+  other.share_code_pages(shared);
+  auto run_other = [&](uint64_t at, const std::string& src) {
+    e.load(at, assemble(64, src, at));
+    other.state() = e.st();
+    other.state().events.halted = false;
+    other.state().rip = at;
+    other.state_changed();
+    return other.run(100000);
+  };
+  constexpr uint64_t kFunction = 0x300000;
+  e.load(kFunction, assemble(64, "mov eax, 1\nret", kFunction));
+  // vCPU 1 writes data on the function's page first: its TLB now has a fast write entry.
+  ASSERT_EQ(run_other(0x400000, "mov qword [0x300800], 7\nhlt"), StopReason::kHalt);
+  const std::string caller = "mov ecx, 8\n.a: call 0x300000\ndec ecx\njnz .a\nhlt";
+  ASSERT_EQ(e.run_code(caller), StopReason::kHalt);
+  EXPECT_EQ(e.st().gpr[kRax], 1u);
+  // "mov eax, 2; ret" = b8 02 00 00 00 c3, stored by vCPU 1 as one qword.
+  ASSERT_EQ(run_other(0x401000, "mov rax, 0xc300000002b8\nmov [0x300000], rax\nhlt"),
+            StopReason::kHalt);
+  e.st().events.halted = false;
+  e.st().rip = kCode;
+  ASSERT_EQ(e.cpu.run(100000), StopReason::kHalt);
+  EXPECT_EQ(e.st().gpr[kRax], 2u);
+}
+
 TEST(EmuChain, IncDecFlagsMatchTheHost) {
   using namespace interp;
   const uint64_t values[] = {0,
