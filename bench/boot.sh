@@ -52,6 +52,7 @@ engines=("$engine")
 # vessel_boot KERNEL ENGINE: one boot; prints "wall_s rss_kb ok status" (status 124: timed out).
 vessel_boot() {
   local kernel=$1 eng=(--engine "$2") start hit=$bench_tmp/hit
+  [[ $2 == emu ]] && eng=(--engine emu --emu-exec jit)
   [[ $2 == emu-interp ]] && eng=(--engine emu --emu-exec interp)
   rm -f "$hit"
   start=$EPOCHREALTIME

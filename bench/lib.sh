@@ -63,6 +63,7 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", b - a }'; }
 # ENGINE emu-interp: the software engine with its interpreter (emu: the translator).
 vessel_cmd() {
   local engine=(--engine "$1")
+  [[ $1 == emu ]] && engine=(--engine emu --emu-exec jit)
   [[ $1 == emu-interp ]] && engine=(--engine emu --emu-exec interp)
   cmd=("$VESSEL_BIN" run "${engine[@]}" --kernel "$2" --mem "$3" --console "file:$4")
 }
