@@ -227,6 +227,18 @@ class Cpu {
   void call_gate(uint16_t gate_selector, uint64_t gate, bool is_call);  // call_gate.cpp
   void far_return(unsigned opsize, uint64_t pop_extra);
   void iret(unsigned opsize);
+  void iret_to_v86(uint64_t sp);  // IRET at CPL 0 with VM = 1 in the popped EFLAGS
+
+  // Task switches (task_switch.cpp; legacy protected mode only).
+  enum class TaskEntry : uint8_t { kJmp, kCall, kIret, kEvent };
+  // Far JMP/CALL to a TSS descriptor or a task gate (`desc` from the GDT/LDT).
+  void task_transfer(uint16_t selector, uint64_t desc, bool is_call);
+  // An interrupt or exception through a task gate of the IDT; pushes the error code on the
+  // new task's stack.
+  void task_gate_event(uint64_t gate, bool has_error, uint32_t error, uint32_t ext,
+                       uint64_t ret_rip);
+  void task_return();  // IRET with NT = 1: back to the task in the TSS's back link
+  void switch_task(uint16_t selector, uint64_t desc, TaskEntry how, uint64_t old_eip, uint32_t ext);
 
   // Exceptions and interrupts (exceptions.cpp).
   void deliver(uint8_t vector, bool has_error, uint32_t error, bool software, uint64_t ret_rip);

@@ -1,6 +1,7 @@
 // Exception and interrupt delivery (SDM Vol. 3A ch. 6): the real-mode IVT (§20.1.4), 32-bit
 // IDT gates with the stack switch from the TSS (§6.12.1), and the 64-bit IDT with IST
-// (§6.14). Task gates are not supported: a guest using one for a fault gets a clean error.
+// (§6.14). Task gates switch tasks (task_switch.cpp); an event in virtual-8086 mode goes to a
+// ring-0 handler with the v86 segment registers on its stack (§20.3.1.1).
 #include <fmt/format.h>
 
 #include "engine/emu/cpu.hpp"
@@ -48,10 +49,13 @@ void Cpu::deliver(uint8_t vector, bool has_error, uint32_t error, bool software,
   const bool present = (lo >> 47) & 1;
   const bool valid_type = lm ? (type == 0xe || type == 0xf)
                              : (type == 0x6 || type == 0x7 || type == 0xe || type == 0xf);
-  if (!lm && type == 0x5) fatal(fmt::format("task gate for vector {} is not supported", vector));
-  if (!valid_type) raise(vec::kGP, idt_err);
+  if (!valid_type && !(!lm && type == 0x5)) raise(vec::kGP, idt_err);
   if (software && gate_dpl < cpl()) raise(vec::kGP, idt_err);
   if (!present) raise(vec::kNP, idt_err);
+  if (type == 0x5) {
+    task_gate_event(lo, has_error, error, ext, ret_rip);
+    return;
+  }
   const uint16_t sel = static_cast<uint16_t>(lo >> 16);
   uint64_t offset = (lo & 0xffff) | ((lo >> 32) & 0xffff0000ull);
   if (lm) offset |= hi << 32;
@@ -64,6 +68,8 @@ void Cpu::deliver(uint8_t vector, bool has_error, uint32_t error, bool software,
   if (!code || dpl > cpl()) raise(vec::kGP, (sel & 0xfffc) + ext);
   if (!((desc >> 47) & 1)) raise(vec::kNP, (sel & 0xfffc) + ext);
   if (lm && (!((desc >> 53) & 1) || ((desc >> 54) & 1))) raise(vec::kGP, (sel & 0xfffc) + ext);
+  const bool from_v86 = st.rflags & rflags::kVM;  // only a ring-0 handler may take it
+  if (from_v86 && (conforming || dpl != 0)) raise(vec::kGP, (sel & 0xfffc) + ext);
   const unsigned old_cpl = cpl();
   const unsigned new_cpl = conforming ? old_cpl : dpl;
   const unsigned ist = lm ? (lo >> 32) & 7 : 0;
@@ -73,6 +79,7 @@ void Cpu::deliver(uint8_t vector, bool has_error, uint32_t error, bool software,
   const uint64_t old_ss = st.seg[kSs].selector, old_rsp = st.gpr[kRsp], old_flags = st.rflags;
   const bool switch_stack = new_cpl < old_cpl || ist != 0;
   try {
+    st.rflags &= ~rflags::kVM;  // the pushes are ring-0 (supervisor, limit-checked) accesses
     if (switch_stack) {
       if (st.seg[kTr].unusable || !st.seg[kTr].present)
         raise(vec::kTS, (st.seg[kTr].selector & 0xfffc) + ext);
@@ -105,6 +112,9 @@ void Cpu::deliver(uint8_t vector, bool has_error, uint32_t error, bool software,
       st.gpr[kRsp] &= ~0xfull;  // 64-bit delivery aligns RSP even without a switch
     }
     set_descriptor_cache(st.seg[kCs], static_cast<uint16_t>((sel & ~3) | new_cpl), desc);
+    if (from_v86) {
+      for (int seg : {kGs, kFs, kDs, kEs}) push(st.seg[seg].selector, width);
+    }
     if (lm || switch_stack) {
       push(old_ss, width);
       push(old_rsp, width);
@@ -121,6 +131,12 @@ void Cpu::deliver(uint8_t vector, bool has_error, uint32_t error, bool software,
     throw;
   }
   st.rflags &= ~(rflags::kTF | rflags::kNT | rflags::kRF | rflags::kVM);
+  if (from_v86) {  // the handler starts with null data segments
+    for (int seg : {kEs, kDs, kFs, kGs}) {
+      st.seg[seg] = Segment{};
+      st.seg[seg].unusable = true;
+    }
+  }
   if (!(type & 1)) st.rflags &= ~rflags::kIF;  // interrupt gate (trap gates leave IF)
   st.rip = offset;
   end_block = true;

@@ -1,7 +1,7 @@
 // Segment loads with descriptor caches and their protection checks (SDM Vol. 3A ch. 3, §5.5-5.8):
-// MOV/POP to a segment register, far JMP/CALL/RET and IRET; call gates are in call_gate.cpp.
-// Task switches and virtual-8086 mode are not supported: a guest using them gets #GP or a
-// clean error.
+// MOV/POP to a segment register, far JMP/CALL/RET and IRET (including IRET to and within
+// virtual-8086 mode, SDM Vol. 3A ch. 20); call gates are in call_gate.cpp, task switches in
+// task_switch.cpp.
 #include <fmt/format.h>
 
 #include "engine/emu/cpu.hpp"
@@ -149,6 +149,9 @@ void Cpu::far_transfer(uint16_t selector, uint64_t offset, bool is_call, unsigne
     const unsigned type = (g >> 40) & 0xf;
     if (!((g >> 44) & 1) && (type == 0xc || (!long_mode() && type == 0x4)))
       return call_gate(selector, g, is_call);
+    // A TSS or task gate: a task switch (IA-32e mode has none; they fail the code check).
+    if (!((g >> 44) & 1) && !long_mode() && (type == 5 || (type & 5) == 1))
+      return task_transfer(selector, g, is_call);
   }
   const uint64_t d = check_code_target(*this, selector, cpl(), false);
   const bool l = ((d >> 53) & 1) && long_mode();
@@ -245,13 +248,27 @@ void Cpu::iret(unsigned opsize) {
     st.rflags = (st.rflags & ~mask) | (fl & mask) | rflags::kReserved1;
     return;
   }
-  if (st.rflags & rflags::kNT) fatal("IRET with NT=1 (task return) is not supported");
+  if (st.rflags & rflags::kVM) {  // in virtual-8086 mode: real-mode IRET if IOPL = 3
+    if (((st.rflags >> 12) & 3) < 3) raise(vec::kGP, 0);
+    const uint64_t ip = pop(opsize);
+    const uint16_t cs = static_cast<uint16_t>(pop(opsize));
+    const uint64_t fl = pop(opsize);
+    load_real_segment(kCs, cs);
+    next_rip = ip & 0xffff;
+    // IOPL, VM, VIF and VIP are not the v86 task's to change.
+    const uint64_t mask = opsize == 4 ? 0x254fd5ull : 0x4fd5ull;
+    st.rflags = (st.rflags & ~mask) | (fl & mask) | rflags::kReserved1;
+    return;
+  }
+  if (st.rflags & rflags::kNT) {
+    if (long_mode()) raise(vec::kGP, 0);
+    return task_return();
+  }
   const uint64_t sp = rsp_masked();
   const uint64_t ip = read(kSs, sp, opsize);
   const uint16_t cs = static_cast<uint16_t>(read(kSs, sp + opsize, opsize));
   const uint64_t fl = read(kSs, sp + 2 * opsize, opsize);
-  if ((fl & rflags::kVM) && cpl() == 0 && !long_mode())
-    fatal("IRET to virtual-8086 mode is not supported");
+  if ((fl & rflags::kVM) && cpl() == 0 && opsize == 4 && !long_mode()) return iret_to_v86(sp);
   const uint64_t d = check_code_target(*this, cs, cpl(), true);
   const unsigned rpl = cs & 3;
   const bool pop_stack = mode64() || rpl > cpl();
@@ -293,6 +310,25 @@ void Cpu::iret(unsigned opsize) {
   st.seg[kCs] = new_cs;
   const bool l = ((d >> 53) & 1) && long_mode();
   next_rip = l ? ip : ip & (opsize == 2 ? 0xffffull : 0xffffffffull);
+}
+
+// IRET from CPL 0 to virtual-8086 mode (SDM Vol. 2A IRET, RETURN-TO-VIRTUAL-8086-MODE): the
+// 32-bit frame EIP, CS, EFLAGS, ESP, SS, ES, DS, FS, GS; all of it read before anything
+// changes. The segments get real-mode style bases and the fixed v86 attributes.
+void Cpu::iret_to_v86(uint64_t sp) {
+  uint32_t frame[9];
+  const uint64_t wrap = stack_size() == 2 ? 0xffff : 0xffffffff;
+  for (unsigned i = 0; i < 9; ++i)
+    frame[i] = static_cast<uint32_t>(read(kSs, (sp + 4 * i) & wrap, 4));
+  st.rflags = (frame[2] & 0x3f7fd5) | rflags::kReserved1;  // VM set: cpl() is 3 from here
+  load_real_segment(kCs, static_cast<uint16_t>(frame[1]));
+  load_real_segment(kSs, static_cast<uint16_t>(frame[4]));
+  load_real_segment(kEs, static_cast<uint16_t>(frame[5]));
+  load_real_segment(kDs, static_cast<uint16_t>(frame[6]));
+  load_real_segment(kFs, static_cast<uint16_t>(frame[7]));
+  load_real_segment(kGs, static_cast<uint16_t>(frame[8]));
+  st.gpr[kRsp] = frame[3];
+  next_rip = frame[0] & 0xffff;
 }
 
 }  // namespace vessel::engine::emu

@@ -80,6 +80,8 @@ void JCXZ(Cpu& c, const DecodedInst& in) {
 }
 
 void INT(Cpu& c, const DecodedInst& in) {
+  // IOPL-sensitive in virtual-8086 mode (without CR4.VME): #GP(0) goes to the v86 monitor.
+  if ((c.st.rflags & rflags::kVM) && ((c.st.rflags >> 12) & 3) < 3) raise(vec::kGP, 0);
   c.raise_interrupt_sw(static_cast<uint8_t>(in.ops[0].value));
 }
 void INT3(Cpu& c, const DecodedInst&) {

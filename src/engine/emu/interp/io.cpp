@@ -13,7 +13,7 @@ void check_io_permission(Cpu& c, uint16_t port, unsigned size) {
   if (!(c.st.rflags & rflags::kVM) && c.cpl() <= iopl) return;
   // The I/O permission bitmap of a 32/64-bit TSS (base at offset 0x66).
   const Segment& tr = c.st.seg[kTr];
-  if (tr.unusable || (tr.type & 7) != 3 || tr.limit < 0x67) raise(vec::kGP, 0);
+  if (tr.unusable || (tr.type & 0xd) != 9 || tr.limit < 0x67) raise(vec::kGP, 0);  // 32/64-bit
   const uint64_t map = c.read_sys(tr.base + 0x66, 2);
   const uint64_t byte = map + port / 8;
   if (byte + 1 > tr.limit) raise(vec::kGP, 0);
