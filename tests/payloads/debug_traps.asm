@@ -26,6 +26,7 @@ _start:
 
 bits 64
 %include "idt64.inc"
+%include "user64.inc"
 
 long_main:
     call idt64_install
@@ -33,28 +34,9 @@ long_main:
     mov [idt64 + 16], ax
     shr eax, 16
     mov [idt64 + 16 + 6], ax
-    ; User access needs U/S = 1 at every level of the walk.
-    or qword [pml4], PTE_US
-    or qword [pdpt], PTE_US
-    or qword [pd], PTE_US
-    mov edi, pt
-    mov ecx, 512
-.user_pages:
-    or qword [rdi], PTE_US
-    add rdi, 8
-    loop .user_pages
-    mov rax, cr3
-    mov cr3, rax
-    call install_user_gdt
+    USER_PAGES
 
-    push 0x1b                   ; SS
-    mov eax, user_stack_top
-    push rax
-    push 0x2                    ; RFLAGS
-    push 0x23                   ; CS
-    mov eax, user_main
-    push rax
-    iretq
+    ENTER_USER64 user_main
 
 user_main:
     EXPECT_FAULT_TO_KERNEL kernel_again
@@ -124,45 +106,13 @@ db_handler:
     pop rax
     iretq
 
-install_user_gdt:
-    mov eax, stack_top
-    mov [tss + 4], rax          ; RSP0
-    mov word [tss + 102], 104
-    mov eax, tss
-    mov [gdt_user.tss + 2], ax
-    shr eax, 16
-    mov [gdt_user.tss + 4], al
-    mov [gdt_user.tss + 7], ah
-    lgdt [gdt_user_ptr]
-    mov ax, 0x28
-    ltr ax
-    ret
-
 %include "console64.inc"
 
 section .data
 align 8
-gdt_user:
-    dq 0
-    dq 0x00af9a000000ffff       ; 0x08: kernel code 64
-    dq 0x00cf92000000ffff       ; 0x10: kernel data
-    dq 0x00cff2000000ffff       ; 0x18: user data (DPL 3)
-    dq 0x00affa000000ffff       ; 0x20: user code 64 (DPL 3)
-.tss:
-    dw 103, 0
-    db 0, 0x89, 0, 0
-    dd 0, 0
-gdt_user_end:
-gdt_user_ptr:
-    dw gdt_user_end - gdt_user - 1
-    dd gdt_user, 0
 db_count: dq 0
 msg_count: db "debug exceptions: ", 0
 
 section .bss
 alignb 16
 db_log: resb 32 * 16
-tss: resb 104
-alignb 16
-    resb 4096
-user_stack_top:

@@ -47,6 +47,7 @@ _start:
 
 bits 64
 %include "idt64.inc"
+%include "user64.inc"
 
 CR0_MP equ 1 << 1
 CR0_EM equ 1 << 2
@@ -57,17 +58,7 @@ NUM_RESULTS equ (results_end - results) / 8
 
 long_main:
     call idt64_install
-    or qword [pml4], PTE_US
-    or qword [pdpt], PTE_US
-    or qword [pd], PTE_US
-    mov edi, pt
-    mov ecx, 512
-.user_pages:
-    or qword [rdi], PTE_US
-    add rdi, 8
-    loop .user_pages
-    mov rax, cr3
-    mov cr3, rax
+    USER_PAGES
 
     mov rax, cr0
     and rax, ~(CR0_EM | CR0_TS)
@@ -77,15 +68,7 @@ long_main:
     or rax, CR4_OSFXSR | CR4_OSXMMEXCPT
     mov cr4, rax
 
-    call install_user_gdt
-    push 0x1b                       ; SS: user data, RPL 3
-    mov eax, user_stack_top
-    push rax
-    push 0x2                        ; RFLAGS
-    push 0x23                       ; CS: user code, RPL 3
-    mov eax, user_main
-    push rax
-    iretq
+    ENTER_USER64 user_main
 
 user_main:
     ; Packed integers.
@@ -179,21 +162,6 @@ kernel_again:
     jne .print
     EXIT 0
 
-; A GDT with user segments and a 64-bit TSS whose RSP0 is the kernel stack.
-install_user_gdt:
-    mov eax, stack_top
-    mov [tss + 4], rax
-    mov word [tss + 102], 104
-    mov eax, tss
-    mov [gdt_user.tss + 2], ax
-    shr eax, 16
-    mov [gdt_user.tss + 4], al
-    mov [gdt_user.tss + 7], ah
-    lgdt [gdt_user_ptr]
-    mov ax, 0x28
-    ltr ax
-    ret
-
 %include "console64.inc"
 
 section .data
@@ -234,28 +202,9 @@ r_fx_mxcsr: dq 0
 r_fx_xmm2: dq 0
 results_end:
 
-gdt_user:
-    dq 0
-    dq 0x00af9a000000ffff           ; 0x08: kernel code 64
-    dq 0x00cf92000000ffff           ; 0x10: kernel data
-    dq 0x00cff2000000ffff           ; 0x18: user data (DPL 3)
-    dq 0x00affa000000ffff           ; 0x20: user code 64 (DPL 3)
-.tss:
-    dw 103, 0
-    db 0, 0x89, 0, 0
-    dd 0, 0
-gdt_user_end:
-gdt_user_ptr:
-    dw gdt_user_end - gdt_user - 1
-    dd gdt_user, 0
-
 msg_results: db "results:", 10, 0
 
 section .bss
 alignb 16
-tss: resb 104
 alignb 16
 fx_area: resb 512
-alignb 16
-    resb 4096
-user_stack_top:

@@ -27,36 +27,20 @@ _start:
 
 bits 64
 %include "idt64.inc"
+%include "user64.inc"
 
 long_main:
     call idt64_install
-    ; User access needs U/S = 1 at every level of the walk.
-    or qword [pml4], PTE_US
-    or qword [pdpt], PTE_US
-    or qword [pd], PTE_US
-    mov edi, pt
-    mov ecx, 512
-.user_pages:
-    or qword [rdi], PTE_US
-    add rdi, 8
-    loop .user_pages
+    USER_PAGES
     mov qword [pt + 8 * (NOT_PRESENT >> 12)], 0
     mov qword [pt + 8 * (READ_ONLY >> 12)], READ_ONLY + PTE_P + PTE_US
     mov qword [pt + 8 * (SUPERVISOR >> 12)], SUPERVISOR + PTE_P + PTE_W
     mov rax, cr3
     mov cr3, rax                    ; flush the TLB
 
-    call install_user_gdt
     mov esi, msg_enter
     call puts64
-    push 0x1b                       ; SS: user data, RPL 3
-    mov eax, user_stack_top
-    push rax                        ; RSP
-    push 0x2                        ; RFLAGS: IF = 0, IOPL = 0
-    push 0x23                       ; CS: user code, RPL 3
-    mov eax, user_main
-    push rax                        ; RIP
-    iretq
+    ENTER_USER64 user_main
 
 user_main:
     EXPECT_FAULT .a1
@@ -89,46 +73,12 @@ kernel_again:
     call putc64
     EXIT 0
 
-; Loads a GDT with user segments and a 64-bit TSS whose RSP0 is the kernel stack.
-install_user_gdt:
-    mov eax, stack_top
-    mov [tss + 4], rax              ; RSP0
-    mov word [tss + 102], 104       ; I/O map base past the limit: no bitmap
-    mov eax, tss                    ; TSS descriptor (16 bytes): base split over the fields
-    mov [gdt_user.tss + 2], ax
-    shr eax, 16
-    mov [gdt_user.tss + 4], al
-    mov [gdt_user.tss + 7], ah
-    lgdt [gdt_user_ptr]
-    mov ax, 0x28
-    ltr ax
-    ret
-
 %include "console64.inc"
 
 section .data
 align 8
-gdt_user:
-    dq 0
-    dq 0x00af9a000000ffff           ; 0x08: kernel code 64
-    dq 0x00cf92000000ffff           ; 0x10: kernel data
-    dq 0x00cff2000000ffff           ; 0x18: user data (DPL 3)
-    dq 0x00affa000000ffff           ; 0x20: user code 64 (DPL 3)
-.tss:
-    dw 103, 0                       ; limit, base 15:0
-    db 0, 0x89, 0, 0                ; base 23:16, present 64-bit TSS, limit 19:16, base 31:24
-    dd 0, 0                         ; base 63:32, reserved
-gdt_user_end:
-gdt_user_ptr:
-    dw gdt_user_end - gdt_user - 1
-    dd gdt_user, 0
-
 msg_enter: db "entering ring 3", 10, 0
 msg_back: db "back in ring 0: cs=", 0
 
 section .bss
 alignb 16
-tss: resb 104
-alignb 16
-    resb 4096
-user_stack_top:
