@@ -28,13 +28,16 @@ Segment flat(uint16_t sel, uint8_t type) {
   return s;
 }
 
-class EmuTaskSwitchTest : public ::testing::Test {
+// Every case runs in the interpreter and in the translator (translating each block at once).
+class EmuTaskSwitchTest : public ::testing::TestWithParam<ExecMode> {
  protected:
   Env env;
   // GDT: 0x08 code32, 0x10 data, 0x18 TSS A (current), 0x20 TSS B, 0x28 task gate to B,
   // 0x30 TSS B with a limit below 0x67, 0x38 TSS B not present, 0x40 16-bit TSS,
   // 0x48 TSS V (a v86 task), 0x50 data DPL 3.
   void SetUp() override {
+    env.cpu.set_exec_mode(GetParam());
+    env.cpu.set_jit_threshold(0);
     const uint64_t d[] = {0,
                           0x00cf9b000000ffff,
                           0x00cf93000000ffff,
@@ -89,7 +92,7 @@ class EmuTaskSwitchTest : public ::testing::Test {
   uint64_t& reg(Gpr r) { return env.st().gpr[r]; }
 };
 
-TEST_F(EmuTaskSwitchTest, JmpToTssSavesOldStateAndLoadsNew) {
+TEST_P(EmuTaskSwitchTest, JmpToTssSavesOldStateAndLoadsNew) {
   run("mov ebx, 0x77\njmp 0x20:0");
   EXPECT_EQ(env.st().seg[kTr].selector, 0x20);
   EXPECT_EQ(env.st().rip, kCodeB + 1);  // after B's HLT
@@ -105,7 +108,7 @@ TEST_F(EmuTaskSwitchTest, JmpToTssSavesOldStateAndLoadsNew) {
   EXPECT_EQ(reg(kRdi), 0u);  // B's EDI: no handler ran
 }
 
-TEST_F(EmuTaskSwitchTest, CallThroughTaskGateNestsAndIretReturns) {
+TEST_P(EmuTaskSwitchTest, CallThroughTaskGateNestsAndIretReturns) {
   run("mov ebx, 0x55\ncall 0x28:0\nmov esi, ebx\nhlt",
       "pushfd\npop dword [0x7000]\nmov ebx, 1\niretd");
   EXPECT_EQ(env.st().seg[kTr].selector, 0x18);
@@ -118,14 +121,14 @@ TEST_F(EmuTaskSwitchTest, CallThroughTaskGateNestsAndIretReturns) {
   EXPECT_EQ(reg(kRdi), 0xffffu);
 }
 
-TEST_F(EmuTaskSwitchTest, JmpToBusyTssIsGp) {
+TEST_P(EmuTaskSwitchTest, JmpToBusyTssIsGp) {
   run("jmp 0x18:0");
   EXPECT_EQ(reg(kRdi), vec::kGP);
   EXPECT_EQ(env.peek<uint32_t>(kStack - 16), 0x18u);  // error code: the TSS selector
   EXPECT_EQ(env.st().seg[kTr].selector, 0x18);
 }
 
-TEST_F(EmuTaskSwitchTest, TssLimitBelowMinimumIsTs) {
+TEST_P(EmuTaskSwitchTest, TssLimitBelowMinimumIsTs) {
   run("jmp 0x30:0");
   EXPECT_EQ(reg(kRdi), vec::kTS);
   EXPECT_EQ(env.peek<uint32_t>(kStack - 16), 0x30u);
@@ -133,19 +136,19 @@ TEST_F(EmuTaskSwitchTest, TssLimitBelowMinimumIsTs) {
   EXPECT_EQ(access_byte(0x18), 0x8b);  // nothing changed
 }
 
-TEST_F(EmuTaskSwitchTest, TssNotPresentIsNp) {
+TEST_P(EmuTaskSwitchTest, TssNotPresentIsNp) {
   run("jmp 0x38:0");
   EXPECT_EQ(reg(kRdi), vec::kNP);
   EXPECT_EQ(env.peek<uint32_t>(kStack - 16), 0x38u);
 }
 
-TEST_F(EmuTaskSwitchTest, TssDplBelowRplIsGp) {
+TEST_P(EmuTaskSwitchTest, TssDplBelowRplIsGp) {
   run("jmp 0x23:0");  // RPL 3 on a DPL-0 TSS
   EXPECT_EQ(reg(kRdi), vec::kGP);
   EXPECT_EQ(env.peek<uint32_t>(kStack - 16), 0x20u);
 }
 
-TEST_F(EmuTaskSwitchTest, BadCodeSegmentInNewTaskFaultsInNewTask) {
+TEST_P(EmuTaskSwitchTest, BadCodeSegmentInNewTaskFaultsInNewTask) {
   env.poke<uint32_t>(kTssB + 0x4c, 0x10);  // CS: a data segment
   run("jmp 0x20:0");
   EXPECT_EQ(reg(kRdi), vec::kTS);
@@ -154,14 +157,14 @@ TEST_F(EmuTaskSwitchTest, BadCodeSegmentInNewTaskFaultsInNewTask) {
   EXPECT_EQ(env.peek<uint32_t>(kStackB - 12), kCodeB);  // the faulting EIP: B's first
 }
 
-TEST_F(EmuTaskSwitchTest, IretWithNtAndNonBusyBackLinkIsTs) {
+TEST_P(EmuTaskSwitchTest, IretWithNtAndNonBusyBackLinkIsTs) {
   env.poke<uint16_t>(kTssA, 0x20);  // back link to an available TSS
   run("pushfd\nor dword [esp], 0x4000\npopfd\niretd");
   EXPECT_EQ(reg(kRdi), vec::kTS);
   EXPECT_EQ(env.peek<uint32_t>(kStack - 16), 0x20u);
 }
 
-TEST_F(EmuTaskSwitchTest, ExceptionThroughTaskGatePushesErrorOnNewStack) {
+TEST_P(EmuTaskSwitchTest, ExceptionThroughTaskGatePushesErrorOnNewStack) {
   set_gate(vec::kGP, 0, 0x8500, 0x20);  // IDT 13: task gate to TSS B
   run("jmp 0x18:0", "mov ecx, esp\npushfd\npop ebp\nhlt");
   EXPECT_EQ(env.st().seg[kTr].selector, 0x20);
@@ -173,7 +176,7 @@ TEST_F(EmuTaskSwitchTest, ExceptionThroughTaskGatePushesErrorOnNewStack) {
   EXPECT_EQ(access_byte(0x18), 0x8b);
 }
 
-TEST_F(EmuTaskSwitchTest, SixteenBitTssLoadsLowHalves) {
+TEST_P(EmuTaskSwitchTest, SixteenBitTssLoadsLowHalves) {
   env.poke<uint16_t>(kTss16 + 0x0e, 0x6000);  // IP (CS base 0)
   env.poke<uint16_t>(kTss16 + 0x10, 0x0002);  // FLAGS
   env.poke<uint16_t>(kTss16 + 0x12, 0xbeef);  // AX
@@ -197,7 +200,7 @@ std::string iret_to_v86(uint32_t flags) {
          std::to_string(flags | 0x20002) + "\npush dword 0x800\npush dword 0\niretd";
 }
 
-TEST_F(EmuTaskSwitchTest, IretEntersV86WithRealModeSegments) {
+TEST_P(EmuTaskSwitchTest, IretEntersV86WithRealModeSegments) {
   env.load(0x8000, assemble(16, "mov ax, [0]\nmov bx, cs\nmov cx, sp\nhlt"));
   env.poke<uint16_t>(0x9000, 0x4242);  // DS 0x900: offset 0 is linear 0x9000
   run(iret_to_v86(0));
@@ -222,14 +225,14 @@ TEST_F(EmuTaskSwitchTest, IretEntersV86WithRealModeSegments) {
   EXPECT_EQ(env.st().seg[kCs].selector, 0x08);
 }
 
-TEST_F(EmuTaskSwitchTest, V86IntNWithIoplBelow3IsGp) {
+TEST_P(EmuTaskSwitchTest, V86IntNWithIoplBelow3IsGp) {
   env.load(0x8000, assemble(16, "int 0x21"));
   run(iret_to_v86(0));
   EXPECT_EQ(reg(kRdi), vec::kGP);
   EXPECT_EQ(env.peek<uint32_t>(kHandlerStack - 36), 0u);  // EIP: the INT itself
 }
 
-TEST_F(EmuTaskSwitchTest, V86IntNWithIopl3GoesThroughIdt) {
+TEST_P(EmuTaskSwitchTest, V86IntNWithIopl3GoesThroughIdt) {
   set_gate(0x21, kHandlers + 0x2100, 0xee00);  // DPL 3
   env.load(kHandlers + 0x2100, assemble(32, "mov edi, 0x21\nhlt"));
   env.load(0x8000, assemble(16, "int 0x21"));
@@ -238,7 +241,7 @@ TEST_F(EmuTaskSwitchTest, V86IntNWithIopl3GoesThroughIdt) {
   EXPECT_EQ(env.peek<uint32_t>(kHandlerStack - 36), 2u);  // no error code: EIP after the INT
 }
 
-TEST_F(EmuTaskSwitchTest, V86OutCheckedAgainstIoBitmap) {
+TEST_P(EmuTaskSwitchTest, V86OutCheckedAgainstIoBitmap) {
   // TSS A gets an I/O bitmap: port 0x80 open, everything else closed.
   env.poke<uint64_t>(kGdt + 0x18, tss_desc(kTssA, 0x68 + 0x2000, 0xb));
   env.st().seg[kTr].limit = 0x68 + 0x2000;
@@ -255,7 +258,7 @@ TEST_F(EmuTaskSwitchTest, V86OutCheckedAgainstIoBitmap) {
   EXPECT_EQ(env.io.pio_writes[0].second, 0x5au);
 }
 
-TEST_F(EmuTaskSwitchTest, TaskSwitchToTssWithVmEntersV86) {
+TEST_P(EmuTaskSwitchTest, TaskSwitchToTssWithVmEntersV86) {
   write_image(kTssV, 0, 0xff0, 0x800, 0x900, 0x20002);
   env.poke<uint32_t>(kTssV + 4, kHandlerStack);  // ESP0/SS0 for the #GP out of v86 mode
   env.poke<uint32_t>(kTssV + 8, 0x10);
@@ -267,6 +270,12 @@ TEST_F(EmuTaskSwitchTest, TaskSwitchToTssWithVmEntersV86) {
   EXPECT_EQ(reg(kRbx) & 0xffff, 0x1357u);
   EXPECT_EQ(env.st().seg[kTr].selector, 0x48);
 }
+
+INSTANTIATE_TEST_SUITE_P(ExecModes, EmuTaskSwitchTest,
+                         ::testing::Values(ExecMode::kInterp, ExecMode::kJit),
+                         [](const auto& info) {
+                           return info.param == ExecMode::kJit ? "Translator" : "Interpreter";
+                         });
 
 }  // namespace
 }  // namespace vessel::engine::emu::test
