@@ -121,7 +121,7 @@ static uint64_t check_code_target(Cpu& cpu, uint16_t selector, unsigned new_cpl,
   const uint64_t d = cpu.read_descriptor(selector, vec::kGP);
   const unsigned rpl = selector & 3, dpl = (d >> 45) & 3;
   const bool code = ((d >> 43) & 3) == 3, conforming = (d >> 42) & 1;
-  if (!code) raise(vec::kGP, err);  // TSS and task gates are not supported
+  if (!code) raise(vec::kGP, err);  // (TSSs and task gates were taken before, outside IA-32e)
   if (ret) {
     if (rpl < cpu.cpl() || (conforming ? dpl > rpl : dpl != rpl)) raise(vec::kGP, err);
   } else if (conforming ? dpl > new_cpl : (rpl > new_cpl || dpl != new_cpl)) {

@@ -277,5 +277,44 @@ INSTANTIATE_TEST_SUITE_P(ExecModes, EmuTaskSwitchTest,
                            return info.param == ExecMode::kJit ? "Translator" : "Interpreter";
                          });
 
+// IA-32e mode has no task switching (SDM Vol. 3A §7.7): a far JMP to the 64-bit TSS, a task
+// gate in the IDT and IRET with NT = 1 raise #GP.
+class EmuTaskSwitchLongModeTest : public ::testing::Test {
+ protected:
+  Env env;
+  void SetUp() override {
+    env.long_mode(kCode);
+    for (unsigned v : {vec::kGP, vec::kUD}) {
+      env.set_gate(v, kHandlers + 0x100 * v);
+      env.load(kHandlers + 0x100 * v, assemble(64, "mov r15, " + std::to_string(v) + "\nhlt"));
+    }
+  }
+  uint64_t error_code() { return env.peek<uint64_t>(kStack - 48); }
+};
+
+TEST_F(EmuTaskSwitchLongModeTest, FarJmpToTssIsGp) {
+  env.poke<uint64_t>(0x7000, 0);
+  env.poke<uint16_t>(0x7008, 0x38);
+  ASSERT_EQ(env.run_code("jmp far [0x7000]"), StopReason::kHalt) << env.cpu.error();
+  EXPECT_EQ(env.st().gpr[kR15], vec::kGP);
+  EXPECT_EQ(error_code(), 0x38u);
+  EXPECT_EQ(env.st().seg[kTr].selector, 0x38);
+}
+
+TEST_F(EmuTaskSwitchLongModeTest, IdtTaskGateIsGp) {
+  env.poke<uint64_t>(kIdt + 16 * 0x40, (0x38ull << 16) | (0x85ull << 40));
+  env.poke<uint64_t>(kIdt + 16 * 0x40 + 8, 0);
+  ASSERT_EQ(env.run_code("int 0x40"), StopReason::kHalt) << env.cpu.error();
+  EXPECT_EQ(env.st().gpr[kR15], vec::kGP);
+  EXPECT_EQ(error_code(), 0x40u * 8 + 2);  // the IDT entry, IDT bit set
+}
+
+TEST_F(EmuTaskSwitchLongModeTest, IretWithNtIsGp) {
+  ASSERT_EQ(env.run_code("pushfq\nor qword [rsp], 0x4000\npopfq\niretq"), StopReason::kHalt)
+      << env.cpu.error();
+  EXPECT_EQ(env.st().gpr[kR15], vec::kGP);
+  EXPECT_EQ(error_code(), 0u);
+}
+
 }  // namespace
 }  // namespace vessel::engine::emu::test
