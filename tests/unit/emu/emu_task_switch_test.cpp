@@ -34,7 +34,7 @@ class EmuTaskSwitchTest : public ::testing::TestWithParam<ExecMode> {
   Env env;
   // GDT: 0x08 code32, 0x10 data, 0x18 TSS A (current), 0x20 TSS B, 0x28 task gate to B,
   // 0x30 TSS B with a limit below 0x67, 0x38 TSS B not present, 0x40 16-bit TSS,
-  // 0x48 TSS V (a v86 task), 0x50 data DPL 3.
+  // 0x48 TSS V (a v86 task), 0x50 data DPL 3, 0x58 code32 DPL 3.
   void SetUp() override {
     env.cpu.set_exec_mode(GetParam());
     env.cpu.set_jit_threshold(0);
@@ -48,7 +48,8 @@ class EmuTaskSwitchTest : public ::testing::TestWithParam<ExecMode> {
                           tss_desc(kTssB, 0x67, 0x9, false),
                           tss_desc(kTss16, 0x2b, 0x1),
                           tss_desc(kTssV, 0x67, 0x9),
-                          0x00cff3000000ffff};
+                          0x00cff3000000ffff,
+                          0x00cffb000000ffff};
     for (size_t i = 0; i < std::size(d); ++i) env.poke<uint64_t>(kGdt + 8 * i, d[i]);
     // Handlers: EDI = vector, then halt (the error code stays on the stack).
     for (unsigned v = 0; v < 0x40; ++v) {
@@ -62,7 +63,7 @@ class EmuTaskSwitchTest : public ::testing::TestWithParam<ExecMode> {
     s = flat_protected_mode_state(kCode);
     s.seg[kCs] = flat(0x08, 0xb);
     for (int i : {kSs, kDs, kEs, kFs, kGs}) s.seg[i] = flat(0x10, 0x3);
-    s.gdt = {kGdt, 0x57};
+    s.gdt = {kGdt, 0x5f};
     s.idt = {kIdt, 0x40 * 8 - 1};
     s.seg[kTr] = Segment{0x18, kTssA, 0x67, 0xb, false, 0, true};
     s.gpr[kRsp] = kStack;
@@ -87,6 +88,14 @@ class EmuTaskSwitchTest : public ::testing::TestWithParam<ExecMode> {
     env.load(kCode, assemble(32, a, kCode));
     env.load(kCodeB, assemble(32, b, kCodeB));
     ASSERT_EQ(env.cpu.run(1000), StopReason::kHalt) << env.cpu.error();
+  }
+  // TSS A gets an I/O bitmap: port 0x80 open, everything else closed.
+  void io_bitmap_port_80() {
+    env.poke<uint64_t>(kGdt + 0x18, tss_desc(kTssA, 0x68 + 0x2000, 0xb));
+    env.st().seg[kTr].limit = 0x68 + 0x2000;
+    env.poke<uint16_t>(kTssA + 0x66, 0x68);
+    for (uint32_t i = 0; i <= 0x2000; ++i) env.poke<uint8_t>(kTssA + 0x68 + i, 0xff);
+    env.poke<uint8_t>(kTssA + 0x68 + 0x80 / 8, 0xfe);
   }
   uint8_t access_byte(uint16_t sel) { return env.peek<uint8_t>(kGdt + sel + 5); }
   uint64_t& reg(Gpr r) { return env.st().gpr[r]; }
@@ -242,12 +251,7 @@ TEST_P(EmuTaskSwitchTest, V86IntNWithIopl3GoesThroughIdt) {
 }
 
 TEST_P(EmuTaskSwitchTest, V86OutCheckedAgainstIoBitmap) {
-  // TSS A gets an I/O bitmap: port 0x80 open, everything else closed.
-  env.poke<uint64_t>(kGdt + 0x18, tss_desc(kTssA, 0x68 + 0x2000, 0xb));
-  env.st().seg[kTr].limit = 0x68 + 0x2000;
-  env.poke<uint16_t>(kTssA + 0x66, 0x68);
-  for (uint32_t i = 0; i <= 0x2000; ++i) env.poke<uint8_t>(kTssA + 0x68 + i, 0xff);
-  env.poke<uint8_t>(kTssA + 0x68 + 0x80 / 8, 0xfe);
+  io_bitmap_port_80();
   env.load(0x8000, assemble(16, "mov al, 0x5a\nout 0x80, al\nmov bx, 1\nout 0x81, al"));
   run(iret_to_v86(0x3000));  // IOPL 3 does not matter for I/O in v86 mode
   EXPECT_EQ(reg(kRdi), vec::kGP);
@@ -256,6 +260,25 @@ TEST_P(EmuTaskSwitchTest, V86OutCheckedAgainstIoBitmap) {
   ASSERT_EQ(env.io.pio_writes.size(), 1u);
   EXPECT_EQ(env.io.pio_writes[0].first, 0x80);
   EXPECT_EQ(env.io.pio_writes[0].second, 0x5au);
+}
+
+TEST_P(EmuTaskSwitchTest, ProtectedModeCplAboveIoplUsesIoBitmap) {
+  io_bitmap_port_80();
+  auto& s = env.st();
+  s.seg[kCs] = flat(0x5b, 0xb);
+  s.seg[kCs].dpl = 3;
+  for (int i : {kSs, kDs, kEs}) {
+    s.seg[i] = flat(0x53, 0x3);
+    s.seg[i].dpl = 3;
+  }
+  env.cpu.state_changed();
+  run("mov al, 0x33\nout 0x80, al\nin al, 0x80\nmov ebx, 1\nin al, 0x81");  // IOPL 0, CPL 3
+  EXPECT_EQ(reg(kRdi), vec::kGP);
+  EXPECT_EQ(reg(kRbx), 1u);
+  EXPECT_EQ(env.peek<uint32_t>(kHandlerStack - 24), 0u);          // #GP(0)
+  EXPECT_EQ(env.peek<uint32_t>(kHandlerStack - 20), kCode + 11);  // at IN AL, 0x81
+  ASSERT_EQ(env.io.pio_writes.size(), 1u);
+  EXPECT_EQ(env.io.pio_writes[0].first, 0x80);
 }
 
 TEST_P(EmuTaskSwitchTest, TaskSwitchToTssWithVmEntersV86) {
