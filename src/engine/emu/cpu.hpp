@@ -266,6 +266,15 @@ class Cpu {
   bool debug_active() const {
     return (st.rflags & arch::rflags::kTF) || (st.dr7 & 0xff) || pending_db_;
   }
+  // REP string instructions (string.cpp) stop after the iteration that must trap: the one
+  // TF single-steps, or one that hit a data breakpoint.
+  bool rep_iteration_traps() const {
+    return (st.rflags & arch::rflags::kTF) || (debug_active() && data_hits_);
+  }
+  // Set by a REP string instruction that stopped between iterations and runs again from the
+  // same RIP: run_traced() keeps RF set, so its instruction breakpoint is not taken again and
+  // a #DB or interrupt taken in between pushes RF = 1 (SDM Vol. 3B §17.3.1.1).
+  bool rep_resume = false;
 
   // ---- Translator internals (used by jit/; not an API for other modules) ----
   GuestFault jit_fault{};            // the fault a translated block stopped at

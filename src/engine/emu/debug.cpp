@@ -8,8 +8,9 @@
 //
 // Choices where the SDM leaves room: a single-step trap is not taken after an instruction that
 // delivered an interrupt or exception itself (INT n, INT3, INT1, INTO with OF: the handler
-// starts with TF clear, as on hardware); REP string instructions trap once, after the last
-// iteration; I/O breakpoints (R/W = 10b) and DR7.GD are not implemented.
+// starts with TF clear, as on hardware); REP string instructions trap after each iteration
+// under TF and after the iteration that hit a data breakpoint (string.cpp stops there). I/O
+// breakpoints (R/W = 10b) and DR7.GD are not implemented.
 #include <Zydis/Mnemonic.h>
 
 #include "engine/emu/cpu.hpp"
@@ -88,6 +89,7 @@ void Cpu::run_traced(Block* b, uint64_t& budget) {
   const uint64_t deliveries = deliveries_;
   data_hits_ = 0;
   end_block = false;
+  rep_resume = false;
   next_rip = (st.rip + inst.length) & ip_mask;
   b->handlers[0](*this, inst);
   st.rip = next_rip;
@@ -95,10 +97,13 @@ void Cpu::run_traced(Block* b, uint64_t& budget) {
   --budget;
   if (shadow) st.events.interrupt_shadow = false;
   // RF is cleared once an instruction completes; an IRET that just loaded it keeps it for the
-  // next instruction (SDM Vol. 3B §17.3.1.1).
+  // next instruction, and a REP string instruction stopped between iterations keeps it until
+  // its last iteration (SDM Vol. 3B §17.3.1.1).
   if (rf) st.rflags &= ~rflags::kRF;
+  if (rep_resume) st.rflags |= rflags::kRF;
 
   uint64_t bits = data_hits_;
+  data_hits_ = 0;
   if (tf && deliveries_ == deliveries) bits |= kDr6Bs;
   if (loads_ss(inst)) {
     pending_db_ |= bits;

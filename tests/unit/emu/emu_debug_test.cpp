@@ -1,6 +1,7 @@
 // Debug exceptions (SDM Vol. 3B ch. 17): TF single-step traps with the POPF/IRET and MOV SS
 // rules, INT1, DR0-DR3 instruction breakpoints with RF, data breakpoints by R/W and length.
-// A #DB handler records each trap's return RIP and DR6, clears DR6 and sets RF on return.
+// A #DB handler records each trap's return RIP, RCX and DR6, clears DR6 and sets RF on return.
+// REP string instructions trap between iterations.
 #include "emu_test_util.hpp"
 
 namespace vessel::engine::emu::test {
@@ -8,7 +9,7 @@ namespace {
 
 using namespace arch;
 
-constexpr uint64_t kCount = 0x8000, kDr6 = 0x8008, kRips = 0x8010;
+constexpr uint64_t kCount = 0x8000, kDr6 = 0x8008, kRips = 0x8010, kRcxs = 0x8200;
 
 class EmuDebugTest : public ::testing::Test {
  protected:
@@ -22,6 +23,7 @@ class EmuDebugTest : public ::testing::Test {
       mov rax, [0x8000]
       mov rbx, [rsp + 16]
       mov [0x8010 + rax * 8], rbx
+      mov [0x8200 + rax * 8], rcx
       inc qword [0x8000]
       mov rax, dr6
       mov [0x8008], rax
@@ -38,6 +40,7 @@ class EmuDebugTest : public ::testing::Test {
   }
   uint64_t traps() { return env.peek<uint64_t>(kCount); }
   uint64_t rip(unsigned i) { return env.peek<uint64_t>(kRips + 8 * i); }
+  uint64_t rcx(unsigned i) { return env.peek<uint64_t>(kRcxs + 8 * i); }
   uint64_t dr6() { return env.peek<uint64_t>(kDr6); }
 };
 
@@ -95,6 +98,47 @@ TEST_F(EmuDebugTest, DataBreakpointsMatchByLengthAndAccessType) {
   EXPECT_EQ(dr6() & 0x400f, 0x2u);
   EXPECT_EQ(env.peek<uint32_t>(0x7008), 6u);
   EXPECT_EQ(env.peek<uint8_t>(0x700c), 1u);
+}
+
+TEST_F(EmuDebugTest, SingleStepTrapsAfterEachRepIteration) {
+  for (const ExecMode mode : {ExecMode::kInterp, ExecMode::kJit}) {
+    SCOPED_TRACE(static_cast<int>(mode));
+    env.poke<uint64_t>(kCount, 0);
+    env.cpu.set_exec_mode(mode);
+    env.cpu.set_jit_threshold(0);
+    env.st().rip = kCode;
+    env.st().events.halted = false;
+    run("lea r8, [rel .rep]\nlea r9, [rel .after]\nmov rdi, 0x7000\nmov ecx, 4\nmov al, 0x5a\n"
+        "pushfq\nor qword [rsp], 0x100\npopfq\n"
+        ".rep: rep stosb\n.after: pushfq\nand qword [rsp], ~0x100\npopfq");
+    ASSERT_EQ(traps(), 7u);  // one per iteration, then pushfq, and, popfq
+    for (unsigned i = 0; i < 3; ++i) {
+      EXPECT_EQ(rip(i), env.st().gpr[kR8]) << i;  // not finished: the trap returns to the REP
+      EXPECT_EQ(rcx(i), 3u - i) << i;
+    }
+    EXPECT_EQ(rip(3), env.st().gpr[kR9]);
+    EXPECT_EQ(rcx(3), 0u);
+    EXPECT_EQ(env.peek<uint32_t>(0x7000), 0x5a5a5a5au);
+    EXPECT_EQ(env.peek<uint8_t>(0x7004), 0u);
+  }
+}
+
+TEST_F(EmuDebugTest, DataBreakpointTrapsAfterTheRepIterationThatHitIt) {
+  // DR0 = 0x7010, 4 bytes, writes; DR1 = the REP instruction (an instruction breakpoint that
+  // must fault once only, not again when the instruction resumes after the data trap).
+  const uint64_t dr7 = 1u | (1u << 16) | (3u << 18) | (1u << 2);
+  run("lea r8, [rel .rep]\nmov dr1, r8\nmov eax, 0x7010\nmov dr0, rax\nmov eax, " +
+      std::to_string(dr7) +
+      "\nmov dr7, rax\nmov rdi, 0x7000\nmov ecx, 16\nmov eax, 0x11223344\n"
+      ".rep: rep stosd\nxor eax, eax\nmov dr7, rax");
+  ASSERT_EQ(traps(), 2u);
+  EXPECT_EQ(rip(0), env.st().gpr[kR8]);  // the instruction breakpoint, before any iteration
+  EXPECT_EQ(rcx(0), 16u);
+  EXPECT_EQ(rip(1), env.st().gpr[kR8]);  // the data trap: iteration 5 of 16 wrote 0x7010
+  EXPECT_EQ(rcx(1), 11u);
+  EXPECT_EQ(dr6() & 0x400f, 0x1u);  // B0
+  EXPECT_EQ(env.peek<uint32_t>(0x703c), 0x11223344u);
+  EXPECT_EQ(env.st().gpr[kRcx], 0u);
 }
 
 }  // namespace
