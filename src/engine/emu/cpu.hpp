@@ -278,6 +278,23 @@ class Cpu {
   bool debug_active() const {
     return (st.rflags & arch::rflags::kTF) || (st.dr7 & 0xff) || pending_db_;
   }
+  // I/O breakpoints (DR7 R/W = 10b with CR4.DE): IN/OUT/INS/OUTS call this for each port
+  // access; a match traps after the instruction (or after that REP iteration).
+  void note_port_access(uint16_t port, unsigned size) {
+    if (io_bp_mask_) [[unlikely]]
+      check_io_bp(port, size);
+  }
+  // DR7.GD: a MOV to or from a debug register raises #DB (a fault) with DR6.BD set.
+  void check_general_detect();
+  // REP string instructions (string.cpp) stop after the iteration that must trap: the one
+  // TF single-steps, or one that hit a data breakpoint.
+  bool rep_iteration_traps() const {
+    return (st.rflags & arch::rflags::kTF) || (debug_active() && data_hits_);
+  }
+  // Set by a REP string instruction that stopped between iterations and runs again from the
+  // same RIP: run_traced() keeps RF set, so its instruction breakpoint is not taken again and
+  // a #DB or interrupt taken in between pushes RF = 1 (SDM Vol. 3B §17.3.1.1).
+  bool rep_resume = false;
 
   // ---- Translator internals (used by jit/; not an API for other modules) ----
   GuestFault jit_fault{};            // the fault a translated block stopped at
@@ -342,6 +359,9 @@ class Cpu {
   void check_instruction_bp();
   bool page_has_data_bp(uint64_t page) const;
   void check_data_bp(uint64_t la, unsigned size, bool write);
+  void check_io_bp(uint16_t port, unsigned size);
+  // Entering the #DB handler clears DR7.GD so that it can use the debug registers.
+  void deliver_db(uint64_t dr6_bits);
   void deliver_fault(const GuestFault& f);
   StopReason run_blocks(uint64_t& budget);
   // Runs `b` (interpreted or translated); true when it ran to its end with no event.
@@ -364,6 +384,7 @@ class Cpu {
   uint64_t deliveries_ = 0;    // events delivered through the IDT/IVT (debug.cpp's INT n test)
   uint64_t pending_db_ = 0;    // DR6 bits of a #DB held back by MOV SS / POP SS
   unsigned data_bp_mask_ = 0;  // DR0-DR3 armed as data breakpoints
+  unsigned io_bp_mask_ = 0;    // DR0-DR3 armed as I/O breakpoints (R/W = 10b)
   unsigned data_hits_ = 0;     // data breakpoints hit by the current (traced) instruction
   // guest TSC = host monotonic ns + *tsc_delta_ (1 GHz, see read_tsc). One counter per VM,
   // shared by its vCPUs (share_tsc), so their TSCs never drift apart (SMP guests check).

@@ -1,15 +1,23 @@
 // Debug facilities of the software CPU (SDM Vol. 3B ch. 17): TF single-step traps, DR0-DR3
-// instruction breakpoints (faults) and data breakpoints (traps), DR6 status bits, RF.
+// instruction breakpoints (faults), data and I/O breakpoints (traps), general detect (DR7.GD),
+// DR6 status bits, RF.
 //
 // While TF is set, a breakpoint is enabled in DR7 or a #DB is pending, the run loop executes
 // one instruction per block through run_traced(), which checks for debug exceptions around
 // it; the ordinary path pays one test per block. Data breakpoints are seen on the slow memory
-// path: TLB entries for a page holding an armed data breakpoint never take the fast path.
+// path: TLB entries for a page holding an armed data breakpoint never take the fast path. I/O
+// breakpoints are seen by the port accessors (interp/io.cpp).
+//
+// DR6: B0-B3 are rewritten by each #DB that matched a breakpoint (a #DB for single-step only
+// leaves them); BS and BD are only ever set, software clears them. BT (task-switch trap) is
+// never set: TSS T bits are not looked at. Entering the #DB handler clears DR7.GD.
 //
 // Choices where the SDM leaves room: a single-step trap is not taken after an instruction that
 // delivered an interrupt or exception itself (INT n, INT3, INT1, INTO with OF: the handler
-// starts with TF clear, as on hardware); REP string instructions trap once, after the last
-// iteration; I/O breakpoints (R/W = 10b) and DR7.GD are not implemented.
+// starts with TF clear, as on hardware and QEMU; the IRET back restores TF, whose trap comes
+// after the instruction following the IRET). REP string instructions trap after each
+// iteration under TF and after the iteration that hit a data or I/O breakpoint (string.cpp
+// stops there). An interrupt taken between REP iterations outside debugging pushes RF = 0.
 #include <Zydis/Mnemonic.h>
 
 #include "engine/emu/cpu.hpp"
@@ -19,7 +27,9 @@ namespace vessel::engine::emu {
 using namespace arch;
 
 namespace {
+constexpr uint64_t kDr6Bd = 1ull << 13;  // general detect
 constexpr uint64_t kDr6Bs = 1ull << 14;  // single step
+constexpr uint64_t kDr7Gd = 1ull << 13;
 
 unsigned bp_rw(uint64_t dr7, unsigned n) {
   return (dr7 >> (16 + 4 * n)) & 3;
@@ -40,12 +50,14 @@ bool loads_ss(const x86::DecodedInst& in) {
 }  // namespace
 
 void Cpu::debug_regs_changed() {
-  unsigned mask = 0;
+  unsigned mask = 0, io = 0;
   for (unsigned n = 0; n < 4; ++n) {
     const unsigned rw = bp_rw(st.dr7, n);
     if (bp_enabled(st.dr7, n) && (rw == 1 || rw == 3)) mask |= 1u << n;
+    if (bp_enabled(st.dr7, n) && rw == 2) io |= 1u << n;
   }
   data_bp_mask_ = mask;
+  io_bp_mask_ = io;
   flush_tlb(false);  // pages with (or no longer with) a data breakpoint change path
 }
 
@@ -67,6 +79,31 @@ void Cpu::check_data_bp(uint64_t la, unsigned size, bool write) {
     }
 }
 
+// R/W = 10b means I/O only with CR4.DE = 1 (undefined otherwise: no breakpoint here). The
+// port range matches like a data range, the address being the port number.
+void Cpu::check_io_bp(uint16_t port, unsigned size) {
+  if (!(st.cr4 & cr4::kDE)) return;
+  for (unsigned n = 0; n < 4; ++n)
+    if ((io_bp_mask_ >> n) & 1) {
+      const uint64_t len = bp_len(st.dr7, n), base = st.dr[n] & 0xffff & ~(len - 1);
+      if (base < uint64_t{port} + size && port < base + len) data_hits_ |= 1u << n;
+    }
+}
+
+void Cpu::check_general_detect() {
+  if (!(st.dr7 & kDr7Gd)) return;
+  st.dr6 |= kDr6Bd;
+  st.dr7 &= ~kDr7Gd;  // the handler may use the debug registers (SDM Vol. 3B §17.2.4)
+  raise(vec::kDB);    // a fault: RIP stays at the MOV
+}
+
+void Cpu::deliver_db(uint64_t bits) {
+  if (bits & 0xf) st.dr6 = (st.dr6 & ~0xfull) | (bits & 0xf);  // B0-B3 of this #DB
+  st.dr6 |= bits & (kDr6Bs | kDr6Bd);                          // sticky until software clears
+  st.dr7 &= ~kDr7Gd;  // as on every entry to the #DB handler
+  deliver(vec::kDB, false, 0, false, st.rip);
+}
+
 void Cpu::check_instruction_bp() {
   if ((st.rflags & rflags::kRF) || !(st.dr7 & 0xff)) return;
   const uint64_t la = mode64() ? st.rip : (st.seg[kCs].base + st.rip) & 0xffffffffull;
@@ -75,7 +112,8 @@ void Cpu::check_instruction_bp() {
     if (bp_enabled(st.dr7, n) && bp_rw(st.dr7, n) == 0 && st.dr[n] == la) hits |= 1u << n;
   if (!hits) return;
   st.dr6 = (st.dr6 & ~0xfull) | hits;
-  raise(vec::kDB);  // a fault: RIP stays at the instruction; the handler sets RF to go on
+  st.dr7 &= ~kDr7Gd;  // as on every entry to the #DB handler
+  raise(vec::kDB);    // a fault: RIP stays at the instruction; the handler sets RF to go on
 }
 
 void Cpu::run_traced(Block* b, uint64_t& budget) {
@@ -88,6 +126,7 @@ void Cpu::run_traced(Block* b, uint64_t& budget) {
   const uint64_t deliveries = deliveries_;
   data_hits_ = 0;
   end_block = false;
+  rep_resume = false;
   next_rip = (st.rip + inst.length) & ip_mask;
   b->handlers[0](*this, inst);
   st.rip = next_rip;
@@ -95,10 +134,13 @@ void Cpu::run_traced(Block* b, uint64_t& budget) {
   --budget;
   if (shadow) st.events.interrupt_shadow = false;
   // RF is cleared once an instruction completes; an IRET that just loaded it keeps it for the
-  // next instruction (SDM Vol. 3B §17.3.1.1).
+  // next instruction, and a REP string instruction stopped between iterations keeps it until
+  // its last iteration (SDM Vol. 3B §17.3.1.1).
   if (rf) st.rflags &= ~rflags::kRF;
+  if (rep_resume) st.rflags |= rflags::kRF;
 
   uint64_t bits = data_hits_;
+  data_hits_ = 0;
   if (tf && deliveries_ == deliveries) bits |= kDr6Bs;
   if (loads_ss(inst)) {
     pending_db_ |= bits;
@@ -107,9 +149,7 @@ void Cpu::run_traced(Block* b, uint64_t& budget) {
   bits |= pending_db_;
   pending_db_ = 0;
   if (!bits) return;
-  if (bits & 0xf) st.dr6 = (st.dr6 & ~0xfull) | (bits & 0xf);
-  st.dr6 |= bits & kDr6Bs;
-  deliver(vec::kDB, false, 0, false, st.rip);  // a trap: returns to the next instruction
+  deliver_db(bits);  // a trap: returns to the next instruction
 }
 
 }  // namespace vessel::engine::emu

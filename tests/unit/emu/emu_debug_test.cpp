@@ -1,6 +1,7 @@
 // Debug exceptions (SDM Vol. 3B ch. 17): TF single-step traps with the POPF/IRET and MOV SS
 // rules, INT1, DR0-DR3 instruction breakpoints with RF, data breakpoints by R/W and length.
-// A #DB handler records each trap's return RIP and DR6, clears DR6 and sets RF on return.
+// A #DB handler records each trap's return RIP, RCX and DR6, clears DR6 and sets RF on return.
+// REP string instructions trap between iterations.
 #include "emu_test_util.hpp"
 
 namespace vessel::engine::emu::test {
@@ -8,7 +9,7 @@ namespace {
 
 using namespace arch;
 
-constexpr uint64_t kCount = 0x8000, kDr6 = 0x8008, kRips = 0x8010;
+constexpr uint64_t kCount = 0x8000, kDr6 = 0x8008, kRips = 0x8010, kRcxs = 0x8200, kDr6s = 0x8400;
 
 class EmuDebugTest : public ::testing::Test {
  protected:
@@ -22,9 +23,11 @@ class EmuDebugTest : public ::testing::Test {
       mov rax, [0x8000]
       mov rbx, [rsp + 16]
       mov [0x8010 + rax * 8], rbx
+      mov [0x8200 + rax * 8], rcx
+      mov rbx, dr6
+      mov [0x8400 + rax * 8], rbx
+      mov [0x8008], rbx
       inc qword [0x8000]
-      mov rax, dr6
-      mov [0x8008], rax
       xor eax, eax
       mov dr6, rax
       or qword [rsp + 32], 0x10000
@@ -38,7 +41,9 @@ class EmuDebugTest : public ::testing::Test {
   }
   uint64_t traps() { return env.peek<uint64_t>(kCount); }
   uint64_t rip(unsigned i) { return env.peek<uint64_t>(kRips + 8 * i); }
+  uint64_t rcx(unsigned i) { return env.peek<uint64_t>(kRcxs + 8 * i); }
   uint64_t dr6() { return env.peek<uint64_t>(kDr6); }
+  uint64_t dr6(unsigned i) { return env.peek<uint64_t>(kDr6s + 8 * i); }
 };
 
 TEST_F(EmuDebugTest, SingleStepTrapsAfterEachInstructionWhileTfIsSet) {
@@ -95,6 +100,115 @@ TEST_F(EmuDebugTest, DataBreakpointsMatchByLengthAndAccessType) {
   EXPECT_EQ(dr6() & 0x400f, 0x2u);
   EXPECT_EQ(env.peek<uint32_t>(0x7008), 6u);
   EXPECT_EQ(env.peek<uint8_t>(0x700c), 1u);
+}
+
+TEST_F(EmuDebugTest, SingleStepTrapsAfterEachRepIteration) {
+  for (const ExecMode mode : {ExecMode::kInterp, ExecMode::kJit}) {
+    SCOPED_TRACE(static_cast<int>(mode));
+    env.poke<uint64_t>(kCount, 0);
+    env.cpu.set_exec_mode(mode);
+    env.cpu.set_jit_threshold(0);
+    env.st().rip = kCode;
+    env.st().events.halted = false;
+    run("lea r8, [rel .rep]\nlea r9, [rel .after]\nmov rdi, 0x7000\nmov ecx, 4\nmov al, 0x5a\n"
+        "pushfq\nor qword [rsp], 0x100\npopfq\n"
+        ".rep: rep stosb\n.after: pushfq\nand qword [rsp], ~0x100\npopfq");
+    ASSERT_EQ(traps(), 7u);  // one per iteration, then pushfq, and, popfq
+    for (unsigned i = 0; i < 3; ++i) {
+      EXPECT_EQ(rip(i), env.st().gpr[kR8]) << i;  // not finished: the trap returns to the REP
+      EXPECT_EQ(rcx(i), 3u - i) << i;
+    }
+    EXPECT_EQ(rip(3), env.st().gpr[kR9]);
+    EXPECT_EQ(rcx(3), 0u);
+    EXPECT_EQ(env.peek<uint32_t>(0x7000), 0x5a5a5a5au);
+    EXPECT_EQ(env.peek<uint8_t>(0x7004), 0u);
+  }
+}
+
+TEST_F(EmuDebugTest, DataBreakpointTrapsAfterTheRepIterationThatHitIt) {
+  // DR0 = 0x7010, 4 bytes, writes; DR1 = the REP instruction (an instruction breakpoint that
+  // must fault once only, not again when the instruction resumes after the data trap).
+  const uint64_t dr7 = 1u | (1u << 16) | (3u << 18) | (1u << 2);
+  run("lea r8, [rel .rep]\nmov dr1, r8\nmov eax, 0x7010\nmov dr0, rax\nmov eax, " +
+      std::to_string(dr7) +
+      "\nmov dr7, rax\nmov rdi, 0x7000\nmov ecx, 16\nmov eax, 0x11223344\n"
+      ".rep: rep stosd\nxor eax, eax\nmov dr7, rax");
+  ASSERT_EQ(traps(), 2u);
+  EXPECT_EQ(rip(0), env.st().gpr[kR8]);  // the instruction breakpoint, before any iteration
+  EXPECT_EQ(rcx(0), 16u);
+  EXPECT_EQ(rip(1), env.st().gpr[kR8]);  // the data trap: iteration 5 of 16 wrote 0x7010
+  EXPECT_EQ(rcx(1), 11u);
+  EXPECT_EQ(dr6() & 0x400f, 0x1u);  // B0
+  EXPECT_EQ(env.peek<uint32_t>(0x703c), 0x11223344u);
+  EXPECT_EQ(env.st().gpr[kRcx], 0u);
+}
+
+TEST_F(EmuDebugTest, SingleStepOverIntNAndInt3StopsAfterTheInstructionFollowingTheReturn) {
+  env.set_gate(0x40, kHandlers + 0x800);
+  env.set_gate(vec::kBP, kHandlers + 0x800);
+  env.load(kHandlers + 0x800, assemble(64, "iretq"));
+  // INT n and INT3 deliver with TF cleared and no trap of their own; the IRET restores TF
+  // and, as an instruction that sets TF, traps only after the instruction that follows it.
+  run("lea r8, [rel .a]\nlea r9, [rel .b]\npushfq\nor qword [rsp], 0x100\npopfq\n"
+      "int 0x40\nnop\n.a: int3\nnop\n.b: pushfq\nand qword [rsp], ~0x100\npopfq");
+  ASSERT_EQ(traps(), 5u);
+  EXPECT_EQ(rip(0), env.st().gpr[kR8]);
+  EXPECT_EQ(rip(1), env.st().gpr[kR9]);
+  EXPECT_EQ(dr6(0) & 0xe00f, 0x4000u);
+}
+
+TEST_F(EmuDebugTest, IoBreakpointsTrapAfterTheAccessWhenCr4DeIsSet) {
+  for (const bool de : {true, false}) {
+    SCOPED_TRACE(de);
+    env.poke<uint64_t>(kCount, 0);
+    env.st().rip = kCode;
+    env.st().events.halted = false;
+    env.st().cr4 = de ? (env.st().cr4 | cr4::kDE) : (env.st().cr4 & ~cr4::kDE);
+    // DR2 = port 0x80, 1 byte, R/W = 10b (I/O), L2.
+    const uint64_t dr7 = (1u << 4) | (2u << 24);
+    run("mov eax, 0x80\nmov dr2, rax\nmov eax, " + std::to_string(dr7) +
+        "\nmov dr7, rax\n"
+        "lea r8, [rel .a]\nlea r9, [rel .b]\n"
+        "out 0x80, al\n"                                              // trap
+        ".a: in al, 0x81\n"                                           // the next port: none
+        "mov dx, 0x7f\nout dx, ax\n"                                  // 0x7f-0x80: trap
+        ".b: mov dx, 0x80\nmov rsi, 0x7000\nmov ecx, 3\nrep outsb\n"  // a trap per iteration
+        "xor eax, eax\nmov dr7, rax");
+    if (!de) {
+      EXPECT_EQ(traps(), 0u);  // R/W = 10b is undefined without CR4.DE: no breakpoint
+      continue;
+    }
+    ASSERT_EQ(traps(), 5u);
+    EXPECT_EQ(rip(0), env.st().gpr[kR8]);
+    EXPECT_EQ(rip(1), env.st().gpr[kR9]);
+    for (unsigned i = 2; i < 5; ++i) EXPECT_EQ(rcx(i), 4u - i) << i;
+    for (unsigned i = 0; i < 5; ++i) EXPECT_EQ(dr6(i) & 0xe00f, 0x4u) << i;  // B2
+  }
+}
+
+TEST_F(EmuDebugTest, GeneralDetectFaultsOnADebugRegisterAccess) {
+  // GD (bit 13) set: the MOV from DR0 faults with DR6.BD; the processor clears GD on entry
+  // to the handler (which reads DR6), and the MOV then runs.
+  run("mov eax, 0x2000\nmov dr7, rax\nlea r8, [rel .gd]\nmov ebx, 0x1234\nmov dr0, rbx\n"
+      ".gd: mov rcx, dr0");
+  // The first access after setting GD is the MOV to DR0: that one faults, then runs.
+  ASSERT_EQ(traps(), 1u);
+  EXPECT_EQ(rip(0), env.st().gpr[kR8] - 3);  // mov dr0, rbx (3 bytes) before .gd
+  EXPECT_EQ(dr6(0) & 0xe00f, 0x2000u);
+  EXPECT_EQ(env.st().dr7 & 0x2000, 0u);
+  EXPECT_EQ(env.st().gpr[kRcx], 0x1234u);
+}
+
+TEST_F(EmuDebugTest, Dr6ReportsSingleStepAndADataBreakpointOfTheSameInstruction) {
+  // DR1 = 0x7008, 4 bytes, writes; TF on: the store traps once with B1 and BS together.
+  const uint64_t dr7 = (1u << 2) | (1u << 20) | (3u << 22);
+  run("mov eax, 0x7008\nmov dr1, rax\nmov eax, " + std::to_string(dr7) +
+      "\nmov dr7, rax\npushfq\nor qword [rsp], 0x100\npopfq\n"
+      "mov dword [0x7008], 1\nnop\npushfq\nand qword [rsp], ~0x100\npopfq\n"
+      "xor eax, eax\nmov dr7, rax");
+  ASSERT_EQ(traps(), 5u);
+  EXPECT_EQ(dr6(0) & 0xe00f, 0x4002u);
+  EXPECT_EQ(dr6(1) & 0xe00f, 0x4000u);  // the handler cleared DR6 in between
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 // mapped executable in this process), and the 64-bit results must be equal. Also the x87
 // aliasing (TOP = 0, tags valid, exponent bits all ones; EMMS empties the tags), MOVD/MOVQ
 // forms, and the #UD/#NM/#MF availability rules.
+#include <Zydis/Zydis.h>
 #include <sys/mman.h>
 
 #include <cstring>
+#include <set>
 
 #include "emu_test_util.hpp"
 
@@ -21,12 +23,16 @@ const uint64_t kInputs[][2] = {
     {0x7fff8000ffff0001ull, 0x80017ffe00020003ull},
     {0x00ff7f80017e81feull, 0x01fe807f7f800101ull},
     {0x0000000000000011ull, 0x0000000000000003ull},
+    // As floats: 1.5, -2.5 | 2^30, 2^31 (out of int32 range); as doubles: 1.5 | -2.5.
+    {0xc02000003fc00000ull, 0x4f0000004e800000ull},
+    {0x3ff8000000000000ull, 0xc004000000000000ull},
 };
 
 // `body` works on mm0 (a) and mm1 (b); rdi points at the data block.
 std::string program(const std::string& body) {
-  return "movq mm0, [rdi]\nmovq mm1, [rdi + 8]\nxor eax, eax\n" + body +
-         "\nmovq [rdi + 16], mm0\nmov [rdi + 24], eax\nemms\n";
+  return "mov dword [rsp - 8], 0x1f80\nldmxcsr [rsp - 8]\n"
+         "movq mm0, [rdi]\nmovq mm1, [rdi + 8]\nxor eax, eax\n" +
+         body + "\nmovq [rdi + 16], mm0\nmov [rdi + 24], eax\nemms\n";
 }
 
 struct Result {
@@ -57,8 +63,11 @@ Result on_emu(const std::string& body, uint64_t a, uint64_t b) {
   return {e.peek<uint64_t>(kData + 16), e.peek<uint32_t>(kData + 24)};
 }
 
+// MXCSR's exception flags after the body (they start clear).
+const std::string kMxcsrToEax = "\nstmxcsr [rsp - 8]\nmov eax, [rsp - 8]\nand eax, 0x3f";
+
 TEST(EmuMmx, ResultsMatchTheHostCpu) {
-  const char* bodies[] = {
+  const std::string bodies[] = {
       "paddb mm0, mm1",
       "paddw mm0, mm1",
       "paddd mm0, mm1",
@@ -133,17 +142,77 @@ TEST(EmuMmx, ResultsMatchTheHostCpu) {
       "movd mm0, [rdi + 8]",
       "movq rax, mm1\nshr rax, 16",
       "movq mm0, rdi\nmovq mm0, mm1",
+      // SSE/SSE2 forms with MMX operands; eax gets MXCSR's flags where they can be raised.
+      "cvtpi2ps xmm0, mm1\nmovdq2q mm0, xmm0",
+      "cvtpi2ps xmm0, [rdi + 8]\nmovdq2q mm0, xmm0",
+      "cvtpi2pd xmm0, mm1\nmovdq2q mm0, xmm0\npunpckhqdq xmm0, xmm0\nmovq rax, xmm0\nshr rax, 32",
+      "cvtpi2pd xmm0, [rdi]\nmovdq2q mm0, xmm0",
+      "movq xmm0, [rdi + 8]\ncvtps2pi mm0, xmm0" + kMxcsrToEax,
+      "movq xmm0, [rdi]\ncvttps2pi mm0, xmm0" + kMxcsrToEax,
+      "cvtps2pi mm0, [rdi + 8]" + kMxcsrToEax,
+      "movdqa xmm0, [rdi]\ncvtpd2pi mm0, xmm0" + kMxcsrToEax,
+      "cvttpd2pi mm0, [rdi]" + kMxcsrToEax,
+      "maskmovq mm1, mm0\nmovq mm0, [rdi]",
   };
-  for (const char* body : bodies) {
+  for (const std::string& body : bodies) {
     for (const auto& in : kInputs) {
-      SCOPED_TRACE(std::string(body) + " with " + std::to_string(in[0]) + ", " +
-                   std::to_string(in[1]));
+      SCOPED_TRACE(body + " with " + std::to_string(in[0]) + ", " + std::to_string(in[1]));
       const Result want = on_host(body, in[0], in[1]);
       const Result got = on_emu(body, in[0], in[1]);
       EXPECT_EQ(got.mm0, want.mm0);
       EXPECT_EQ(got.eax, want.eax);
     }
   }
+}
+
+// Every MMX/SSE/SSE2 encoding (0F and 0F 38/3A maps, each mandatory prefix, register and
+// memory ModRM forms) that names an MMX register runs without #UD: the CPUID model advertises
+// these extensions, so none may be missing from the handler table.
+TEST(EmuMmx, EveryAdvertisedFormWithMmxOperandsIsImplemented) {
+  ZydisDecoder dec;
+  ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+  std::set<std::string> missing;
+  unsigned checked = 0;
+  for (const std::vector<uint8_t>& map : {std::vector<uint8_t>{0x0f}, {0x0f, 0x38}, {0x0f, 0x3a}})
+    for (uint8_t prefix : {0, 0x66, 0xf2, 0xf3})
+      for (unsigned op = 0; op < 256; ++op)
+        for (uint8_t modrm : {0xc1, 0x01}) {  // mm0/xmm0, mm1/xmm1/ecx; or [rcx]
+          std::vector<uint8_t> bytes;
+          if (prefix) bytes.push_back(prefix);
+          bytes.insert(bytes.end(), map.begin(), map.end());
+          bytes.push_back(static_cast<uint8_t>(op));
+          bytes.push_back(modrm);
+          bytes.push_back(0);  // an imm8 if the form takes one
+          ZydisDecodedInstruction zi;
+          ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
+          if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, bytes.data(), bytes.size(), &zi, zo)))
+            continue;
+          if (zi.meta.isa_ext != ZYDIS_ISA_EXT_MMX && zi.meta.isa_ext != ZYDIS_ISA_EXT_SSE &&
+              zi.meta.isa_ext != ZYDIS_ISA_EXT_SSE2)
+            continue;
+          bool mmx = false;
+          for (unsigned i = 0; i < zi.operand_count; ++i)
+            mmx |= zo[i].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+                   ZydisRegisterGetClass(zo[i].reg.value) == ZYDIS_REGCLASS_MMX;
+          if (!mmx) continue;
+          bytes.resize(zi.length);
+          Env e;
+          e.long_mode(kCode);
+          e.st().cr4 |= cr4::kOSFXSR;
+          e.st().gpr[kRcx] = kData;  // 16-byte aligned: the aligned m128 forms do not #GP
+          e.st().gpr[kRdi] = kData;  // MASKMOVQ's destination
+          e.set_gate(vec::kUD, kHandlers);
+          e.load(kHandlers, assemble(64, "mov r15, 6\nhlt"));
+          bytes.push_back(0xf4);  // hlt
+          e.load(kCode, bytes);
+          ++checked;
+          ASSERT_EQ(e.cpu.run(10), StopReason::kHalt);
+          if (e.st().gpr[kR15] == 6) missing.insert(ZydisMnemonicGetString(zi.mnemonic));
+        }
+  EXPECT_GT(checked, 100u);
+  std::string list;
+  for (const auto& m : missing) list += m + " ";
+  EXPECT_TRUE(missing.empty()) << "#UD: " << list;
 }
 
 TEST(EmuMmx, AliasesTheX87Registers) {
@@ -169,6 +238,34 @@ TEST(EmuMmx, AliasesTheX87Registers) {
   e.st().events.halted = false;
   ASSERT_EQ(e.cpu.run(10), StopReason::kHalt);
   EXPECT_EQ(e.st().fpu.ftw, 0);
+}
+
+// CVTPI2PS from memory is a plain SSE instruction: the x87 stack keeps TOP and its tags, and a
+// pending x87 exception is not taken; from an MM register it is an MMX instruction (#MF
+// first, then MMX state).
+TEST(EmuMmx, ConversionsEnterMmxStateOnlyWithAnMmRegister) {
+  for (const bool from_mm : {false, true}) {
+    SCOPED_TRACE(from_mm);
+    Env e;
+    e.long_mode(kCode);
+    e.st().cr4 |= cr4::kOSFXSR;
+    e.st().gpr[kRdi] = kData;
+    e.set_gate(vec::kMF, kHandlers);
+    e.load(kHandlers, assemble(64, "mov r15, 16\nhlt"));
+    const std::string cvt = from_mm ? "cvtpi2ps xmm0, mm2" : "cvtpi2ps xmm0, [rdi]";
+    ASSERT_EQ(e.run_code("fninit\nfld1\n" + cvt + "\nhlt"), StopReason::kHalt);
+    EXPECT_EQ((e.st().fpu.fsw >> 11) & 7, from_mm ? 0 : 7);
+    EXPECT_EQ(e.st().fpu.ftw, from_mm ? 0xff : 0x80);
+    EXPECT_EQ(e.st().gpr[kR15], 0u);
+    // With an unmasked exception pending (ES) and CR0.NE set.
+    e.st().cr0 |= cr0::kNE;
+    e.st().fpu.fsw |= 0x81;
+    e.load(kCode + 0x1000, assemble(64, cvt + "\nhlt"));
+    e.st().rip = kCode + 0x1000;
+    e.st().events.halted = false;
+    ASSERT_EQ(e.cpu.run(100), StopReason::kHalt);
+    EXPECT_EQ(e.st().gpr[kR15], from_mm ? 16u : 0u);
+  }
 }
 
 TEST(EmuMmx, UnavailableFaults) {

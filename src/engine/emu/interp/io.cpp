@@ -22,12 +22,14 @@ void check_io_permission(Cpu& c, uint16_t port, unsigned size) {
 }
 
 uint64_t port_read(Cpu& c, uint16_t port, unsigned size) {
+  c.note_port_access(port, size);
   uint8_t buf[4] = {};
   c.io.pio_read(port, std::span<uint8_t>(buf, size));
   return bus::load_le(std::span<const uint8_t>(buf, size));
 }
 
 void port_write(Cpu& c, uint16_t port, unsigned size, uint64_t v) {
+  c.note_port_access(port, size);
   uint8_t buf[4];
   bus::store_le(std::span<uint8_t>(buf, size), v);
   c.io.pio_write(port, std::span<const uint8_t>(buf, size));

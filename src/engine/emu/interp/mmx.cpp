@@ -163,6 +163,7 @@ void register_mmx(HandlerTable& t) {
   t[ZYDIS_MNEMONIC_MOVDQ2Q] = mmx::MOVDQ2Q;
   t[ZYDIS_MNEMONIC_MOVNTQ] = mmx::MOVNTQ;
   t[ZYDIS_MNEMONIC_PSHUFW] = mmx::PSHUFW;
+  mmx::register_convert(t);
 }
 
 }  // namespace vessel::engine::emu::interp

@@ -32,6 +32,9 @@ void move(Cpu& c, const DecodedInst& in);
 void pmovmskb(Cpu& c, const DecodedInst& in);
 void pextrw(Cpu& c, const DecodedInst& in);
 void pinsrw(Cpu& c, const DecodedInst& in);
+// CVTPI2PS/PD, CVT(T)PS2PI, CVT(T)PD2PI and MASKMOVQ (mmx_convert.cpp), registered by
+// register_mmx.
+void register_convert(HandlerTable& t);
 
 }  // namespace mmx
 }  // namespace vessel::engine::emu::interp

@@ -10,7 +10,30 @@ namespace {
 
 using namespace arch;
 
-template <int kKind>  // 0 shl, 1 shr, 2 sar, 3 rol, 4 ror, 5 rcl, 6 rcr
+// The host instruction of kind kKind (0 shl, 1 shr, 2 sar, 3 rol, 4 ror, 5 rcl, 6 rcr) at
+// width T: with kFresh, the form that does not load the flags first (not for RCL/RCR, which
+// read CF).
+template <int kKind, bool kFresh, class T>
+T shift_op(T v, uint8_t count, uint64_t& fo) {
+  if constexpr (kFresh) {
+    static_assert(kKind < 5);
+    if constexpr (kKind == 0) return f_shl(v, count, fo);
+    if constexpr (kKind == 1) return f_shr(v, count, fo);
+    if constexpr (kKind == 2) return f_sar(v, count, fo);
+    if constexpr (kKind == 3) return f_rol(v, count, fo);
+    if constexpr (kKind == 4) return f_ror(v, count, fo);
+  } else {
+    if constexpr (kKind == 0) return h_shl(v, count, fo);
+    if constexpr (kKind == 1) return h_shr(v, count, fo);
+    if constexpr (kKind == 2) return h_sar(v, count, fo);
+    if constexpr (kKind == 3) return h_rol(v, count, fo);
+    if constexpr (kKind == 4) return h_ror(v, count, fo);
+    if constexpr (kKind == 5) return h_rcl(v, count, fo);
+    if constexpr (kKind == 6) return h_rcr(v, count, fo);
+  }
+}
+
+template <int kKind>
 void shift(Cpu& c, const DecodedInst& in) {
   const unsigned size = in.ops[0].size;
   const uint8_t count = static_cast<uint8_t>(read_op_sized(c, in, 1, 1));
@@ -19,45 +42,21 @@ void shift(Cpu& c, const DecodedInst& in) {
   // Without RCL/RCR (they read CF) and with a count that is not 0 after masking (count 0
   // leaves the flags alone), the host's flags do not depend on fin: skip the POPFQ.
   const bool fresh = kKind < 5 && fresh_flags_ok() && (count & (size == 8 ? 63 : 31)) != 0;
-  if (fresh) {
-    rmw(c, in, [&](uint64_t v) -> uint64_t {
-      switch (kKind) {
-        case 0:
-          return VESSEL_SIZED(size, f_shl, v, count, fo);
-        case 1:
-          return VESSEL_SIZED(size, f_shr, v, count, fo);
-        case 2:
-          return VESSEL_SIZED(size, f_sar, v, count, fo);
-        case 3:
-          return VESSEL_SIZED(size, f_rol, v, count, fo);
-        default:
-          return VESSEL_SIZED(size, f_ror, v, count, fo);
-      }
-    });
-    // Rotates write only CF and OF (SDM Vol. 2B RCL/RCR/ROL/ROR).
-    flags_out(c, fo, kKind >= 3 ? rflags::kCF | rflags::kOF : kArithFlags);
-    return;
-  }
   rmw(c, in, [&](uint64_t v) -> uint64_t {
     fo = fin;
-    switch (kKind) {
-      case 0:
-        return VESSEL_SIZED(size, h_shl, v, count, fo);
-      case 1:
-        return VESSEL_SIZED(size, h_shr, v, count, fo);
-      case 2:
-        return VESSEL_SIZED(size, h_sar, v, count, fo);
-      case 3:
-        return VESSEL_SIZED(size, h_rol, v, count, fo);
-      case 4:
-        return VESSEL_SIZED(size, h_ror, v, count, fo);
-      case 5:
-        return VESSEL_SIZED(size, h_rcl, v, count, fo);
-      default:
-        return VESSEL_SIZED(size, h_rcr, v, count, fo);
-    }
+    return with_width(size, [&](auto t) -> uint64_t {
+      using T = decltype(t);
+      if constexpr (kKind < 5)
+        if (fresh) return shift_op<kKind, true>(static_cast<T>(v), count, fo);
+      return shift_op<kKind, false>(static_cast<T>(v), count, fo);
+    });
   });
-  flags_out(c, fo);
+  // Rotates write only CF and OF (SDM Vol. 2B RCL/RCR/ROL/ROR); the fresh forms' other flags
+  // are the host's, not the guest's.
+  if (fresh)
+    flags_out(c, fo, kKind >= 3 ? rflags::kCF | rflags::kOF : kArithFlags);
+  else
+    flags_out(c, fo);
 }
 
 template <bool kLeft>
@@ -69,8 +68,11 @@ void shift_double(Cpu& c, const DecodedInst& in) {
   uint64_t fo = fin;
   rmw(c, in, [&](uint64_t v) -> uint64_t {
     fo = fin;
-    if (kLeft) return VESSEL_SIZED_W(size, h_shld, v, src, count, fo);
-    return VESSEL_SIZED_W(size, h_shrd, v, src, count, fo);
+    return with_width<false>(size, [&](auto t) -> uint64_t {  // no byte form
+      using T = decltype(t);
+      if constexpr (kLeft) return h_shld(static_cast<T>(v), static_cast<T>(src), count, fo);
+      return h_shrd(static_cast<T>(v), static_cast<T>(src), count, fo);
+    });
   });
   flags_out(c, fo);
 }

@@ -1,7 +1,9 @@
 // String instructions with REP/REPE/REPNE (SDM Vol. 1 §7.3.9; Vol. 2 MOVS, STOS, LODS, CMPS,
 // SCAS, INS, OUTS). A REP instruction runs at most kChunk iterations per step and then
-// restarts itself (RIP unchanged), so interrupts and request_stop() are seen during long copies,
-// as on hardware (SDM Vol. 2B REP: "interrupted ... resumes").
+// restarts itself (RIP unchanged, RCX/RSI/RDI at the next iteration), so interrupts and
+// request_stop() are seen during long copies, as on hardware (SDM Vol. 2B REP: "interrupted
+// ... resumes"). While debugging it stops after any iteration that traps: each one under TF,
+// the one that hit a data breakpoint (SDM Vol. 3B §17.3.1.2, §17.3.1.4).
 #include <Zydis/Mnemonic.h>
 
 #include "engine/emu/interp/operands.hpp"
@@ -46,10 +48,12 @@ void repeat(Cpu& c, const DecodedInst& in, F&& body) {
     const bool go_on = body();
     set_gpr(c, kRcx, in.addrsize, (c.st.gpr[kRcx] - 1) & amask);
     if (!go_on) return;
+    if (c.rep_iteration_traps()) break;  // the #DB comes between iterations
   }
   if ((c.st.gpr[kRcx] & amask) != 0) {
     c.next_rip = c.st.rip;  // not finished: run the same instruction again
     c.end_block = true;
+    c.rep_resume = true;
   }
 }
 

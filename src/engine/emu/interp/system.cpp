@@ -76,6 +76,7 @@ void mov_dr(Cpu& c, const DecodedInst& in) {
     if (c.st.cr4 & cr4::kDE) raise(vec::kUD);
     n += 2;
   }
+  c.check_general_detect();
   const unsigned size = c.mode64() ? 8 : 4;
   if (to_dr) {
     const uint64_t v = get_gpr(c, in.ops[1].reg, size);
