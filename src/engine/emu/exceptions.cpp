@@ -96,10 +96,14 @@ void Cpu::deliver(uint8_t vector, bool has_error, uint32_t error, bool software,
         }
         st.gpr[kRsp] = rsp & ~0xfull;
       } else {
-        const uint64_t off = 4 + 8 * new_cpl;
-        if (off + 5 > st.seg[kTr].limit) raise(vec::kTS, (st.seg[kTr].selector & 0xfffc) + ext);
-        const uint32_t esp = static_cast<uint32_t>(read_sys(tss + off, 4));
-        const uint16_t ss = static_cast<uint16_t>(read_sys(tss + off + 4, 2));
+        // ESPn/SSn at 4 + 8n in a 32-bit TSS, SPn/SSn at 2 + 4n in a 16-bit one.
+        const bool tss32 = st.seg[kTr].type & 8;
+        const unsigned sp_size = tss32 ? 4 : 2;
+        const uint64_t off = tss32 ? 4 + 8 * new_cpl : 2 + 4 * new_cpl;
+        if (off + sp_size + 1 > st.seg[kTr].limit)
+          raise(vec::kTS, (st.seg[kTr].selector & 0xfffc) + ext);
+        const uint32_t esp = static_cast<uint32_t>(read_sys(tss + off, sp_size));
+        const uint16_t ss = static_cast<uint16_t>(read_sys(tss + off + sp_size, 2));
         if ((ss & 0xfffc) == 0 || (ss & 3) != new_cpl) raise(vec::kTS, (ss & 0xfffc) + ext);
         const uint64_t sd = read_descriptor(ss, vec::kTS);
         const bool writable_data = ((sd >> 43) & 3) == 2 && ((sd >> 41) & 1);

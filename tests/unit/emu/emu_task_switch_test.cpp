@@ -281,6 +281,25 @@ TEST_P(EmuTaskSwitchTest, ProtectedModeCplAboveIoplUsesIoBitmap) {
   EXPECT_EQ(env.io.pio_writes[0].first, 0x80);
 }
 
+TEST_P(EmuTaskSwitchTest, EventFromRing3TakesStackFrom16BitTss) {
+  env.poke<uint16_t>(kTss16 + 2, 0x7000);  // SP0
+  env.poke<uint16_t>(kTss16 + 4, 0x10);    // SS0
+  auto& s = env.st();
+  s.seg[kTr] = Segment{0x40, kTss16, 0x2b, 0x3, false, 0, true};
+  s.seg[kCs] = flat(0x5b, 0xb);
+  s.seg[kCs].dpl = 3;
+  for (int i : {kSs, kDs, kEs}) {
+    s.seg[i] = flat(0x53, 0x3);
+    s.seg[i].dpl = 3;
+  }
+  env.cpu.state_changed();
+  run("hlt");  // #GP(0) at CPL 3
+  EXPECT_EQ(reg(kRdi), vec::kGP);
+  EXPECT_EQ(reg(kRsp), 0x7000u - 24);  // SS, ESP, EFLAGS, CS, EIP, error (32-bit gate)
+  EXPECT_EQ(env.peek<uint32_t>(0x7000 - 4), 0x53u);
+  EXPECT_EQ(env.peek<uint32_t>(0x7000 - 8), kStack);
+}
+
 TEST_P(EmuTaskSwitchTest, TaskSwitchToTssWithVmEntersV86) {
   write_image(kTssV, 0, 0xff0, 0x800, 0x900, 0x20002);
   env.poke<uint32_t>(kTssV + 4, kHandlerStack);  // ESP0/SS0 for the #GP out of v86 mode
