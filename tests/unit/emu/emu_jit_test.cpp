@@ -7,6 +7,8 @@
 #include "emu_test_util.hpp"
 
 #include "engine/emu/jit/code_cache.hpp"
+#include "engine/emu/jit/flag_liveness.hpp"
+#include "x86/decode/decoder.hpp"
 
 namespace vessel::engine::emu::test {
 namespace {
@@ -155,6 +157,95 @@ TEST(EmuJit, SelfModifyingCodeInTheSameBlock) {
               StopReason::kHalt);
     EXPECT_EQ(e.st().gpr[kRax] & 0xff, 5u);
   }
+}
+
+// Lazy flags: random straight-line sequences of flag writers and readers (ALU, shifts, CMOVcc,
+// SETcc, ADC/SBB, PUSHFQ through a handler, memory operands, sometimes a #PF in the middle)
+// must leave the same state as the interpreter's, including the RFLAGS image a fault pushes.
+TEST(EmuJit, LazyFlagsMatchTheInterpreterOnRandomSequences) {
+  const char* const regs[] = {"rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9",
+                              "r12", "r13", "r14", "r15", "rbp", "r11"};
+  const char* const regs32[] = {"eax", "ecx", "edx", "esi", "edi", "r8d", "r9d"};
+  const char* const bytes[] = {"al", "cl", "dl", "sil", "dil", "r8b", "r9b"};
+  const char* const cc[] = {"o", "no", "b", "nb", "z", "nz", "be", "nbe",
+                            "s", "ns", "p", "np", "l", "nl", "le", "nle"};
+  const char* const binops[] = {"add", "sub", "adc", "sbb", "and", "or", "xor", "cmp", "test"};
+  std::mt19937_64 rng(7);
+  const auto pick = [&](const auto& list) { return std::string(list[rng() % std::size(list)]); };
+  for (int n = 0; n < 30; ++n) {
+    std::string src;
+    const int len = 6 + static_cast<int>(rng() % 20);
+    for (int i = 0; i < len; ++i) {
+      const std::string r = pick(regs), q = pick(regs);
+      switch (rng() % 14) {
+        case 0:
+        case 1:
+        case 2:
+          src += pick(binops) + " " + r + ", " + q;
+          break;
+        case 3:
+          src += pick(binops) + " " + pick(regs32) + ", " + std::to_string(rng() % 300);
+          break;
+        case 4:
+          src += std::string(rng() % 2 ? "inc " : "dec ") + r;
+          break;
+        case 5:
+          src +=
+              std::string(rng() % 2 ? "shl " : "sar ") + r + ", " + std::to_string(1 + rng() % 63);
+          break;
+        case 6:
+          src += "shr " + pick(regs32) + ", cl";
+          break;
+        case 7:
+          src += "cmov" + pick(cc) + " " + r + ", " + q;
+          break;
+        case 8:
+          src += "set" + pick(cc) + " " + pick(bytes);
+          break;
+        case 9:
+          src += "lea " + r + ", [" + q + "+rcx*2+5]\nmov " + q + ", " + r;
+          break;
+        case 10:
+          src += "imul " + r + ", " + q;
+          break;
+        case 11:
+          src += "pushfq\npop r11";
+          break;
+        case 12:
+          src += rng() % 2 ? "add " + r + ", [rbx+8]" : "mov [rbx+16], " + r;
+          break;
+        default:
+          src += rng() % 4 ? "adc " + r + ", 1" : "mov rax, [r10]";  // the #PF, sometimes
+          break;
+      }
+      src += "\n";
+    }
+    expect_same(src, 3);
+  }
+}
+
+// The liveness pass itself: flags overwritten before any reader are not live, flags a reader
+// (Jcc at the end, ADC's CF) needs are, and all are around a memory access.
+TEST(EmuJit, FlagLivenessPlan) {
+  const auto code = assemble(64,
+                             "add rax, rdx\nsub rax, rcx\ninc rsi\nadc rdi, 1\n"
+                             "mov rax, [rbx]\ncmp rax, rsi\njz .t\n.t:");
+  std::vector<x86::DecodedInst> insts;
+  x86::Decoder dec;
+  for (size_t at = 0; at < code.size();) {
+    x86::DecodedInst in;
+    ASSERT_EQ(dec.decode(x86::CodeMode::k64, code.data() + at, code.size() - at, in),
+              x86::DecodeStatus::kOk);
+    insts.push_back(in);
+    at += in.length;
+  }
+  ASSERT_EQ(insts.size(), 7u);
+  const jit::FlagPlan p = jit::plan_flags(insts);
+  EXPECT_EQ(p.live_out[0], 0u);      // add: all overwritten by sub
+  EXPECT_EQ(p.live_out[1], 1u);      // sub: only CF (inc keeps it, adc reads it)
+  EXPECT_EQ(p.live_out[2], 1u);      // inc: CF is sub's, still live
+  EXPECT_EQ(p.live_out[3], 0x8d5u);  // adc: before a memory access, everything
+  EXPECT_EQ(p.live_out[5], 0x8d5u);  // cmp: read by the Jcc, the block's end
 }
 
 // The cache is bounded: commits never go past its end, and a flush starts it over with a new

@@ -78,6 +78,7 @@ struct Emitter : Xbyak::CodeGenerator {
   bool wrote_memory = false;  // it stored to memory (a slow store may invalidate the block)
   bool sets_rip = false;      // it stored st.rip itself (branches): pending is 0 after it
   bool ended = false;         // it jumped to the block's exits itself (chained branches)
+  uint32_t flags_live = 0x8d5;  // arithmetic flags live after it (lazy flags: only these saved)
 
  private:
   void tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& miss);

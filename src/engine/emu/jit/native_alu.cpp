@@ -40,10 +40,14 @@ void load_dest(Emitter& e, const x86::DecodedInst& in) {
   }
 }
 
-// Saves the host flags of the operation just done, writes rax back to operand 0, merges.
+// Saves the host flags of the operation just done, writes rax back to operand 0, merges the
+// flags it writes that are live after it (lazy flags: dead ones are never stored).
 void finish(Emitter& e, const x86::DecodedInst& in, bool write_back, uint32_t flags) {
-  e.pushfq();
-  e.pop(r15);
+  const uint32_t keep = flags & e.flags_live;
+  if (keep) {
+    e.pushfq();
+    e.pop(r15);
+  }
   const x86::Operand& d = in.ops[0];
   if (write_back) {
     if (d.kind == OpKind::kGpr) {
@@ -53,7 +57,7 @@ void finish(Emitter& e, const x86::DecodedInst& in, bool write_back, uint32_t fl
       e.store_mem(d.seg, d.size);
     }
   }
-  e.merge_flags(flags);
+  if (keep) e.merge_flags(keep);
 }
 
 bool binary(Emitter& e, const x86::DecodedInst& in) {

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "engine/emu/jit/emitter.hpp"
+#include "engine/emu/jit/flag_liveness.hpp"
 #include "x86/decode/branch.hpp"
 
 namespace vessel::engine::emu::jit {
@@ -102,61 +103,75 @@ void emit_end(Emitter& e, std::span<const x86::DecodedInst> insts) {
 
 }  // namespace
 
+namespace {
+
+// Emits the translation; nullptr when `plan` took an instruction for native that was not.
+BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> insts,
+                   std::span<const Handler> handlers, x86::CodeMode mode, bool user,
+                   const FlagPlan* plan) {
+  const Layout& layout = jit.layout;
+  Emitter e(jit, gpa, mode, user);
+  Xbyak::Label epilogue, chained, body, not_run;
+  e.putL(chained);  // the Header
+  e.putL(not_run);
+  const uint8_t* const entry = e.getCurr();
+  for (const auto& r : {rbx, rbp, r12, r13, r14, r15}) e.push(r);
+  e.sub(rsp, 8);  // the spill slot; keeps calls 16-byte aligned
+  e.mov(rbx, rdi);
+  e.mov(rbp, rsi);
+  e.jmp(body, CodeGenerator::T_NEAR);
+  e.L(chained);
+  emit_chained_entry(e, insts.size(), not_run);
+  e.L(body);
+  uint64_t native = 0;
+  unsigned offset = 0;
+  for (size_t i = 0; i < insts.size(); ++i) {
+    const x86::DecodedInst& in = insts[i];
+    e.index = static_cast<unsigned>(i);
+    e.offset = offset;
+    e.length = in.length;
+    offset += in.length;
+    e.wrote_memory = e.sets_rip = false;
+    e.flags_live = plan ? plan->live_out[i] : kArithFlags;
+    if (emit_native(e, in)) {
+      ++native;
+      e.pending = e.sets_rip ? 0 : e.pending + in.length;
+      if (i == 0) e.and_(e.field64(layout.rflags), ~static_cast<int>(1u << 16));
+      if (e.wrote_memory && !e.ended) {  // a slow store to a code page may have dropped this block
+        e.cmp(e.byte[rbx + layout.end_block], 0);
+        e.jne(e.exit(kLeft, e.index + 1, e.pending), CodeGenerator::T_NEAR);
+      }
+    } else {
+      if (plan && plan->assumed_native[i]) return nullptr;
+      emit_call(e, in, handlers[i]);
+    }
+  }
+  emit_end(e, insts);
+  e.emit_exits(epilogue);
+  e.L(not_run);
+  e.mov(eax, kNotRun);
+  e.L(epilogue);
+  e.add(rsp, 8);
+  for (const auto& r : {r15, r14, r13, r12, rbp, rbx}) e.pop(r);
+  e.ret();
+  e.ready();
+  jit.cache.commit(e.getSize());
+  ++jit.stats.blocks_translated;
+  jit.stats.native_insts += native;
+  jit.stats.called_insts += insts.size() - native;
+  return reinterpret_cast<BlockFn>(const_cast<uint8_t*>(entry));
+}
+
+}  // namespace
+
 BlockFn translate(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> insts,
                   std::span<const Handler> handlers, x86::CodeMode mode, bool user) {
   if (!jit.cache.ok() || insts.empty()) return nullptr;
-  const Layout& layout = jit.layout;
   try {
-    Emitter e(jit, gpa, mode, user);
-    Xbyak::Label epilogue, chained, body, not_run;
-    e.putL(chained);  // the Header
-    e.putL(not_run);
-    const uint8_t* const entry = e.getCurr();
-    for (const auto& r : {rbx, rbp, r12, r13, r14, r15}) e.push(r);
-    e.sub(rsp, 8);  // the spill slot; keeps calls 16-byte aligned
-    e.mov(rbx, rdi);
-    e.mov(rbp, rsi);
-    e.jmp(body, CodeGenerator::T_NEAR);
-    e.L(chained);
-    emit_chained_entry(e, insts.size(), not_run);
-    e.L(body);
-    uint64_t native = 0;
-    unsigned offset = 0;
-    for (size_t i = 0; i < insts.size(); ++i) {
-      const x86::DecodedInst& in = insts[i];
-      e.index = static_cast<unsigned>(i);
-      e.offset = offset;
-      e.length = in.length;
-      offset += in.length;
-      e.wrote_memory = e.sets_rip = false;
-      if (emit_native(e, in)) {
-        ++native;
-        e.pending = e.sets_rip ? 0 : e.pending + in.length;
-        if (i == 0) e.and_(e.field64(layout.rflags), ~static_cast<int>(1u << 16));
-        if (e.wrote_memory &&
-            !e.ended) {  // a slow store to a code page may have dropped this block
-          e.cmp(e.byte[rbx + layout.end_block], 0);
-          e.jne(e.exit(kLeft, e.index + 1, e.pending), CodeGenerator::T_NEAR);
-        }
-      } else {
-        emit_call(e, in, handlers[i]);
-      }
-    }
-    emit_end(e, insts);
-    e.emit_exits(epilogue);
-    e.L(not_run);
-    e.mov(eax, kNotRun);
-    e.L(epilogue);
-    e.add(rsp, 8);
-    for (const auto& r : {r15, r14, r13, r12, rbp, rbx}) e.pop(r);
-    e.ret();
-    e.ready();
-    const auto fn = reinterpret_cast<BlockFn>(const_cast<uint8_t*>(entry));
-    jit.cache.commit(e.getSize());
-    ++jit.stats.blocks_translated;
-    jit.stats.native_insts += native;
-    jit.stats.called_insts += insts.size() - native;
-    return fn;
+    const FlagPlan plan = plan_flags(insts);
+    if (BlockFn fn = emit_block(jit, gpa, insts, handlers, mode, user, &plan)) return fn;
+    ++jit.stats.all_live_retries;
+    return emit_block(jit, gpa, insts, handlers, mode, user, nullptr);
   } catch (const Xbyak::Error&) {
     return nullptr;  // out of cache space
   }

@@ -85,6 +85,7 @@ struct Layout {
 struct Stats {
   uint64_t blocks_translated = 0;
   uint64_t native_insts = 0, called_insts = 0;  // static counts, per translated instruction
+  uint64_t all_live_retries = 0;  // blocks translated again without lazy flags (flag_liveness)
 };
 
 class Jit;
