@@ -2,6 +2,7 @@
 // from the same random registers, flags and memory in both, and must leave the same state
 // (registers, RIP, flags, memory). Also faults inside translated code (precise state) and
 // self-modifying code within one translated block.
+#include <array>
 #include <random>
 
 #include "emu_test_util.hpp"
@@ -86,11 +87,19 @@ TEST(EmuJit, ArithmeticWithMemory) {
 }
 
 TEST(EmuJit, IncDecShiftsImul) {
-  for (const char* s :
-       {"inc rax", "dec ecx", "inc byte [rbx+3]", "dec word [rbx+4]", "inc r12w", "shl rax, 5",
-        "shr edx, 1", "sar r8w, 3", "shl al, 7", "shl rax, cl", "sar edx, cl", "shr dl, cl",
-        "shr byte [rbx], 2", "sar qword [rbx+8], 63", "imul rax, rdx", "imul ecx, [rbx+8]",
-        "imul r9, rdx, -7", "imul ax, dx, 300", "imul r13d, r14d"})
+  for (const char* s : {"inc rax",           "dec ecx",
+                        "inc byte [rbx+3]",  "dec word [rbx+4]",
+                        "inc r12w",          "shl rax, 5",
+                        "shr edx, 1",        "sar r8w, 3",
+                        "shl al, 7",         "shl rax, cl",
+                        "sar edx, cl",       "shr dl, cl",
+                        "shr byte [rbx], 2", "sar qword [rbx+8], 63",
+                        "imul rax, rdx",     "imul ecx, [rbx+8]",
+                        "imul r9, rdx, -7",  "imul ax, dx, 300",
+                        "imul r13d, r14d",   "rol rax, 5",
+                        "ror edx, 1",        "rol r8w, 9",
+                        "ror al, 3",         "rol rax, cl",
+                        "ror dl, cl",        "rol qword [rbx+8], 13"})
     expect_same(s);
 }
 
@@ -190,8 +199,8 @@ TEST(EmuJit, LazyFlagsMatchTheInterpreterOnRandomSequences) {
           src += std::string(rng() % 2 ? "inc " : "dec ") + r;
           break;
         case 5:
-          src +=
-              std::string(rng() % 2 ? "shl " : "sar ") + r + ", " + std::to_string(1 + rng() % 63);
+          src += pick(std::array{"shl ", "sar ", "rol ", "ror "}) + r + ", " +
+                 std::to_string(1 + rng() % 63);
           break;
         case 6:
           src += "shr " + pick(regs32) + ", cl";

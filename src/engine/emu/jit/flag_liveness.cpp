@@ -71,6 +71,11 @@ Effect effect_of(const x86::DecodedInst& in) {
       // of 0 leaves the flags alone, so the write kills nothing.
       if (in.num_operands > 1 && in.ops[1].kind == x86::OpKind::kImm) e.writes = kAll;
       break;
+    case ZYDIS_MNEMONIC_ROL:
+    case ZYDIS_MNEMONIC_ROR:
+      e.transparent = true;
+      if (in.num_operands > 1 && in.ops[1].kind == x86::OpKind::kImm) e.writes = kCF | 0x800;
+      break;
     default:
       if (in.opcode_map == 1 && ((in.opcode & 0xf0) == 0x40 || (in.opcode & 0xf0) == 0x90)) {
         e.transparent = true;  // CMOVcc (0F 4x), SETcc (0F 9x): read the condition flags
