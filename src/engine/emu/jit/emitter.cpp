@@ -62,8 +62,10 @@ Xbyak::Label& Emitter::exit(uint32_t status, unsigned retired, int64_t rip_delta
 
 Xbyak::Label& Emitter::direct_exit(unsigned retired, int64_t rip_delta, int64_t target) {
   const int64_t in_page = static_cast<int64_t>(gpa & 0xfff) + target;
-  if (mode != x86::CodeMode::k64 || in_page < 0 || in_page >= 4096)
-    return exit(kRanToEnd, retired, rip_delta);
+  if (mode != x86::CodeMode::k64) return exit(kRanToEnd, retired, rip_delta);
+  // Another page may map anywhere: the lookup checks the RIP → block mapping every time.
+  if (in_page < 0 || in_page >= 4096)
+    return find_exit(kRanToEnd, retired, rip_delta, ExitKind::kIndirect, 0);
   return find_exit(kRanToEnd, retired, rip_delta, ExitKind::kDirect,
                    (gpa & ~0xfffull) + static_cast<uint64_t>(in_page));
 }

@@ -39,7 +39,8 @@ struct Emitter : Xbyak::CodeGenerator {
   // An exit: commits `retired` instructions and `rip_delta` bytes of RIP, returns `status`.
   Xbyak::Label& exit(uint32_t status, unsigned retired, int64_t rip_delta);
   // The exit of a block that ran to its end towards `target`, bytes from the block's start:
-  // a patchable direct exit when chaining allows it (see Header), else exit(kRanToEnd).
+  // a patchable direct exit when chaining allows it (see Header), an indirect-lookup exit
+  // for a target in another page of 64-bit code, else exit(kRanToEnd).
   Xbyak::Label& direct_exit(unsigned retired, int64_t rip_delta, int64_t target);
   // The exit after a near indirect transfer (st.rip already set): probes the indirect lookup.
   Xbyak::Label& indirect_exit(unsigned retired);

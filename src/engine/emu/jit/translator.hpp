@@ -60,7 +60,8 @@ struct ExitSlot {
   bool indirect = false;    // an indirect lookup miss: fill the lookup with the next block
 };
 
-// The indirect-branch lookup (RET, JMP/CALL through a register or memory, in 64-bit code):
+// The indirect-branch lookup (RET, JMP/CALL through a register or memory, and direct exits to
+// another page, in 64-bit code):
 // guest RIP → chained entry, valid while `gen` is the Cpu's chain generation (bumped by every
 // TLB flush, INVLPG and block invalidation: the RIP → block mapping cannot change otherwise).
 struct IndirectEntry {
