@@ -257,6 +257,82 @@ TEST(EmuJit, FlagLivenessPlan) {
   EXPECT_EQ(p.live_out[5], 0x8d5u);  // cmp: read by the Jcc, the block's end
 }
 
+// 32-bit protected mode without paging: memory operands take the inline TLB path only through
+// a flat segment; a segment with a base, a short limit or no write permission must still
+// relocate or fault exactly as the interpreter does.
+struct Run32 {
+  StopReason stop;
+  CpuState st;
+  std::vector<uint8_t> data;
+  uint64_t native;
+};
+Run32 run32(ExecMode mode, const std::string& src, uint64_t ds_base, uint32_t ds_limit,
+            uint8_t ds_type) {
+  Env e;
+  e.cpu.set_exec_mode(mode);
+  e.cpu.set_jit_threshold(0);
+  e.setup_gdt();
+  auto& s = e.st();
+  s = reset_state();
+  s.cr0 = cr0::kPE | cr0::kET;
+  s.gdt = {kGdt, 0x47};
+  s.idt = {kIdt, 0};  // any fault ends in a triple fault: both engines must agree on it
+  Segment cs{0x18, 0, 0xffffffff, 0xb, true, 0, true};
+  cs.db = cs.g = true;
+  Segment ds{0x10, 0, 0xffffffff, 0x3, true, 0, true};
+  ds.db = ds.g = true;
+  s.seg[kCs] = cs;
+  for (int i : {kEs, kSs, kFs, kGs}) s.seg[i] = ds;
+  ds.base = ds_base;
+  ds.limit = ds_limit;
+  ds.type = ds_type;
+  s.seg[kDs] = ds;
+  s.gpr[kRbx] = kData;
+  s.gpr[kRsp] = kStack;
+  s.rip = kCode;
+  e.cpu.state_changed();
+  for (uint64_t i = 0; i < 64; ++i) {  // different data where a base would and would not lead
+    e.poke<uint8_t>(kData + i, static_cast<uint8_t>(i * 7 + 1));
+    e.poke<uint8_t>(kData + 0x1000 + i, static_cast<uint8_t>(i * 13 + 5));
+  }
+  e.load(kCode, assemble(32, src, kCode));
+  Run32 r;
+  r.stop = e.cpu.run(100000);
+  r.st = e.cpu.state();
+  for (uint64_t i = 0; i < 64; ++i) r.data.push_back(e.peek<uint8_t>(kData + ds_base + i));
+  r.native = e.cpu.jit_native_instructions();
+  return r;
+}
+
+TEST(EmuJit, ThirtyTwoBitSegmentsOnTheInlinePath) {
+  const std::string src =
+      // The ES (flat) load first puts the page of offset EBX in the TLB.
+      "mov esi, [es:ebx+8]\nmov ecx, 40\n.a: add [ebx+8], ecx\nmov eax, [ebx+8]\npush eax\npop "
+      "edx\n"
+      "mov [ebx+ecx], dl\ndec ecx\njnz .a\nhlt";
+  struct Case {
+    uint64_t base;
+    uint32_t limit;
+    uint8_t type;
+  };
+  for (const Case c : {Case{0, 0xffffffff, 3}, Case{0x1000, 0xffffffff, 3}, Case{0, 0xfff, 3},
+                       Case{0, 0xffffffff, 1}, Case{0, 0xffffffff, 7}}) {
+    SCOPED_TRACE(testing::Message()
+                 << "DS base " << c.base << " limit " << c.limit << " type " << int(c.type));
+    const Run32 a = run32(ExecMode::kInterp, src, c.base, c.limit, c.type);
+    const Run32 b = run32(ExecMode::kJit, src, c.base, c.limit, c.type);
+    EXPECT_EQ(a.stop, b.stop);
+    for (int r = 0; r < 8; ++r) EXPECT_EQ(a.st.gpr[r], b.st.gpr[r]) << "gpr " << r;
+    EXPECT_EQ(a.st.rip, b.st.rip);
+    EXPECT_EQ(a.st.rflags, b.st.rflags);
+    EXPECT_EQ(a.data, b.data);
+    EXPECT_GT(b.native, 0u);
+  }
+  // The flat case ran to its HLT, the others faulted or relocated as they should.
+  EXPECT_EQ(run32(ExecMode::kJit, src, 0, 0xffffffff, 3).stop, StopReason::kHalt);
+  EXPECT_EQ(run32(ExecMode::kJit, src, 0, 0xfff, 3).stop, StopReason::kShutdown);
+}
+
 // The cache is bounded: commits never go past its end, and a flush starts it over with a new
 // generation (which is what makes every older translation invalid).
 TEST(EmuJit, CodeCacheIsBoundedAndFlushesWhole) {

@@ -176,10 +176,38 @@ void Emitter::effective_address(const x86::Operand& op, unsigned addrsize) {
     movzx(r13d, r13w);
 }
 
-// Inline TLB hit path (64-bit mode; see Cpu::read_la): rdi = host address on a hit.
+// 32-bit code: the inline path only for a flat segment (base 0, limit 4 GiB - 1, present,
+// usable, an expand-up data segment, writable for a store), where the linear address is the
+// offset and no limit check can fail; anything else takes the slow path (Cpu::linear_slow).
+void Emitter::flat_check(unsigned seg, bool store, Xbyak::Label& miss) {
+  using arch::Segment;
+  static_assert(offsetof(Segment, type) == offsetof(Segment, limit) + 4 &&
+                offsetof(Segment, s) == offsetof(Segment, type) + 1 &&
+                offsetof(Segment, dpl) == offsetof(Segment, s) + 1 &&
+                offsetof(Segment, present) == offsetof(Segment, dpl) + 1);
+  const int at = lay.seg_base[seg] - static_cast<int>(offsetof(Segment, base));
+  // The qword limit | type | s | dpl | present, DPL ignored; type: not code, not expand-down
+  // (and writable for a store).
+  const uint64_t type_mask = store ? 0x0e : 0x0c, type_want = store ? 0x02 : 0x00;
+  const uint64_t mask = 0xffffffffull | type_mask << 32 | 0xffull << 40 | 0xffull << 56;
+  const uint64_t want = 0xffffffffull | type_want << 32 | 1ull << 40 | 1ull << 56;
+  cmp(qword[rbx + at + static_cast<int>(offsetof(Segment, base))], 0);
+  jne(miss, T_NEAR);
+  cmp(byte[rbx + at + static_cast<int>(offsetof(Segment, unusable))], 0);
+  jne(miss, T_NEAR);
+  mov(rcx, qword[rbx + at + static_cast<int>(offsetof(Segment, limit))]);
+  mov(rdx, mask);
+  and_(rcx, rdx);
+  mov(rdx, want);
+  cmp(rcx, rdx);
+  jne(miss, T_NEAR);
+}
+
+// Inline TLB hit path (see Cpu::read_la): rdi = host address on a hit.
 void Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& miss) {
   mov(rsi, r13);
-  if (seg == 4 || seg == 5) add(rsi, field64(lay.seg_base[seg]));  // FS, GS
+  if (mode == x86::CodeMode::k64 && (seg == 4 || seg == 5))
+    add(rsi, field64(lay.seg_base[seg]));  // FS, GS
   mov(rax, rsi);
   shr(rax, 12);
   and_(eax, Cpu::kTlbSize - 1);
@@ -197,11 +225,13 @@ void Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& mis
   add(rdi, rcx);
 }
 
-// A load into rax or a store of r14: the inline TLB hit path (64-bit mode), else the slow path
-// through the soft MMU, which may fault (the instruction is then not done).
+// A load into rax or a store of r14: the inline TLB hit path (64-bit mode, flat segments in
+// 32-bit mode), else the slow path through the soft MMU, which may fault (the instruction is
+// then not done).
 void Emitter::access_mem(unsigned seg, unsigned size, bool store) {
   Xbyak::Label miss, done;
-  if (mode == x86::CodeMode::k64) {
+  if (mode != x86::CodeMode::k16) {
+    if (mode == x86::CodeMode::k32) flat_check(seg, store, miss);
     tlb_lookup(seg, size, store ? 1 : 0, miss);
     const Xbyak::Address at = size == 1   ? byte[rdi]
                               : size == 2 ? word[rdi]

@@ -83,6 +83,7 @@ struct Emitter : Xbyak::CodeGenerator {
 
  private:
   void tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& miss);
+  void flat_check(unsigned seg, bool store, Xbyak::Label& miss);
   void access_mem(unsigned seg, unsigned size, bool store);
   void emit_direct_stub(uint64_t target_gpa);
   void emit_indirect_probe();
