@@ -138,7 +138,11 @@ TEST(EmuJitChain, IndirectCallsAndReturnsUseTheLookup) {
 // An interrupt controller whose interrupt becomes pending from another thread after a while.
 struct LateController : bus::InterruptController {
   std::atomic<bool> pending{false};
-  bool interrupt_pending() override { return pending.load(); }
+  std::atomic<uint64_t> polls{0};  // the run loop asks once per visit
+  bool interrupt_pending() override {
+    ++polls;
+    return pending.load();
+  }
   std::optional<uint8_t> acknowledge() override {
     if (!pending.exchange(false)) return std::nullopt;
     return 0x40;
@@ -155,13 +159,19 @@ void tight_loop_gets_interrupt(bool signalled) {
   e.set_gate(0x40, kHandlers);
   e.load(kHandlers, assemble(64, "mov ebx, 0x1234\nhlt", kHandlers));
   e.st().gpr[kRbx] = 0;
+  e.load(kCode, assemble(64, "sti\nxor eax, eax\n.l: inc rax\njmp .l", kCode));
+  // The interrupt comes once the loop runs chained (the run loop has been visited a few times
+  // after the first blocks, each visit at most a chain span apart), whatever the host's load.
   std::thread timer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (ic.polls.load() < 12 && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
     ic.pending = true;
     if (signalled) e.cpu.request_exit();
   });
-  // Far more instructions than 50 ms of the loop: without the interrupt it would not halt.
-  const StopReason stop = e.run_code("sti\nxor eax, eax\n.l: inc rax\njmp .l", 4'000'000'000);
+  // Far more instructions than the wait: without the interrupt it would not halt.
+  const StopReason stop = e.cpu.run(4'000'000'000);
   timer.join();
   EXPECT_EQ(stop, StopReason::kHalt);
   EXPECT_EQ(e.st().gpr[kRbx], 0x1234u);

@@ -111,11 +111,10 @@ std::string Cpu::exec_stats() const {
   const uint64_t direct = chained - std::min(chained, j.indirect_hits);
   const uint64_t transitions = loop_runs + chained;
   return fmt::format(
-      "translator: {} blocks translated ({} native / {} handler-call instructions), "
-      "{} cache flushes, {:.1f}% translation cache hits (run-loop lookups); block transitions: "
-      "{:.1f}% patched "
-      "jumps, {:.1f}% indirect lookup, {:.1f}% run loop; {:.1f}% of run-loop block runs "
-      "translated; {:.0f} interpreter fallbacks per million translated instructions",
+      "translator: {} blocks translated ({} native / {} handler-call instructions), {} cache "
+      "flushes, {:.1f}% translation cache hits (run-loop lookups); block transitions: {:.1f}% "
+      "patched jumps, {:.1f}% indirect lookup, {:.1f}% run loop; {:.1f}% of run-loop block "
+      "runs translated; {:.0f} interpreter fallbacks per million translated instructions",
       j.stats.blocks_translated, j.stats.native_insts, j.stats.called_insts, j.cache.flushes(),
       pct(j.cache_hits, j.translated_runs), pct(direct, transitions),
       pct(j.indirect_hits, transitions), pct(loop_runs, transitions),

@@ -101,10 +101,6 @@ void emit_end(Emitter& e, std::span<const x86::DecodedInst> insts) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 // Emits the translation; nullptr when `plan` took an instruction for native that was not.
 BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> insts,
                    std::span<const Handler> handlers, x86::CodeMode mode, bool user,
