@@ -3,11 +3,11 @@
 // mode or interrupt state, after kMaxBlockInsts, or before an instruction crossing its page.
 // Writes to a page that holds decoded code (code_pages_, checked on the slow write path; the
 // TLB never gives such a page a fast write tag) drop every block on it.
-#include <Zydis/Mnemonic.h>
 #include <fmt/format.h>
 #include <algorithm>
 
 #include "engine/emu/cpu.hpp"
+#include "x86/decode/branch.hpp"
 
 namespace vessel::engine::emu {
 
@@ -21,47 +21,6 @@ x86::CodeMode code_mode(const CpuState& s) {
   return x86::CodeMode::k16;
 }
 
-// Whether the code mode and CPL after `last` (a block's last instruction) are those before it:
-// an instruction that does not end a block, or a near branch (relative or indirect), call,
-// return or loop. Far transfers, interrupts, IRET, SYSCALL/SYSRET and the mode and
-// interrupt-state changers all end blocks and are not chainable.
-bool chainable_end(const x86::DecodedInst& last) {
-  if (!(last.flags & x86::iflag::kEndsBlock)) return true;
-  const uint8_t reg = (last.modrm >> 3) & 7;
-  switch (last.op) {
-    case ZYDIS_MNEMONIC_JB:
-    case ZYDIS_MNEMONIC_JBE:
-    case ZYDIS_MNEMONIC_JL:
-    case ZYDIS_MNEMONIC_JLE:
-    case ZYDIS_MNEMONIC_JNB:
-    case ZYDIS_MNEMONIC_JNBE:
-    case ZYDIS_MNEMONIC_JNL:
-    case ZYDIS_MNEMONIC_JNLE:
-    case ZYDIS_MNEMONIC_JNO:
-    case ZYDIS_MNEMONIC_JNP:
-    case ZYDIS_MNEMONIC_JNS:
-    case ZYDIS_MNEMONIC_JNZ:
-    case ZYDIS_MNEMONIC_JO:
-    case ZYDIS_MNEMONIC_JP:
-    case ZYDIS_MNEMONIC_JS:
-    case ZYDIS_MNEMONIC_JZ:
-    case ZYDIS_MNEMONIC_LOOP:
-    case ZYDIS_MNEMONIC_LOOPE:
-    case ZYDIS_MNEMONIC_LOOPNE:
-    case ZYDIS_MNEMONIC_JCXZ:
-    case ZYDIS_MNEMONIC_JECXZ:
-    case ZYDIS_MNEMONIC_JRCXZ:
-      return true;
-    case ZYDIS_MNEMONIC_JMP:  // not EA (ptr16:xx) nor FF /5 (m16:xx)
-      return last.ops[0].kind != x86::OpKind::kFarPtr && !(last.opcode == 0xff && reg == 5);
-    case ZYDIS_MNEMONIC_CALL:  // not 9A nor FF /3
-      return last.ops[0].kind != x86::OpKind::kFarPtr && !(last.opcode == 0xff && reg == 3);
-    case ZYDIS_MNEMONIC_RET:  // C3/C2; CA/CB are far returns
-      return last.opcode == 0xc3 || last.opcode == 0xc2;
-    default:
-      return false;
-  }
-}
 }  // namespace
 
 Cpu::Block* Cpu::block_at_rip() {
@@ -140,7 +99,7 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
     at += inst.length;
     if (inst.flags & x86::iflag::kEndsBlock) break;
   }
-  block->chainable = !block->insts.empty() && chainable_end(block->insts.back());
+  block->chainable = !block->insts.empty() && x86::keeps_code_segment(block->insts.back());
   mark_code_page(gpa);
   const uint64_t key = gpa << 2 | static_cast<uint64_t>(mode);
   page_blocks_[gpa >> 12].push_back(key);
@@ -168,6 +127,7 @@ void Cpu::invalidate_code_page(uint64_t page) {
   if (auto it = page_blocks_.find(page); it != page_blocks_.end()) {
     for (uint64_t key : it->second) {
       if (auto b = blocks_.find(key); b != blocks_.end()) {
+        jit_forget(b->second.get());
         // The running block may be this one: keep it alive until the next block boundary.
         dead_blocks_.push_back(std::move(b->second));
         blocks_.erase(b);

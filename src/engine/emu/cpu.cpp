@@ -101,6 +101,9 @@ StopReason Cpu::run_blocks(uint64_t& budget) {
   for (;;) {
     if (stop_.load(std::memory_order_relaxed) && stop_.exchange(false))
       return StopReason::kInterrupted;
+    // Cleared before looking at events, so a request made after this look is not lost.
+    if (exit_request_.load(std::memory_order_relaxed)) [[unlikely]]
+      exit_request_.store(0, std::memory_order_relaxed);
     if (check_events()) prev = nullptr;
     if (shared_code_->marks() != code_marks_seen_) [[unlikely]]
       withdraw_shared_write_paths();

@@ -99,7 +99,13 @@ class Cpu {
   const std::string& error() const { return error_; }
   uint64_t instructions_retired() const { return retired_; }
   void set_interrupt_controller(bus::InterruptController* ic) { ic_ = ic; }
-  void request_stop() { stop_.store(true, std::memory_order_release); }
+  void request_stop() {
+    stop_.store(true, std::memory_order_release);
+    request_exit();
+  }
+  // Makes translated code that chains from block to block come back to the run loop at its
+  // next block boundary (an interrupt became pending; any thread may call it).
+  void request_exit() { exit_request_.store(1, std::memory_order_release); }
   unsigned index() const { return index_; }
   std::vector<uint64_t> recent_blocks() const;
   // Interpreter or translator (see exec_mode.hpp); takes effect at the next block.
@@ -109,6 +115,10 @@ class Cpu {
   void set_jit_threshold(uint32_t runs) { jit_threshold_ = runs; }
   // Instructions translated to native code so far (not counting handler calls).
   uint64_t jit_native_instructions() const;
+  // Block transitions translated code made without the run loop: through patched direct
+  // jumps, and through the indirect-branch lookup.
+  uint64_t jit_chained_jumps() const;
+  uint64_t jit_indirect_hits() const;
   // Translator statistics, one line for the user ("" when nothing was translated).
   std::string exec_stats() const;
   // Wall-clock rate of the emulated TSC (CPUID leaf 0x15 advertises it).
@@ -302,6 +312,8 @@ class Cpu {
   const uint64_t& jit_retired_ref() const { return retired_; }
   const uint64_t& jit_fallbacks_ref() const { return jit_fallbacks_; }
   const TlbEntry* jit_tlb() const { return &tlb_[0][0]; }
+  const std::atomic<uint8_t>& jit_exit_request_ref() const { return exit_request_; }
+  const uint64_t& jit_chain_gen_ref() const { return chain_gen_; }
 
  private:
   // A successor seen after a block ran to its end: the next RIP and its block, valid while
@@ -368,6 +380,7 @@ class Cpu {
   bool run_block(Block* b, uint64_t& budget);
   bool interpret_block(Block* b, uint64_t& budget);
   bool run_translated(Block* b, uint64_t& budget);  // jit/dispatch.cpp
+  void jit_forget(Block* b);  // b is going away: no chained jump may reach its translation
 
   unsigned index_;
   // The last few block start addresses, oldest first through recent_blocks(): a cheap branch
@@ -376,6 +389,7 @@ class Cpu {
   size_t recent_next_ = 0;
   bus::InterruptController* ic_ = nullptr;
   std::atomic<bool> stop_{false};
+  std::atomic<uint8_t> exit_request_{0};  // see request_exit(); cleared by the run loop
   std::string error_;
   bool fatal_ = false, shutdown_ = false;
   bool nmi_blocked_ = false;

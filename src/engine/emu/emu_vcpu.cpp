@@ -33,6 +33,7 @@ bus::InterruptWaker& EmuVcpu::attach_interrupt_controller(bus::InterruptControll
 }
 
 void EmuVcpu::wake() {
+  cpu_.request_exit();  // out of chained translated code, to take the interrupt
   {
     std::lock_guard lock(mutex_);
     woken_ = true;

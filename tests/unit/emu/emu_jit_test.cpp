@@ -2,11 +2,14 @@
 // from the same random registers, flags and memory in both, and must leave the same state
 // (registers, RIP, flags, memory). Also faults inside translated code (precise state) and
 // self-modifying code within one translated block.
+#include <array>
 #include <random>
 
 #include "emu_test_util.hpp"
 
 #include "engine/emu/jit/code_cache.hpp"
+#include "engine/emu/jit/flag_liveness.hpp"
+#include "x86/decode/decoder.hpp"
 
 namespace vessel::engine::emu::test {
 namespace {
@@ -84,11 +87,19 @@ TEST(EmuJit, ArithmeticWithMemory) {
 }
 
 TEST(EmuJit, IncDecShiftsImul) {
-  for (const char* s :
-       {"inc rax", "dec ecx", "inc byte [rbx+3]", "dec word [rbx+4]", "inc r12w", "shl rax, 5",
-        "shr edx, 1", "sar r8w, 3", "shl al, 7", "shl rax, cl", "sar edx, cl", "shr dl, cl",
-        "shr byte [rbx], 2", "sar qword [rbx+8], 63", "imul rax, rdx", "imul ecx, [rbx+8]",
-        "imul r9, rdx, -7", "imul ax, dx, 300", "imul r13d, r14d"})
+  for (const char* s : {"inc rax",           "dec ecx",
+                        "inc byte [rbx+3]",  "dec word [rbx+4]",
+                        "inc r12w",          "shl rax, 5",
+                        "shr edx, 1",        "sar r8w, 3",
+                        "shl al, 7",         "shl rax, cl",
+                        "sar edx, cl",       "shr dl, cl",
+                        "shr byte [rbx], 2", "sar qword [rbx+8], 63",
+                        "imul rax, rdx",     "imul ecx, [rbx+8]",
+                        "imul r9, rdx, -7",  "imul ax, dx, 300",
+                        "imul r13d, r14d",   "rol rax, 5",
+                        "ror edx, 1",        "rol r8w, 9",
+                        "ror al, 3",         "rol rax, cl",
+                        "ror dl, cl",        "rol qword [rbx+8], 13"})
     expect_same(s);
 }
 
@@ -155,6 +166,171 @@ TEST(EmuJit, SelfModifyingCodeInTheSameBlock) {
               StopReason::kHalt);
     EXPECT_EQ(e.st().gpr[kRax] & 0xff, 5u);
   }
+}
+
+// Lazy flags: random straight-line sequences of flag writers and readers (ALU, shifts, CMOVcc,
+// SETcc, ADC/SBB, PUSHFQ through a handler, memory operands, sometimes a #PF in the middle)
+// must leave the same state as the interpreter's, including the RFLAGS image a fault pushes.
+TEST(EmuJit, LazyFlagsMatchTheInterpreterOnRandomSequences) {
+  const char* const regs[] = {"rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9",
+                              "r12", "r13", "r14", "r15", "rbp", "r11"};
+  const char* const regs32[] = {"eax", "ecx", "edx", "esi", "edi", "r8d", "r9d"};
+  const char* const bytes[] = {"al", "cl", "dl", "sil", "dil", "r8b", "r9b"};
+  const char* const cc[] = {"o", "no", "b", "nb", "z", "nz", "be", "nbe",
+                            "s", "ns", "p", "np", "l", "nl", "le", "nle"};
+  const char* const binops[] = {"add", "sub", "adc", "sbb", "and", "or", "xor", "cmp", "test"};
+  std::mt19937_64 rng(7);
+  const auto pick = [&](const auto& list) { return std::string(list[rng() % std::size(list)]); };
+  for (int n = 0; n < 30; ++n) {
+    std::string src;
+    const int len = 6 + static_cast<int>(rng() % 20);
+    for (int i = 0; i < len; ++i) {
+      const std::string r = pick(regs), q = pick(regs);
+      switch (rng() % 14) {
+        case 0:
+        case 1:
+        case 2:
+          src += pick(binops) + " " + r + ", " + q;
+          break;
+        case 3:
+          src += pick(binops) + " " + pick(regs32) + ", " + std::to_string(rng() % 300);
+          break;
+        case 4:
+          src += std::string(rng() % 2 ? "inc " : "dec ") + r;
+          break;
+        case 5:
+          src += pick(std::array{"shl ", "sar ", "rol ", "ror "}) + r + ", " +
+                 std::to_string(1 + rng() % 63);
+          break;
+        case 6:
+          src += "shr " + pick(regs32) + ", cl";
+          break;
+        case 7:
+          src += "cmov" + pick(cc) + " " + r + ", " + q;
+          break;
+        case 8:
+          src += "set" + pick(cc) + " " + pick(bytes);
+          break;
+        case 9:
+          src += "lea " + r + ", [" + q + "+rcx*2+5]\nmov " + q + ", " + r;
+          break;
+        case 10:
+          src += "imul " + r + ", " + q;
+          break;
+        case 11:
+          src += "pushfq\npop r11";
+          break;
+        case 12:
+          src += rng() % 2 ? "add " + r + ", [rbx+8]" : "mov [rbx+16], " + r;
+          break;
+        default:
+          src += rng() % 4 ? "adc " + r + ", 1" : "mov rax, [r10]";  // the #PF, sometimes
+          break;
+      }
+      src += "\n";
+    }
+    expect_same(src, 3);
+  }
+}
+
+// The liveness pass itself: flags overwritten before any reader are not live, flags a reader
+// (Jcc at the end, ADC's CF) needs are, and all are around a memory access.
+TEST(EmuJit, FlagLivenessPlan) {
+  const auto code = assemble(64,
+                             "add rax, rdx\nsub rax, rcx\ninc rsi\nadc rdi, 1\n"
+                             "mov rax, [rbx]\ncmp rax, rsi\njz .t\n.t:");
+  std::vector<x86::DecodedInst> insts;
+  x86::Decoder dec;
+  for (size_t at = 0; at < code.size();) {
+    x86::DecodedInst in;
+    ASSERT_EQ(dec.decode(x86::CodeMode::k64, code.data() + at, code.size() - at, in),
+              x86::DecodeStatus::kOk);
+    insts.push_back(in);
+    at += in.length;
+  }
+  ASSERT_EQ(insts.size(), 7u);
+  const jit::FlagPlan p = jit::plan_flags(insts);
+  EXPECT_EQ(p.live_out[0], 0u);      // add: all overwritten by sub
+  EXPECT_EQ(p.live_out[1], 1u);      // sub: only CF (inc keeps it, adc reads it)
+  EXPECT_EQ(p.live_out[2], 1u);      // inc: CF is sub's, still live
+  EXPECT_EQ(p.live_out[3], 0x8d5u);  // adc: before a memory access, everything
+  EXPECT_EQ(p.live_out[5], 0x8d5u);  // cmp: read by the Jcc, the block's end
+}
+
+// 32-bit protected mode without paging: memory operands take the inline TLB path only through
+// a flat segment; a segment with a base, a short limit or no write permission must still
+// relocate or fault exactly as the interpreter does.
+struct Run32 {
+  StopReason stop;
+  CpuState st;
+  std::vector<uint8_t> data;
+  uint64_t native;
+};
+Run32 run32(ExecMode mode, const std::string& src, uint64_t ds_base, uint32_t ds_limit,
+            uint8_t ds_type) {
+  Env e;
+  e.cpu.set_exec_mode(mode);
+  e.cpu.set_jit_threshold(0);
+  e.setup_gdt();
+  auto& s = e.st();
+  s = reset_state();
+  s.cr0 = cr0::kPE | cr0::kET;
+  s.gdt = {kGdt, 0x47};
+  s.idt = {kIdt, 0};  // any fault ends in a triple fault: both engines must agree on it
+  Segment cs{0x18, 0, 0xffffffff, 0xb, true, 0, true};
+  cs.db = cs.g = true;
+  Segment ds{0x10, 0, 0xffffffff, 0x3, true, 0, true};
+  ds.db = ds.g = true;
+  s.seg[kCs] = cs;
+  for (int i : {kEs, kSs, kFs, kGs}) s.seg[i] = ds;
+  ds.base = ds_base;
+  ds.limit = ds_limit;
+  ds.type = ds_type;
+  s.seg[kDs] = ds;
+  s.gpr[kRbx] = kData;
+  s.gpr[kRsp] = kStack;
+  s.rip = kCode;
+  e.cpu.state_changed();
+  for (uint64_t i = 0; i < 64; ++i) {  // different data where a base would and would not lead
+    e.poke<uint8_t>(kData + i, static_cast<uint8_t>(i * 7 + 1));
+    e.poke<uint8_t>(kData + 0x1000 + i, static_cast<uint8_t>(i * 13 + 5));
+  }
+  e.load(kCode, assemble(32, src, kCode));
+  Run32 r;
+  r.stop = e.cpu.run(100000);
+  r.st = e.cpu.state();
+  for (uint64_t i = 0; i < 64; ++i) r.data.push_back(e.peek<uint8_t>(kData + ds_base + i));
+  r.native = e.cpu.jit_native_instructions();
+  return r;
+}
+
+TEST(EmuJit, ThirtyTwoBitSegmentsOnTheInlinePath) {
+  const std::string src =
+      // The ES (flat) load first puts the page of offset EBX in the TLB.
+      "mov esi, [es:ebx+8]\nmov ecx, 40\n.a: add [ebx+8], ecx\nmov eax, [ebx+8]\npush eax\npop "
+      "edx\n"
+      "mov [ebx+ecx], dl\ndec ecx\njnz .a\nhlt";
+  struct Case {
+    uint64_t base;
+    uint32_t limit;
+    uint8_t type;
+  };
+  for (const Case c : {Case{0, 0xffffffff, 3}, Case{0x1000, 0xffffffff, 3}, Case{0, 0xfff, 3},
+                       Case{0, 0xffffffff, 1}, Case{0, 0xffffffff, 7}}) {
+    SCOPED_TRACE(testing::Message()
+                 << "DS base " << c.base << " limit " << c.limit << " type " << int(c.type));
+    const Run32 a = run32(ExecMode::kInterp, src, c.base, c.limit, c.type);
+    const Run32 b = run32(ExecMode::kJit, src, c.base, c.limit, c.type);
+    EXPECT_EQ(a.stop, b.stop);
+    for (int r = 0; r < 8; ++r) EXPECT_EQ(a.st.gpr[r], b.st.gpr[r]) << "gpr " << r;
+    EXPECT_EQ(a.st.rip, b.st.rip);
+    EXPECT_EQ(a.st.rflags, b.st.rflags);
+    EXPECT_EQ(a.data, b.data);
+    EXPECT_GT(b.native, 0u);
+  }
+  // The flat case ran to its HLT, the others faulted or relocated as they should.
+  EXPECT_EQ(run32(ExecMode::kJit, src, 0, 0xffffffff, 3).stop, StopReason::kHalt);
+  EXPECT_EQ(run32(ExecMode::kJit, src, 0, 0xfff, 3).stop, StopReason::kShutdown);
 }
 
 // The cache is bounded: commits never go past its end, and a flush starts it over with a new

@@ -1,11 +1,37 @@
-// The run loop's side of the translator: find or make a block's translation, run it, and turn
-// its status back into what the interpreter would have done (fault delivery, chaining).
+// The run loop's side of the translator: find or make a block's translation, link the exit the
+// previous translated run left by to it (block chaining), run it, and turn its status back into
+// what the interpreter would have done (fault delivery, the run loop's own links).
 #include <fmt/format.h>
 
 #include "engine/emu/cpu.hpp"
 #include "engine/emu/jit/jit.hpp"
 
 namespace vessel::engine::emu {
+
+namespace {
+
+// Instructions translated code may run before it comes back to the run loop whatever happens:
+// events nobody signals with request_exit() (a controller that is only polled, another vCPU's
+// new code pages, device writes) are seen at least this often. Small next to the 1M slices,
+// large next to the run loop's cost.
+constexpr uint64_t kChainSpan = 4096;
+
+// Links the exit the last translated run left by to `b`, translated for `user`, about to run:
+// patches a direct exit whose target is b, or fills the indirect lookup for b's RIP.
+void link(jit::Jit& j, const Cpu& cpu, x86::CodeMode mode, uint64_t gpa, jit::BlockFn fn,
+          bool user) {
+  const jit::ExitSlot* slot = std::exchange(j.pending_slot, nullptr);
+  if (!slot || slot->user != user || mode != x86::CodeMode::k64) return;
+  if (slot->indirect) {
+    const uint64_t rip = cpu.st.rip;
+    j.indirect[user][jit::indirect_index(rip)] =
+        jit::IndirectEntry{rip, cpu.jit_chain_gen_ref(), jit::header_of(fn).chained, 0};
+  } else if (slot->target_gpa == gpa) {
+    jit::patch_jump(slot->jump, jit::header_of(fn).chained);
+  }
+}
+
+}  // namespace
 
 bool Cpu::run_translated(Block* b, uint64_t& budget) {
   if (!jit_) jit_ = std::make_unique<jit::Jit>(*this);
@@ -18,10 +44,13 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
     return interpret_block(b, budget);
   }
   if (b->jit_gen != j.cache.generation() || b->jit_user != user) {
-    auto fn = jit::translate(j.cache, j.layout, b->insts, b->handlers, b->mode, user, j.stats);
+    // A translation for the other privilege: chained jumps must not reach it any more.
+    if (b->jit_gen == j.cache.generation())
+      jit::retire(reinterpret_cast<jit::BlockFn>(b->jit_code));
+    auto fn = jit::translate(j, b->gpa, b->insts, b->handlers, b->mode, user);
     if (!fn && j.cache.ok()) {  // full: start over (we are at a block boundary)
-      j.cache.flush();
-      fn = jit::translate(j.cache, j.layout, b->insts, b->handlers, b->mode, user, j.stats);
+      j.flush();
+      fn = jit::translate(j, b->gpa, b->insts, b->handlers, b->mode, user);
     }
     if (!fn) {
       ++j.interpreted_runs;
@@ -30,36 +59,67 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
     b->jit_code = reinterpret_cast<void*>(fn);
     b->jit_gen = j.cache.generation();
     b->jit_user = user;
+  } else {
+    ++j.cache_hits;
   }
+  const auto fn = reinterpret_cast<jit::BlockFn>(b->jit_code);
+  link(j, *this, b->mode, b->gpa, fn, user);
   ++j.translated_runs;
   end_block = false;
-  const uint64_t before = retired_;
-  const uint32_t status = reinterpret_cast<jit::BlockFn>(b->jit_code)(this, &budget);
+  j.exit_slot = nullptr;
+  const uint64_t before = retired_, chained_before = j.chained_entries;
+  uint64_t span = std::min(budget, kChainSpan);
+  const uint64_t span_given = span;
+  const uint32_t status = fn(this, &span);
+  budget -= span_given - span;
   j.translated_insts += retired_ - before;
   if (status == jit::kFault) {
     if (jit_exception) std::rethrow_exception(std::exchange(jit_exception, nullptr));
     deliver_fault(jit_fault);
     return false;
   }
-  return status == jit::kRanToEnd;
+  if (status == jit::kRanToEnd) j.pending_slot = j.exit_slot;
+  // After chained blocks, `b` is not the block that ended: no run-loop link from it.
+  return status == jit::kRanToEnd && j.chained_entries == chained_before;
+}
+
+void Cpu::jit_forget(Block* b) {
+  if (jit_ && b->jit_code && b->jit_gen == jit_->cache.generation())
+    jit::retire(reinterpret_cast<jit::BlockFn>(b->jit_code));
 }
 
 uint64_t Cpu::jit_native_instructions() const {
   return jit_ ? jit_->stats.native_insts : 0;
 }
 
+uint64_t Cpu::jit_chained_jumps() const {
+  return jit_ ? jit_->chained_entries - std::min(jit_->chained_entries, jit_->indirect_hits) : 0;
+}
+
+uint64_t Cpu::jit_indirect_hits() const {
+  return jit_ ? jit_->indirect_hits : 0;
+}
+
 std::string Cpu::exec_stats() const {
   if (!jit_) return "";
   const jit::Jit& j = *jit_;
-  const uint64_t runs = j.translated_runs + j.interpreted_runs;
-  const double per_m =
-      j.translated_insts ? 1e6 * double(jit_fallbacks_) / double(j.translated_insts) : 0;
+  const auto pct = [](uint64_t part, uint64_t whole) {
+    return whole ? 100.0 * double(part) / double(whole) : 0.0;
+  };
+  const uint64_t loop_runs = j.translated_runs + j.interpreted_runs;
+  const uint64_t chained = j.chained_entries;
+  const uint64_t direct = chained - std::min(chained, j.indirect_hits);
+  const uint64_t transitions = loop_runs + chained;
   return fmt::format(
-      "translator: {} blocks translated ({} native / {} handler-call instructions), "
-      "{} cache flushes; {:.1f}% of block runs translated; {:.0f} interpreter fallbacks per "
-      "million translated instructions",
+      "translator: {} blocks translated ({} native / {} handler-call instructions), {} cache "
+      "flushes, {:.1f}% translation cache hits (run-loop lookups); block transitions: {:.1f}% "
+      "patched jumps, {:.1f}% indirect lookup, {:.1f}% run loop; {:.1f}% of run-loop block "
+      "runs translated; {:.0f} interpreter fallbacks per million translated instructions",
       j.stats.blocks_translated, j.stats.native_insts, j.stats.called_insts, j.cache.flushes(),
-      runs ? 100.0 * double(j.translated_runs) / double(runs) : 0.0, per_m);
+      pct(j.cache_hits, j.translated_runs), pct(direct, transitions),
+      pct(j.indirect_hits, transitions), pct(loop_runs, transitions),
+      pct(j.translated_runs, loop_runs),
+      j.translated_insts ? 1e6 * double(jit_fallbacks_) / double(j.translated_insts) : 0.0);
 }
 
 }  // namespace vessel::engine::emu

@@ -14,8 +14,10 @@ void Emitter::wrap_ip(const Xbyak::Reg64& r) {
     movzx(r.cvt32(), r.cvt16());
 }
 
-void Emitter::add_rip(unsigned n) {
+void Emitter::add_rip(int64_t n) {
   if (n == 0) return;
+  // Deltas are instruction lengths plus a rel32: they fit an imm32 (checked, not assumed).
+  if (n != static_cast<int32_t>(n)) throw Xbyak::Error(Xbyak::ERR_IMM_IS_TOO_BIG);
   if (mode == x86::CodeMode::k64) {
     add(field64(lay.rip), static_cast<int>(n));
     return;
@@ -38,28 +40,96 @@ void Emitter::sub_rip(unsigned n) {
   mov(field64(lay.rip), rcx);
 }
 
-Xbyak::Label& Emitter::exit(uint32_t status, unsigned retired, unsigned rip_bytes) {
+Xbyak::Label& Emitter::find_exit(uint32_t status, unsigned retired, int64_t rip_delta,
+                                 ExitKind kind, uint64_t target_gpa) {
   for (Exit& x : exits_)
-    if (x.status == status && x.retired == retired && x.rip_bytes == rip_bytes) return x.label;
+    if (x.status == status && x.retired == retired && x.rip_delta == rip_delta && x.kind == kind &&
+        x.target_gpa == target_gpa)
+      return x.label;
   exits_.emplace_back();
   Exit& x = exits_.back();
   x.status = status;
   x.retired = retired;
-  x.rip_bytes = rip_bytes;
+  x.rip_delta = rip_delta;
+  x.kind = kind;
+  x.target_gpa = target_gpa;
   return x.label;
+}
+
+Xbyak::Label& Emitter::exit(uint32_t status, unsigned retired, int64_t rip_delta) {
+  return find_exit(status, retired, rip_delta, ExitKind::kPlain, 0);
+}
+
+Xbyak::Label& Emitter::direct_exit(unsigned retired, int64_t rip_delta, int64_t target) {
+  const int64_t in_page = static_cast<int64_t>(gpa & 0xfff) + target;
+  if (mode != x86::CodeMode::k64) return exit(kRanToEnd, retired, rip_delta);
+  // Another page may map anywhere: the lookup checks the RIP → block mapping every time.
+  if (in_page < 0 || in_page >= 4096)
+    return find_exit(kRanToEnd, retired, rip_delta, ExitKind::kIndirect, 0);
+  return find_exit(kRanToEnd, retired, rip_delta, ExitKind::kDirect,
+                   (gpa & ~0xfffull) + static_cast<uint64_t>(in_page));
+}
+
+Xbyak::Label& Emitter::indirect_exit(unsigned retired) {
+  if (mode != x86::CodeMode::k64) return exit(kRanToEnd, retired, 0);
+  return find_exit(kRanToEnd, retired, 0, ExitKind::kIndirect, 0);
 }
 
 void Emitter::emit_exits(Xbyak::Label& epilogue) {
   for (Exit& x : exits_) {
     L(x.label);
-    add_rip(x.rip_bytes);
+    add_rip(x.rip_delta);
     if (x.retired) {
       add(field64(lay.retired), static_cast<int>(x.retired));
       sub(qword[rbp], static_cast<int>(x.retired));
     }
+    if (x.kind == ExitKind::kDirect) emit_direct_stub(x.target_gpa);
+    if (x.kind == ExitKind::kIndirect) emit_indirect_probe();
     mov(eax, x.status);
     jmp(epilogue, T_NEAR);
   }
+}
+
+// The patchable jump, at first to the stub right after it, which tells the run loop its slot.
+void Emitter::emit_direct_stub(uint64_t target_gpa) {
+  ExitSlot& slot = jit.slots.emplace_back();
+  slot.jump = const_cast<uint8_t*>(getCurr());
+  slot.target_gpa = target_gpa;
+  slot.user = user;
+  db(0xe9);
+  dd(0);
+  leave_with_slot(&slot);
+}
+
+// RIP is in st.rip: jump to the chained entry the lookup holds for it, else tell the run loop
+// to fill the lookup with the block it runs next.
+void Emitter::emit_indirect_probe() {
+  Xbyak::Label miss;
+  mov(rcx, field64(lay.rip));
+  mov(rax, rcx);
+  shr(rax, 10);
+  xor_(rax, rcx);
+  and_(eax, kIndirectEntries - 1);
+  shl(eax, 5);
+  static_assert(sizeof(IndirectEntry) == 32);
+  mov(rdx, reinterpret_cast<uint64_t>(jit.indirect[user].data()));
+  add(rdx, rax);
+  cmp(rcx, qword[rdx + static_cast<int>(offsetof(IndirectEntry, rip))]);
+  jne(miss);
+  mov(rax, field64(lay.chain_gen));
+  cmp(rax, qword[rdx + static_cast<int>(offsetof(IndirectEntry, gen))]);
+  jne(miss);
+  mov(rax, reinterpret_cast<uint64_t>(&jit.indirect_hits));
+  inc(qword[rax]);
+  jmp(qword[rdx + static_cast<int>(offsetof(IndirectEntry, code))]);
+  L(miss);
+  leave_with_slot(&jit.indirect_meta[user]);
+}
+
+void Emitter::leave_with_slot(const ExitSlot* slot) {
+  mov(rax, reinterpret_cast<uint64_t>(slot));
+  mov(rcx, reinterpret_cast<uint64_t>(&jit.exit_slot));
+  mov(qword[rcx], rax);
 }
 
 void Emitter::store_gpr(unsigned reg, unsigned size, const Xbyak::Reg64& src) {
@@ -106,10 +176,38 @@ void Emitter::effective_address(const x86::Operand& op, unsigned addrsize) {
     movzx(r13d, r13w);
 }
 
-// Inline TLB hit path (64-bit mode; see Cpu::read_la): rdi = host address on a hit.
+// 32-bit code: the inline path only for a flat segment (base 0, limit 4 GiB - 1, present,
+// usable, an expand-up data segment, writable for a store), where the linear address is the
+// offset and no limit check can fail; anything else takes the slow path (Cpu::linear_slow).
+void Emitter::flat_check(unsigned seg, bool store, Xbyak::Label& miss) {
+  using arch::Segment;
+  static_assert(offsetof(Segment, type) == offsetof(Segment, limit) + 4 &&
+                offsetof(Segment, s) == offsetof(Segment, type) + 1 &&
+                offsetof(Segment, dpl) == offsetof(Segment, s) + 1 &&
+                offsetof(Segment, present) == offsetof(Segment, dpl) + 1);
+  const int at = lay.seg_base[seg] - static_cast<int>(offsetof(Segment, base));
+  // The qword limit | type | s | dpl | present, DPL ignored; type: not code, not expand-down
+  // (and writable for a store).
+  const uint64_t type_mask = store ? 0x0e : 0x0c, type_want = store ? 0x02 : 0x00;
+  const uint64_t mask = 0xffffffffull | type_mask << 32 | 0xffull << 40 | 0xffull << 56;
+  const uint64_t want = 0xffffffffull | type_want << 32 | 1ull << 40 | 1ull << 56;
+  cmp(qword[rbx + at + static_cast<int>(offsetof(Segment, base))], 0);
+  jne(miss, T_NEAR);
+  cmp(byte[rbx + at + static_cast<int>(offsetof(Segment, unusable))], 0);
+  jne(miss, T_NEAR);
+  mov(rcx, qword[rbx + at + static_cast<int>(offsetof(Segment, limit))]);
+  mov(rdx, mask);
+  and_(rcx, rdx);
+  mov(rdx, want);
+  cmp(rcx, rdx);
+  jne(miss, T_NEAR);
+}
+
+// Inline TLB hit path (see Cpu::read_la): rdi = host address on a hit.
 void Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& miss) {
   mov(rsi, r13);
-  if (seg == 4 || seg == 5) add(rsi, field64(lay.seg_base[seg]));  // FS, GS
+  if (mode == x86::CodeMode::k64 && (seg == 4 || seg == 5))
+    add(rsi, field64(lay.seg_base[seg]));  // FS, GS
   mov(rax, rsi);
   shr(rax, 12);
   and_(eax, Cpu::kTlbSize - 1);
@@ -127,24 +225,27 @@ void Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& mis
   add(rdi, rcx);
 }
 
-void Emitter::load_mem(unsigned seg, unsigned size) {
+// A load into rax or a store of r14: the inline TLB hit path (64-bit mode, flat segments in
+// 32-bit mode), else the slow path through the soft MMU, which may fault (the instruction is
+// then not done).
+void Emitter::access_mem(unsigned seg, unsigned size, bool store) {
   Xbyak::Label miss, done;
-  if (mode == x86::CodeMode::k64) {
-    tlb_lookup(seg, size, 0, miss);
-    switch (size) {
-      case 1:
-        movzx(eax, byte[rdi]);
-        break;
-      case 2:
-        movzx(eax, word[rdi]);
-        break;
-      case 4:
-        mov(eax, dword[rdi]);
-        break;
-      default:
-        mov(rax, qword[rdi]);
-        break;
-    }
+  if (mode != x86::CodeMode::k16) {
+    if (mode == x86::CodeMode::k32) flat_check(seg, store, miss);
+    tlb_lookup(seg, size, store ? 1 : 0, miss);
+    const Xbyak::Address at = size == 1   ? byte[rdi]
+                              : size == 2 ? word[rdi]
+                              : size == 4 ? dword[rdi]
+                                          : qword[rdi];
+    if (store)
+      mov(at, size == 1   ? Xbyak::Reg(r14b)
+              : size == 2 ? Xbyak::Reg(r14w)
+              : size == 4 ? Xbyak::Reg(r14d)
+                          : Xbyak::Reg(r14));
+    else if (size <= 2)
+      movzx(eax, at);
+    else
+      mov(size == 4 ? Xbyak::Reg(eax) : Xbyak::Reg(rax), at);
     jmp(done, T_NEAR);
   }
   L(miss);
@@ -153,50 +254,28 @@ void Emitter::load_mem(unsigned seg, unsigned size) {
   mov(esi, seg);
   mov(rdx, r13);
   mov(ecx, size);
-  mov(r8, rsp);
-  mov(rax, reinterpret_cast<uint64_t>(&slow_read));
+  if (store) {
+    mov(r8, r14);
+    mov(rax, reinterpret_cast<uint64_t>(&slow_write));
+  } else {
+    mov(r8, rsp);  // the spill slot receives the value
+    mov(rax, reinterpret_cast<uint64_t>(&slow_read));
+  }
   call(rax);
   test(eax, eax);
   jnz(exit(kFault, index, 0), T_NEAR);
   sub_rip(pending);
-  mov(rax, qword[rsp]);
+  if (!store) mov(rax, qword[rsp]);
   L(done);
 }
 
+void Emitter::load_mem(unsigned seg, unsigned size) {
+  access_mem(seg, size, false);
+}
+
 void Emitter::store_mem(unsigned seg, unsigned size) {
-  Xbyak::Label miss, done;
   wrote_memory = true;
-  if (mode == x86::CodeMode::k64) {
-    tlb_lookup(seg, size, 1, miss);
-    switch (size) {
-      case 1:
-        mov(byte[rdi], r14b);
-        break;
-      case 2:
-        mov(word[rdi], r14w);
-        break;
-      case 4:
-        mov(dword[rdi], r14d);
-        break;
-      default:
-        mov(qword[rdi], r14);
-        break;
-    }
-    jmp(done, T_NEAR);
-  }
-  L(miss);
-  add_rip(pending);
-  mov(rdi, rbx);
-  mov(esi, seg);
-  mov(rdx, r13);
-  mov(ecx, size);
-  mov(r8, r14);
-  mov(rax, reinterpret_cast<uint64_t>(&slow_write));
-  call(rax);
-  test(eax, eax);
-  jnz(exit(kFault, index, 0), T_NEAR);
-  sub_rip(pending);
-  L(done);
+  access_mem(seg, size, true);
 }
 
 void Emitter::guest_flags_to_host() {

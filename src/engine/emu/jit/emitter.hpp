@@ -14,14 +14,16 @@
 
 #include <xbyak/xbyak.h>
 
-#include "engine/emu/jit/translator.hpp"
+#include "engine/emu/jit/jit.hpp"
 
 namespace vessel::engine::emu::jit {
 
 struct Emitter : Xbyak::CodeGenerator {
-  Emitter(CodeCache& cache, const Layout& layout, x86::CodeMode code_mode, bool user_mode)
-      : Xbyak::CodeGenerator(cache.free_bytes(), cache.free_ptr()),
-        lay(layout),
+  Emitter(Jit& j, uint64_t block_gpa, x86::CodeMode code_mode, bool user_mode)
+      : Xbyak::CodeGenerator(j.cache.free_bytes(), j.cache.free_ptr()),
+        jit(j),
+        lay(j.layout),
+        gpa(block_gpa),
         mode(code_mode),
         user(user_mode) {}
 
@@ -31,12 +33,23 @@ struct Emitter : Xbyak::CodeGenerator {
     return mode == x86::CodeMode::k64 ? ~0ull : mode == x86::CodeMode::k32 ? 0xffffffffull : 0xffff;
   }
   void wrap_ip(const Xbyak::Reg64& r);  // r &= ip_mask()
-  void add_rip(unsigned n);             // st.rip += n (wrapped)
+  void add_rip(int64_t n);              // st.rip += n (wrapped)
   void sub_rip(unsigned n);
 
-  // An exit: commits `retired` instructions and `rip_bytes` of RIP, returns `status`.
-  Xbyak::Label& exit(uint32_t status, unsigned retired, unsigned rip_bytes);
+  // An exit: commits `retired` instructions and `rip_delta` bytes of RIP, returns `status`.
+  Xbyak::Label& exit(uint32_t status, unsigned retired, int64_t rip_delta);
+  // The exit of a block that ran to its end towards `target`, bytes from the block's start:
+  // a patchable direct exit when chaining allows it (see Header), an indirect-lookup exit
+  // for a target in another page of 64-bit code, else exit(kRanToEnd).
+  Xbyak::Label& direct_exit(unsigned retired, int64_t rip_delta, int64_t target);
+  // The exit after a near indirect transfer (st.rip already set): probes the indirect lookup.
+  Xbyak::Label& indirect_exit(unsigned retired);
   void emit_exits(Xbyak::Label& epilogue);
+  // The current instruction's target `rel` bytes after it, from the block's start.
+  int64_t target_of(int64_t rel) const { return offset + length + rel; }
+  // Whether near branches of operand size `opsize` wrap like RIP does (so that a target is
+  // RIP plus a constant).
+  bool ip_sized(unsigned opsize) const { return ip_mask() == (~0ull >> (64 - 8 * opsize)); }
 
   // ---- Operands of the current instruction (native_*.cpp) ----
   // Guest register at `size` into host register `dst` (zero-extended); false for AH..BH.
@@ -54,22 +67,38 @@ struct Emitter : Xbyak::CodeGenerator {
   // Merges the host flags saved in r15 (pushfq; pop r15) into the guest's, under `mask`.
   void merge_flags(uint32_t mask);
 
+  Jit& jit;
   const Layout& lay;
+  uint64_t gpa;  // of the block's first byte
   x86::CodeMode mode;
   bool user;
   unsigned pending = 0;       // RIP bytes done but not yet stored
   unsigned index = 0;         // the instruction being translated (= instructions retired before it)
+  unsigned offset = 0;        // its offset in the block
   unsigned length = 0;        // its length
   bool wrote_memory = false;  // it stored to memory (a slow store may invalidate the block)
   bool sets_rip = false;      // it stored st.rip itself (branches): pending is 0 after it
+  bool ended = false;         // it jumped to the block's exits itself (chained branches)
+  uint32_t flags_live = 0x8d5;  // arithmetic flags live after it (lazy flags: only these saved)
 
  private:
   void tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& miss);
+  void flat_check(unsigned seg, bool store, Xbyak::Label& miss);
+  void access_mem(unsigned seg, unsigned size, bool store);
+  void emit_direct_stub(uint64_t target_gpa);
+  void emit_indirect_probe();
+  void leave_with_slot(const ExitSlot* slot);
+  enum class ExitKind : uint8_t { kPlain, kDirect, kIndirect };
   struct Exit {
     Xbyak::Label label;
     uint32_t status;
-    unsigned retired, rip_bytes;
+    unsigned retired;
+    int64_t rip_delta;
+    ExitKind kind;
+    uint64_t target_gpa;
   };
+  Xbyak::Label& find_exit(uint32_t status, unsigned retired, int64_t rip_delta, ExitKind kind,
+                          uint64_t target_gpa);
   std::list<Exit> exits_;
 };
 

@@ -1,6 +1,10 @@
-// Jit: a vCPU's translator state: its code cache, the field layout generated code uses, and
-// the statistics the user can read (Cpu::exec_stats).
+// Jit: a vCPU's translator state: its code cache, the field layout generated code uses, the
+// block-chaining bookkeeping (exit slots, the indirect-branch lookup) and the statistics the
+// user can read (Cpu::exec_stats).
 #pragma once
+
+#include <array>
+#include <deque>
 
 #include "engine/emu/jit/code_cache.hpp"
 #include "engine/emu/jit/translator.hpp"
@@ -9,14 +13,40 @@ namespace vessel::engine::emu::jit {
 
 class Jit {
  public:
-  explicit Jit(const Cpu& cpu) : layout(Layout::of(cpu)) {}
+  explicit Jit(const Cpu& cpu) : layout(Layout::of(cpu)) {
+    indirect_meta[0].indirect = indirect_meta[1].indirect = true;
+    indirect_meta[1].user = true;
+    clear_indirect();
+  }
+
+  // Drops every translation and everything that points into them. At a block boundary only.
+  void flush() {
+    cache.flush();
+    slots.clear();
+    exit_slot = pending_slot = nullptr;
+    clear_indirect();
+  }
+  void clear_indirect() {
+    for (auto& t : indirect) t.fill(IndirectEntry{});
+  }
 
   CodeCache cache;
   Layout layout;
   Stats stats;
-  uint64_t translated_runs = 0;   // block runs in translated code
+  std::deque<ExitSlot> slots;  // of the current cache generation (stable addresses)
+  // Written by generated code: the slot a block left by (nullptr: not a patchable exit).
+  const ExitSlot* exit_slot = nullptr;
+  // The slot the last translated run left by, linked to the next translated block run.
+  const ExitSlot* pending_slot = nullptr;
+  ExitSlot indirect_meta[2];  // "left through an indirect lookup miss", per privilege
+  std::array<std::array<IndirectEntry, kIndirectEntries>, 2> indirect;  // per privilege
+
+  uint64_t translated_runs = 0;   // block runs entered from the run loop in translated code
   uint64_t interpreted_runs = 0;  // block runs in the interpreter (cold, shadow, no space)
   uint64_t translated_insts = 0;  // instructions retired in translated code
+  uint64_t cache_hits = 0;        // translated runs from the run loop that found a translation
+  uint64_t chained_entries = 0;   // blocks entered from another block's code (counted there)
+  uint64_t indirect_hits = 0;     // ... of which through the indirect lookup
 };
 
 }  // namespace vessel::engine::emu::jit

@@ -1,7 +1,8 @@
 // Arithmetic and logic with the host's own instructions, which set the same flags as the
-// guest's: ADD/OR/ADC/SBB/AND/SUB/XOR/CMP/TEST, INC/DEC, SHL/SHR/SAR, IMUL (2 and 3 operands).
-// Only on hosts where these flags do not depend on the incoming ones (interp::fresh_flags_ok),
-// as in the interpreter's fast forms; the result is the same as the interpreter's.
+// guest's: ADD/OR/ADC/SBB/AND/SUB/XOR/CMP/TEST, INC/DEC, SHL/SHR/SAR/ROL/ROR, IMUL (2 and 3
+// operands). Only on hosts where these flags do not depend on the incoming ones
+// (interp::fresh_flags_ok), as in the interpreter's fast forms; the result is the same as the
+// interpreter's.
 #include <Zydis/Mnemonic.h>
 
 #include "engine/emu/interp/alu_ops.hpp"
@@ -14,7 +15,7 @@ using x86::OpKind;
 
 namespace {
 
-constexpr uint32_t kCF = 1;
+constexpr uint32_t kCF = 1, kOF = 0x800;
 
 Xbyak::Reg sized(const Xbyak::Reg64& r, unsigned size) {
   switch (size) {
@@ -40,10 +41,14 @@ void load_dest(Emitter& e, const x86::DecodedInst& in) {
   }
 }
 
-// Saves the host flags of the operation just done, writes rax back to operand 0, merges.
+// Saves the host flags of the operation just done, writes rax back to operand 0, merges the
+// flags it writes that are live after it (lazy flags: dead ones are never stored).
 void finish(Emitter& e, const x86::DecodedInst& in, bool write_back, uint32_t flags) {
-  e.pushfq();
-  e.pop(r15);
+  const uint32_t keep = flags & e.flags_live;
+  if (keep) {
+    e.pushfq();
+    e.pop(r15);
+  }
   const x86::Operand& d = in.ops[0];
   if (write_back) {
     if (d.kind == OpKind::kGpr) {
@@ -53,7 +58,7 @@ void finish(Emitter& e, const x86::DecodedInst& in, bool write_back, uint32_t fl
       e.store_mem(d.seg, d.size);
     }
   }
-  e.merge_flags(flags);
+  if (keep) e.merge_flags(keep);
 }
 
 bool binary(Emitter& e, const x86::DecodedInst& in) {
@@ -123,7 +128,7 @@ bool inc_dec(Emitter& e, const x86::DecodedInst& in, bool dec) {
   return true;
 }
 
-// SHL/SHR/SAR by an immediate (count not 0 after masking: count 0 changes no flags and the
+// SHL/SHR/SAR/ROL/ROR by an immediate (count not 0 after masking: count 0 changes no flags and the
 // interpreter still writes memory back) or by CL into a register.
 bool shift(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand &d = in.ops[0], &s = in.ops[1];
@@ -131,19 +136,33 @@ bool shift(Emitter& e, const x86::DecodedInst& in) {
   const unsigned mask = size == 8 ? 63 : 31;
   const Xbyak::Reg a = sized(rax, size);
   const auto op = [&](const auto& count) {
-    if (in.op == ZYDIS_MNEMONIC_SHL)
-      e.shl(a, count);
-    else if (in.op == ZYDIS_MNEMONIC_SHR)
-      e.shr(a, count);
-    else
-      e.sar(a, count);
+    switch (in.op) {
+      case ZYDIS_MNEMONIC_SHL:
+        return e.shl(a, count);
+      case ZYDIS_MNEMONIC_SHR:
+        return e.shr(a, count);
+      case ZYDIS_MNEMONIC_SAR:
+        return e.sar(a, count);
+      case ZYDIS_MNEMONIC_ROL:
+        return e.rol(a, count);
+      default:
+        return e.ror(a, count);
+    }
   };
+  // Rotates write only CF and OF (SDM Vol. 2B RCL/RCR/ROL/ROR).
+  const bool rotate = in.op == ZYDIS_MNEMONIC_ROL || in.op == ZYDIS_MNEMONIC_ROR;
+  const uint32_t writes = rotate ? kCF | kOF : kArithFlags;
   if (s.kind == OpKind::kImm) {
     const unsigned count = static_cast<unsigned>(s.value) & mask;
     if (!is_rm(d) || count == 0) return false;
     load_dest(e, in);
-    op(static_cast<int>(count));
-    finish(e, in, true, kArithFlags);
+    if (rotate) {         // by CL as the interpreter does: the host's OF for counts > 1 (undefined
+      e.mov(ecx, count);  // in the SDM) differs between the imm8 and CL forms on some hosts
+      op(cl);
+    } else {
+      op(static_cast<int>(count));
+    }
+    finish(e, in, true, writes);
     return true;
   }
   if (!is_gpr(d) || s.kind != OpKind::kGpr || s.reg != arch::kRcx) return false;
@@ -153,7 +172,7 @@ bool shift(Emitter& e, const x86::DecodedInst& in) {
   e.and_(ecx, mask);
   e.jz(zero, Xbyak::CodeGenerator::T_NEAR);
   op(cl);
-  finish(e, in, true, kArithFlags);
+  finish(e, in, true, writes);
   e.jmp(done, Xbyak::CodeGenerator::T_NEAR);
   e.L(zero);  // count 0: flags unchanged, but a 32-bit destination is still zero-extended
   if (size == 4) e.store_gpr(d.reg, 4, rax);
@@ -206,6 +225,8 @@ bool emit_alu(Emitter& e, const x86::DecodedInst& in) {
     case ZYDIS_MNEMONIC_SHL:
     case ZYDIS_MNEMONIC_SHR:
     case ZYDIS_MNEMONIC_SAR:
+    case ZYDIS_MNEMONIC_ROL:
+    case ZYDIS_MNEMONIC_ROR:
       return shift(e, in);
     case ZYDIS_MNEMONIC_IMUL:
       return imul(e, in);

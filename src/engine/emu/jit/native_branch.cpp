@@ -4,6 +4,7 @@
 #include <Zydis/Mnemonic.h>
 
 #include "engine/emu/jit/emitter.hpp"
+#include "x86/decode/branch.hpp"
 
 namespace vessel::engine::emu::jit {
 
@@ -140,8 +141,36 @@ void set_rip(Emitter& e, const Xbyak::Reg64& r) {
   e.sets_rip = true;
 }
 
+// A host jump to `to` under condition `cc` (the low nibble of the Jcc opcode).
+void jcc_to(Emitter& e, unsigned cc, Xbyak::Label& to) {
+  using Jump = void (Xbyak::CodeGenerator::*)(const Xbyak::Label&, Xbyak::CodeGenerator::LabelType);
+  static constexpr Jump kJumps[16] = {
+      &Xbyak::CodeGenerator::jo,  &Xbyak::CodeGenerator::jno,  &Xbyak::CodeGenerator::jb,
+      &Xbyak::CodeGenerator::jnb, &Xbyak::CodeGenerator::jz,   &Xbyak::CodeGenerator::jnz,
+      &Xbyak::CodeGenerator::jbe, &Xbyak::CodeGenerator::jnbe, &Xbyak::CodeGenerator::js,
+      &Xbyak::CodeGenerator::jns, &Xbyak::CodeGenerator::jp,   &Xbyak::CodeGenerator::jnp,
+      &Xbyak::CodeGenerator::jl,  &Xbyak::CodeGenerator::jnl,  &Xbyak::CodeGenerator::jle,
+      &Xbyak::CodeGenerator::jnle};
+  (e.*kJumps[cc & 15])(to, Xbyak::CodeGenerator::T_NEAR);
+}
+
+// A relative branch whose targets are RIP plus constants: each way out is a direct exit
+// (chained once its successor is translated).
 bool jcc(Emitter& e, const x86::DecodedInst& in) {
   if (in.ops[0].kind != OpKind::kRel) return false;
+  if (e.ip_sized(in.opsize)) {
+    const int64_t rel = in.ops[0].value;
+    const int64_t through = e.pending + e.length;
+    Xbyak::Label taken;
+    e.guest_flags_to_host();
+    jcc_to(e, in.opcode, taken);
+    e.jmp(e.direct_exit(e.index + 1, through, e.target_of(0)), Xbyak::CodeGenerator::T_NEAR);
+    e.L(taken);
+    e.jmp(e.direct_exit(e.index + 1, through + rel, e.target_of(rel)),
+          Xbyak::CodeGenerator::T_NEAR);
+    e.sets_rip = e.ended = true;
+    return true;
+  }
   next_rip(e);
   rel_target(e, in);
   e.guest_flags_to_host();
@@ -152,6 +181,13 @@ bool jcc(Emitter& e, const x86::DecodedInst& in) {
 
 bool jmp(Emitter& e, const x86::DecodedInst& in) {
   if (in.ops[0].kind != OpKind::kRel) return false;
+  if (e.ip_sized(in.opsize)) {
+    const int64_t rel = in.ops[0].value;
+    e.jmp(e.direct_exit(e.index + 1, e.pending + e.length + rel, e.target_of(rel)),
+          Xbyak::CodeGenerator::T_NEAR);
+    e.sets_rip = e.ended = true;
+    return true;
+  }
   next_rip(e);
   rel_target(e, in);
   set_rip(e, rdx);
@@ -167,9 +203,13 @@ bool call(Emitter& e, const x86::DecodedInst& in) {
   e.sub(r13, 8);
   e.store_mem(arch::kSs, 8);
   e.mov(e.gpr64(arch::kRsp), r13);
-  e.mov(rcx, r14);
-  rel_target(e, in);
-  set_rip(e, rdx);
+  const int64_t rel = in.ops[0].value;
+  const int64_t delta = e.pending + e.length + rel;
+  // The push may have hit a code page and dropped translations: back to the run loop.
+  e.cmp(e.byte[rbx + e.lay.end_block], 0);
+  e.jne(e.exit(kLeft, e.index + 1, delta), Xbyak::CodeGenerator::T_NEAR);
+  e.jmp(e.direct_exit(e.index + 1, delta, e.target_of(rel)), Xbyak::CodeGenerator::T_NEAR);
+  e.sets_rip = e.ended = true;
   return true;
 }
 
@@ -217,30 +257,6 @@ bool set(Emitter& e, const x86::DecodedInst& in) {
   return true;
 }
 
-bool is_jcc(uint16_t op) {
-  switch (op) {
-    case ZYDIS_MNEMONIC_JB:
-    case ZYDIS_MNEMONIC_JBE:
-    case ZYDIS_MNEMONIC_JL:
-    case ZYDIS_MNEMONIC_JLE:
-    case ZYDIS_MNEMONIC_JNB:
-    case ZYDIS_MNEMONIC_JNBE:
-    case ZYDIS_MNEMONIC_JNL:
-    case ZYDIS_MNEMONIC_JNLE:
-    case ZYDIS_MNEMONIC_JNO:
-    case ZYDIS_MNEMONIC_JNP:
-    case ZYDIS_MNEMONIC_JNS:
-    case ZYDIS_MNEMONIC_JNZ:
-    case ZYDIS_MNEMONIC_JO:
-    case ZYDIS_MNEMONIC_JP:
-    case ZYDIS_MNEMONIC_JS:
-    case ZYDIS_MNEMONIC_JZ:
-      return true;
-    default:
-      return false;
-  }
-}
-
 bool is_cmov(uint16_t op) {
   return op >= ZYDIS_MNEMONIC_CMOVB && op <= ZYDIS_MNEMONIC_CMOVZ;
 }
@@ -251,7 +267,7 @@ bool is_set(uint16_t op) {
 }  // namespace
 
 bool emit_branch(Emitter& e, const x86::DecodedInst& in) {
-  if (is_jcc(in.op)) return jcc(e, in);
+  if (x86::is_jcc(in.op)) return jcc(e, in);
   if (in.op == ZYDIS_MNEMONIC_JMP) return jmp(e, in);
   if (in.op == ZYDIS_MNEMONIC_CALL) return call(e, in);
   if (in.op == ZYDIS_MNEMONIC_RET) return ret(e, in);

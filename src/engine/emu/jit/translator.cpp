@@ -1,6 +1,10 @@
 #include "engine/emu/jit/translator.hpp"
 
+#include <cstring>
+
 #include "engine/emu/jit/emitter.hpp"
+#include "engine/emu/jit/flag_liveness.hpp"
+#include "x86/decode/branch.hpp"
 
 namespace vessel::engine::emu::jit {
 
@@ -20,6 +24,8 @@ Layout Layout::of(const Cpu& c) {
   l.retired = at(&c.jit_retired_ref());
   l.fallbacks = at(&c.jit_fallbacks_ref());
   l.tlb = at(c.jit_tlb());
+  l.exit_request = at(&c.jit_exit_request_ref());
+  l.chain_gen = at(&c.jit_chain_gen_ref());
   for (int s = 0; s < 6; ++s) l.seg_base[s] = at(&c.st.seg[s].base);
   return l;
 }
@@ -53,47 +59,115 @@ void emit_call(Emitter& e, const x86::DecodedInst& in, Handler h) {
 
 }  // namespace
 
-BlockFn translate(CodeCache& cache, const Layout& layout, std::span<const x86::DecodedInst> insts,
-                  std::span<const Handler> handlers, x86::CodeMode mode, bool user, Stats& stats) {
-  if (!cache.ok()) return nullptr;
-  try {
-    Emitter e(cache, layout, mode, user);
-    Xbyak::Label epilogue;
-    for (const auto& r : {rbx, rbp, r12, r13, r14, r15}) e.push(r);
-    e.sub(rsp, 8);  // the spill slot; keeps calls 16-byte aligned
-    e.mov(rbx, rdi);
-    e.mov(rbp, rsi);
-    uint64_t native = 0;
-    for (size_t i = 0; i < insts.size(); ++i) {
-      const x86::DecodedInst& in = insts[i];
-      e.index = static_cast<unsigned>(i);
-      e.length = in.length;
-      e.wrote_memory = e.sets_rip = false;
-      if (emit_native(e, in)) {
-        ++native;
-        e.pending = e.sets_rip ? 0 : e.pending + in.length;
-        if (i == 0) e.and_(e.field64(layout.rflags), ~static_cast<int>(1u << 16));
-        if (e.wrote_memory) {  // a slow store to a code page may have dropped this block
-          e.cmp(e.byte[rbx + layout.end_block], 0);
-          e.jne(e.exit(kLeft, e.index + 1, e.pending), CodeGenerator::T_NEAR);
-        }
-      } else {
-        emit_call(e, in, handlers[i]);
+void patch_jump(uint8_t* at, const void* target) {
+  const int64_t rel = static_cast<const uint8_t*>(target) - (at + 5);
+  const auto rel32 = static_cast<int32_t>(rel);  // one 64 MiB cache: always in range
+  uint8_t insn[5] = {0xe9};
+  std::memcpy(insn + 1, &rel32, 4);
+  std::memcpy(at, insn, 5);
+}
+
+namespace {
+
+// The chained entry: a patchable 5-byte NOP (see retire()), then the checks the run loop
+// would make between blocks, as far as chained code needs them (Header).
+void emit_chained_entry(Emitter& e, size_t insts, Xbyak::Label& not_run) {
+  e.db(0x0f);
+  e.db(0x1f);
+  e.db(0x44);
+  e.db(0x00);
+  e.db(0x00);
+  e.cmp(e.byte[rbx + e.lay.exit_request], 0);
+  e.jne(not_run, CodeGenerator::T_NEAR);
+  e.cmp(e.qword[rbp], static_cast<int>(insts));
+  e.jb(not_run, CodeGenerator::T_NEAR);
+  e.mov(rax, reinterpret_cast<uint64_t>(&e.jit.chained_entries));
+  e.inc(e.qword[rax]);
+}
+
+// How a block that ran to its end leaves: through its last instruction's own exits, the
+// indirect lookup after a near transfer whose target is only known at run time, or straight
+// on to the next instruction.
+void emit_end(Emitter& e, std::span<const x86::DecodedInst> insts) {
+  if (e.ended) return;
+  const auto n = static_cast<unsigned>(insts.size());
+  const x86::DecodedInst& last = insts.back();
+  if (!(last.flags & x86::iflag::kEndsBlock)) {
+    e.jmp(e.direct_exit(n, e.pending, e.offset + last.length), CodeGenerator::T_NEAR);
+  } else if (x86::keeps_code_segment(last) && e.pending == 0) {
+    e.jmp(e.indirect_exit(n), CodeGenerator::T_NEAR);
+  } else {
+    e.jmp(e.exit(kRanToEnd, n, e.pending), CodeGenerator::T_NEAR);
+  }
+}
+
+// Emits the translation; nullptr when `plan` took an instruction for native that was not.
+BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> insts,
+                   std::span<const Handler> handlers, x86::CodeMode mode, bool user,
+                   const FlagPlan* plan) {
+  const Layout& layout = jit.layout;
+  Emitter e(jit, gpa, mode, user);
+  Xbyak::Label epilogue, chained, body, not_run;
+  e.putL(chained);  // the Header
+  e.putL(not_run);
+  const uint8_t* const entry = e.getCurr();
+  for (const auto& r : {rbx, rbp, r12, r13, r14, r15}) e.push(r);
+  e.sub(rsp, 8);  // the spill slot; keeps calls 16-byte aligned
+  e.mov(rbx, rdi);
+  e.mov(rbp, rsi);
+  e.jmp(body, CodeGenerator::T_NEAR);
+  e.L(chained);
+  emit_chained_entry(e, insts.size(), not_run);
+  e.L(body);
+  uint64_t native = 0;
+  unsigned offset = 0;
+  for (size_t i = 0; i < insts.size(); ++i) {
+    const x86::DecodedInst& in = insts[i];
+    e.index = static_cast<unsigned>(i);
+    e.offset = offset;
+    e.length = in.length;
+    offset += in.length;
+    e.wrote_memory = e.sets_rip = false;
+    e.flags_live = plan ? plan->live_out[i] : kArithFlags;
+    if (emit_native(e, in)) {
+      ++native;
+      e.pending = e.sets_rip ? 0 : e.pending + in.length;
+      if (i == 0) e.and_(e.field64(layout.rflags), ~static_cast<int>(1u << 16));
+      if (e.wrote_memory && !e.ended) {  // a slow store to a code page may have dropped this block
+        e.cmp(e.byte[rbx + layout.end_block], 0);
+        e.jne(e.exit(kLeft, e.index + 1, e.pending), CodeGenerator::T_NEAR);
       }
+    } else {
+      if (plan && plan->assumed_native[i]) return nullptr;
+      emit_call(e, in, handlers[i]);
     }
-    e.jmp(e.exit(kRanToEnd, static_cast<unsigned>(insts.size()), e.pending), CodeGenerator::T_NEAR);
-    e.emit_exits(epilogue);
-    e.L(epilogue);
-    e.add(rsp, 8);
-    for (const auto& r : {r15, r14, r13, r12, rbp, rbx}) e.pop(r);
-    e.ret();
-    e.ready();
-    const auto fn = reinterpret_cast<BlockFn>(const_cast<uint8_t*>(e.getCode()));
-    cache.commit(e.getSize());
-    ++stats.blocks_translated;
-    stats.native_insts += native;
-    stats.called_insts += insts.size() - native;
-    return fn;
+  }
+  emit_end(e, insts);
+  e.emit_exits(epilogue);
+  e.L(not_run);
+  e.mov(eax, kNotRun);
+  e.L(epilogue);
+  e.add(rsp, 8);
+  for (const auto& r : {r15, r14, r13, r12, rbp, rbx}) e.pop(r);
+  e.ret();
+  e.ready();
+  jit.cache.commit(e.getSize());
+  ++jit.stats.blocks_translated;
+  jit.stats.native_insts += native;
+  jit.stats.called_insts += insts.size() - native;
+  return reinterpret_cast<BlockFn>(const_cast<uint8_t*>(entry));
+}
+
+}  // namespace
+
+BlockFn translate(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> insts,
+                  std::span<const Handler> handlers, x86::CodeMode mode, bool user) {
+  if (!jit.cache.ok() || insts.empty()) return nullptr;
+  try {
+    const FlagPlan plan = plan_flags(insts);
+    if (BlockFn fn = emit_block(jit, gpa, insts, handlers, mode, user, &plan)) return fn;
+    ++jit.stats.all_live_retries;
+    return emit_block(jit, gpa, insts, handlers, mode, user, nullptr);
   } catch (const Xbyak::Error&) {
     return nullptr;  // out of cache space
   }

@@ -21,13 +21,64 @@ enum Status : uint32_t {
   kRanToEnd = 0,  // every instruction retired, no event: the successor may be chained
   kLeft = 1,      // left early (budget spent, end_block, interrupt shadow); state committed
   kFault = 2,     // an instruction faulted before committing: Cpu::jit_fault (or jit_exception)
+  kNotRun = 3,    // a chained entry refused to run the block (exit request, budget, retired):
+                  // nothing of it ran, st.rip is its start
 };
 using BlockFn = uint32_t (*)(Cpu* cpu, uint64_t* budget);
+
+// Block chaining (QEMU's goto_tb). A translation has two entries: the C entry (BlockFn) from
+// the run loop, and the chained entry that other translations jump to directly; the chained
+// entry leaves at once (kNotRun) when the run loop is needed: an exit request (interrupt, stop),
+// or a budget smaller than the block. A translation starts with a Header saying where both are.
+//
+// A direct exit (fall-through, Jcc, JMP rel, CALL rel) whose target lies in the same guest page
+// as the block ends in a `jmp rel32` to a stub that returns to the run loop with its ExitSlot;
+// the run loop then patches that jump to the successor's chained entry. Same page is a static
+// property (the block and its target move together whatever maps the page), so a patched jump
+// stays right under any CR3 or PTE change; only 64-bit code is chained (no CS base or limit).
+// A block going away (self-modifying code, device writes) is retired: its chained entry is
+// patched into a jump to its kNotRun exit, so jumps patched to it no longer run it.
+struct Header {
+  uint8_t* chained;  // begins with a 5-byte NOP, the place retire() patches
+  uint8_t* not_run;
+};
+inline const Header& header_of(BlockFn fn) {
+  return *reinterpret_cast<const Header*>(reinterpret_cast<const uint8_t*>(fn) - sizeof(Header));
+}
+// Points the `jmp rel32` (or 5-byte NOP) at `at` to `target`.
+void patch_jump(uint8_t* at, const void* target);
+// Makes the translation unreachable through chained jumps and the indirect lookup.
+inline void retire(BlockFn fn) {
+  patch_jump(header_of(fn).chained, header_of(fn).not_run);
+}
+
+// A patchable exit (or the marker of an indirect-lookup miss).
+struct ExitSlot {
+  uint8_t* jump = nullptr;  // the jmp rel32 to patch
+  uint64_t target_gpa = 0;  // where a direct exit always goes
+  bool user = false;        // privilege the block was translated for (as its successor must be)
+  bool indirect = false;    // an indirect lookup miss: fill the lookup with the next block
+};
+
+// The indirect-branch lookup (RET, JMP/CALL through a register or memory, and direct exits to
+// another page, in 64-bit code):
+// guest RIP → chained entry, valid while `gen` is the Cpu's chain generation (bumped by every
+// TLB flush, INVLPG and block invalidation: the RIP → block mapping cannot change otherwise).
+struct IndirectEntry {
+  uint64_t rip = 0;
+  uint64_t gen = 0;  // 0: empty (the chain generation starts at 1)
+  const void* code = nullptr;
+  uint64_t pad = 0;
+};
+inline constexpr unsigned kIndirectEntries = 1024;
+inline unsigned indirect_index(uint64_t rip) {
+  return static_cast<unsigned>(rip ^ (rip >> 10)) & (kIndirectEntries - 1);
+}
 
 // Byte offsets of the fields generated code touches, from the Cpu object (computed from a live
 // Cpu because Cpu is not standard-layout, so offsetof does not apply).
 struct Layout {
-  int32_t gpr, rip, rflags, next_rip, end_block, retired, fallbacks, tlb;
+  int32_t gpr, rip, rflags, next_rip, end_block, retired, fallbacks, tlb, exit_request, chain_gen;
   int32_t seg_base[6];
   static Layout of(const Cpu& c);
 };
@@ -35,12 +86,15 @@ struct Layout {
 struct Stats {
   uint64_t blocks_translated = 0;
   uint64_t native_insts = 0, called_insts = 0;  // static counts, per translated instruction
+  uint64_t all_live_retries = 0;  // blocks translated again without lazy flags (flag_liveness)
 };
 
-// Translates `insts` (with their interpreter handlers); nullptr when the cache is full.
-// `user`: the block runs at CPL 3 (which TLB its memory accesses use).
-BlockFn translate(CodeCache& cache, const Layout& layout, std::span<const x86::DecodedInst> insts,
-                  std::span<const Handler> handlers, x86::CodeMode mode, bool user, Stats& stats);
+class Jit;
+// Translates `insts` (with their interpreter handlers), the block at guest-physical `gpa`;
+// nullptr when the cache is full. `user`: the block runs at CPL 3 (which TLB its memory
+// accesses use).
+BlockFn translate(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> insts,
+                  std::span<const Handler> handlers, x86::CodeMode mode, bool user);
 
 // Runs one handler with its C++ exceptions turned into a status (see Status; 0 = continue).
 uint32_t guarded_call(Cpu* cpu, const x86::DecodedInst* inst, Handler handler) noexcept;

@@ -1,0 +1,190 @@
+// Block chaining in the translator: direct exits patched into jumps between translations, the
+// indirect-branch lookup (RET, CALL/JMP through a register), and what must break a chain or
+// leave it: self-modifying code, remapped code pages (INVLPG, CR3), interrupts during a
+// chained tight loop. Each case also runs on the interpreter, which must agree.
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "emu_test_util.hpp"
+
+namespace vessel::engine::emu::test {
+namespace {
+
+using namespace arch;
+
+constexpr uint64_t kPt = kPml4 + 0x3000;  // a 4 KiB page table for 0x600000-0x7fffff
+constexpr uint64_t kFn = 0x606000;        // a 4 KiB page of code that gets remapped
+
+struct ChainEnv : Env {
+  explicit ChainEnv(ExecMode mode) {
+    cpu.set_exec_mode(mode);
+    cpu.set_jit_threshold(0);
+    long_mode(kCode);
+    poke<uint64_t>(kPml4 + 0x2000 + 8 * 3, kPt | 7);
+    for (uint64_t i = 0; i < 512; ++i) poke<uint64_t>(kPt + 8 * i, (0x600000 + (i << 12)) | 7);
+    cpu.state_changed();
+  }
+};
+
+struct Result {
+  StopReason stop;
+  uint64_t rax, chained, indirect;
+};
+
+// Runs `src` at kCode after `setup`, on the interpreter and on the translator; both must halt
+// with the same RAX, which is returned with the translator's chaining counts.
+template <class Setup>
+Result run_both(const std::string& src, Setup setup) {
+  Result r[2];
+  int i = 0;
+  for (ExecMode mode : {ExecMode::kInterp, ExecMode::kJit}) {
+    ChainEnv e(mode);
+    setup(e);
+    r[i] = {e.run_code(src, 10'000'000), e.cpu.state().gpr[kRax], e.cpu.jit_chained_jumps(),
+            e.cpu.jit_indirect_hits()};
+    EXPECT_EQ(r[i].stop, StopReason::kHalt) << (i ? "translator" : "interpreter");
+    ++i;
+  }
+  EXPECT_EQ(r[0].rax, r[1].rax) << "the translator disagrees with the interpreter";
+  return r[1];
+}
+Result run_both(const std::string& src) {
+  return run_both(src, [](ChainEnv&) {});
+}
+
+TEST(EmuJitChain, LoopAcrossTwoBlocksIsChained) {
+  const Result r = run_both(
+      "xor eax, eax\nmov ecx, 1000\n"
+      ".a: add rax, rcx\njmp .b\n"         // block 1 ends with a direct jump
+      ".b: add rax, 3\ndec ecx\njnz .a\n"  // block 2 with a conditional one
+      "hlt");
+  EXPECT_EQ(r.rax, 1000u * 1001u / 2 + 3000u);
+  // About two patched jumps per iteration once both blocks are translated and linked.
+  EXPECT_GT(r.chained, 1500u);
+}
+
+// A chained successor's immediate is rewritten halfway: the rest of the loop must run the new
+// instruction, not the translation the patched jump led to.
+TEST(EmuJitChain, SelfModifyingCodeBreaksChainedSuccessor) {
+  const Result r = run_both(
+      "xor eax, eax\nmov ecx, 100\n"
+      ".a: cmp ecx, 50\njne .f\n"
+      "mov byte [rel .imm], 7\n"
+      ".f: db 0x48, 0x83, 0xc0\n"  // add rax, imm8
+      ".imm: db 1\n"
+      "dec ecx\njnz .a\nhlt");
+  EXPECT_EQ(r.rax, 50u * 1u + 50u * 7u);
+  EXPECT_GT(r.chained, 50u);
+}
+
+// Code on a 4 KiB page, two blocks chained within it, called often enough to be linked; then
+// the page is mapped to another frame (by a PTE change and INVLPG, or by a new CR3): calls
+// must run the new frame's code, through the direct call and through CALL reg (both, being
+// to another page, go through the indirect lookup, which the remap must empty).
+void remap_case(const std::string& call, const std::string& remap) {
+  SCOPED_TRACE(call + " / " + remap);
+  const auto setup = [](ChainEnv& e) {
+    e.load(kFn, assemble(64, "add rax, 1\njmp .n\n.n: add rax, 2\nret", kFn));
+    e.load(kFn + 0x1000, assemble(64, "add rax, 1000\njmp .n\n.n: add rax, 2000\nret", kFn));
+    // A second hierarchy (for the CR3 case) that maps kFn to the second frame.
+    const uint64_t pml4b = kPml4 + 0x5000, pdpt = pml4b + 0x1000, pd = pml4b + 0x2000,
+                   pt = pml4b + 0x3000;
+    e.poke<uint64_t>(pml4b, pdpt | 7);
+    e.poke<uint64_t>(pdpt, pd | 7);
+    for (uint64_t i = 0; i < 512; ++i) {
+      e.poke<uint64_t>(pd + 8 * i, e.peek<uint64_t>(kPml4 + 0x2000 + 8 * i));
+      e.poke<uint64_t>(pt + 8 * i, e.peek<uint64_t>(kPt + 8 * i));
+    }
+    e.poke<uint64_t>(pd + 8 * 3, pt | 7);
+    e.poke<uint64_t>(pt + 8 * 6, (kFn + 0x1000) | 7);
+  };
+  const Result r = run_both(
+      "xor eax, eax\nmov ecx, 20\n"
+      ".a: " +
+          call + "\ndec ecx\njnz .a\n" + remap +
+          "\nmov ecx, 20\n"
+          ".b: " +
+          call + "\ndec ecx\njnz .b\nhlt",
+      setup);
+  EXPECT_EQ(r.rax, 20u * 3u + 20u * 3000u);
+  EXPECT_GT(r.chained, 20u);   // the JMP inside the page
+  EXPECT_GT(r.indirect, 20u);  // the calls into the page (direct or not) and the returns
+}
+
+TEST(EmuJitChain, RemappedCodePageIsNotRunThroughOldChains) {
+  const std::string pte = "mov qword [" + std::to_string(kPt + 8 * 6) + "], " +
+                          std::to_string(kFn + 0x1000 + 7) + "\ninvlpg [" + std::to_string(kFn) +
+                          "]";
+  const std::string cr3 = "mov rdx, " + std::to_string(kPml4 + 0x5000) + "\nmov cr3, rdx";
+  for (const std::string& call : {std::string("call ") + std::to_string(kFn),
+                                  "mov edx, " + std::to_string(kFn) + "\ncall rdx"})
+    for (const std::string& remap : {pte, cr3}) remap_case(call, remap);
+}
+
+// RET and CALL through a register go through the indirect lookup once it knows the target;
+// targets that change (two functions in turn) must each be found, never confused.
+TEST(EmuJitChain, IndirectCallsAndReturnsUseTheLookup) {
+  const Result r = run_both(
+      "xor eax, eax\nmov ecx, 400\nlea rsi, [rel .f1]\nlea rdi, [rel .f2]\n"
+      ".a: mov rdx, rsi\ntest ecx, 1\njz .c\nmov rdx, rdi\n"
+      ".c: call rdx\ndec ecx\njnz .a\nhlt\n"
+      ".f1: add rax, 1\nret\n"
+      ".f2: add rax, 100\nret");
+  EXPECT_EQ(r.rax, 200u * 1u + 200u * 100u);
+  EXPECT_GT(r.indirect, 400u);  // the calls and the returns, once warm
+}
+
+// An interrupt controller whose interrupt becomes pending from another thread after a while.
+struct LateController : bus::InterruptController {
+  std::atomic<bool> pending{false};
+  std::atomic<uint64_t> polls{0};  // the run loop asks once per visit
+  bool interrupt_pending() override {
+    ++polls;
+    return pending.load();
+  }
+  std::optional<uint8_t> acknowledge() override {
+    if (!pending.exchange(false)) return std::nullopt;
+    return 0x40;
+  }
+};
+
+// A guest spinning in a tight chained loop still gets its timer interrupt: signalled (the
+// vCPU's waker calls request_exit) or only polled (then the chain span bounds the wait).
+void tight_loop_gets_interrupt(bool signalled) {
+  SCOPED_TRACE(signalled ? "signalled" : "polled");
+  ChainEnv e(ExecMode::kJit);
+  LateController ic;
+  e.cpu.set_interrupt_controller(&ic);
+  e.set_gate(0x40, kHandlers);
+  e.load(kHandlers, assemble(64, "mov ebx, 0x1234\nhlt", kHandlers));
+  e.st().gpr[kRbx] = 0;
+  e.load(kCode, assemble(64, "sti\nxor eax, eax\n.l: inc rax\njmp .l", kCode));
+  // The interrupt comes once the loop runs chained (the run loop has been visited a few times
+  // after the first blocks, each visit at most a chain span apart), whatever the host's load.
+  std::thread timer([&] {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (ic.polls.load() < 12 && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ic.pending = true;
+    if (signalled) e.cpu.request_exit();
+  });
+  // Far more instructions than the wait: without the interrupt it would not halt.
+  const StopReason stop = e.cpu.run(4'000'000'000);
+  timer.join();
+  EXPECT_EQ(stop, StopReason::kHalt);
+  EXPECT_EQ(e.st().gpr[kRbx], 0x1234u);
+  EXPECT_GT(e.cpu.jit_chained_jumps(), 1000u) << "the loop did not run chained";
+}
+
+TEST(EmuJitChain, TightChainedLoopGetsSignalledInterrupt) {
+  tight_loop_gets_interrupt(true);
+}
+
+TEST(EmuJitChain, TightChainedLoopGetsPolledInterrupt) {
+  tight_loop_gets_interrupt(false);
+}
+
+}  // namespace
+}  // namespace vessel::engine::emu::test
