@@ -297,7 +297,7 @@ class Cpu {
   // DR7.GD: a MOV to or from a debug register raises #DB (a fault) with DR6.BD set.
   void check_general_detect();
   // REP string instructions (string.cpp) stop after the iteration that must trap: the one
-  // TF single-steps, or one that hit a data breakpoint.
+  // TF single-steps, or one that hit a data or I/O breakpoint.
   bool rep_iteration_traps() const {
     return (st.rflags & arch::rflags::kTF) || (debug_active() && data_hits_);
   }
