@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """virtio-net used by the default guest, end to end (issue 6).
 
-usage: net_test.py VESSEL ENGINE user|tap
+usage: net_test.py VESSEL ENGINE user|tap [--transport pci|mmio]
 Exit status: 0 pass, 1 fail, 77 skip (no default guest, the engine cannot boot Linux here, or
 for `tap` no root / no /dev/net/tun / no `ip`).
 
@@ -11,6 +11,7 @@ user: a forwarded port already taken on the host is refused before boot (status 
   HTTP server this test runs on the host's 127.0.0.1 (slirp's 10.0.2.2), and its sha256
   matches; then the guest serves a file with busybox httpd on port 8080 and the host fetches it
   through the forwarded port P on 127.0.0.1.
+--transport mmio: the card (and every virtio device) on virtio-mmio instead of PCI.
 tap: in a network namespace of its own, a tap `vtap0` with 192.168.77.1/24 and an HTTP server
   on it; `--net tap=vtap0`; the guest takes 192.168.77.2 and downloads the file (sha256).
 """
@@ -115,12 +116,17 @@ def user_test(args, gdir, tmp, blob, failures):
     argv = [args.vessel, "run", "--engine", args.engine, "--mem", "256",
             "--kernel", os.path.join(gdir, "vmlinux"),
             "--initrd", os.path.join(gdir, "initramfs.cpio.gz"),
-            "--cmdline", "console=ttyS0 quiet",
+            "--cmdline", "console=ttyS0 quiet", "--virtio-transport", args.transport,
             "--net", f"user,hostfwd=tcp::{host_port}-:{GUEST_PORT},mac={MAC}"]
     guest = boot(argv)
     try:
         mac = last_line(guest, "cat /sys/class/net/eth0/address")
         check(mac == MAC, f"eth0 has the configured MAC: {mac}", failures)
+        # The card sits on the transport asked for (virtio-mmio ones are platform devices).
+        path = last_line(guest, "readlink -f /sys/class/net/eth0")
+        on_pci = "/pci0000:" in path
+        check(on_pci == (args.transport == "pci"), f"eth0 is on {args.transport}: {path}",
+              failures)
         guest.run("[ -x /etc/udhcpc/default.script ] || { mkdir -p /etc/udhcpc; "
                   f"printf '{DHCP_SCRIPT}' >/etc/udhcpc/default.script; "
                   "chmod +x /etc/udhcpc/default.script; }")
@@ -211,6 +217,7 @@ def main():
     ap.add_argument("vessel")
     ap.add_argument("engine")
     ap.add_argument("backend", choices=["user", "tap"])
+    ap.add_argument("--transport", choices=["pci", "mmio"], default="pci")
     args = ap.parse_args()
 
     gdir = guest_dir()
