@@ -54,6 +54,9 @@ Result<void> Machine::assemble(const config::VmConfig& config, bool linux_guest)
   linux_guest_ = linux_guest;
   builtin_irqchip_ = linux_guest && !software_cpu;
   drives_ = linux_guest ? config.drives : std::vector<config::Drive>{};
+  if (linux_guest) network_interfaces_ = config.network_interfaces;
+  virtio_console_ = linux_guest && config.console.device == config::ConsoleSpec::Device::kVirtio;
+  virtio_transport_ = config.machine.virtio_transport;
   engine::VmOptions options;
   options.vcpus = config.machine.vcpus;
   options.builtin_irqchip = builtin_irqchip_;

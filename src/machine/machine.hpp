@@ -67,12 +67,13 @@ class Machine final : public bus::VmControl {
   // Ctrl+Alt+Del on the guest's keyboard.
   Result<void> press_ctrl_alt_del();
 
-  // Cumulative figures for the metrics (Firecracker's "vcpu" and "uart" groups).
+  // Cumulative figures for the metrics (Firecracker's "vcpu", "uart", "block", "net" groups).
   struct Counters {
     uint64_t pio_reads = 0, pio_writes = 0, mmio_reads = 0, mmio_writes = 0;
     uint64_t vcpu_exits_interrupted = 0;  // kicks (pause, exits)
     uint64_t vcpu_failures = 0;
     uint64_t uart_read_bytes = 0, uart_write_bytes = 0;
+    VirtioCounters virtio;  // "block" and "net"
   };
   Counters counters() const;
 
@@ -113,7 +114,11 @@ class Machine final : public bus::VmControl {
   unsigned running_vcpus_ = 1;
   bool linux_guest_ = false;
   bool builtin_irqchip_ = false;
-  std::vector<config::Drive> drives_;  // recorded in snapshots: restore rebuilds the disks
+  // Recorded in snapshots: restore rebuilds the same virtio devices in the same places.
+  std::vector<config::Drive> drives_;
+  std::vector<config::NetworkInterface> network_interfaces_;
+  bool virtio_console_ = false;
+  config::VirtioTransport virtio_transport_ = config::VirtioTransport::kPci;
 
   // Pause: vCPU threads park in enter_guest() while paused_; active_ counts those in run().
   mutable std::mutex pause_mutex_;

@@ -87,6 +87,7 @@ Machine::Counters Machine::counters() const {
     const auto uart = platform_->console_counters();
     c.uart_read_bytes = uart.first;
     c.uart_write_bytes = uart.second;
+    c.virtio = platform_->virtio_counters();
   }
   return c;
 }

@@ -55,9 +55,9 @@ void wake_through(virtio::VirtioConsole* console, const std::shared_ptr<Transpor
   });
 }
 
-Result<void> add_virtio_mmio(bus::Buses& buses, engine::Vm& vm, const memory::GuestMemory& memory,
-                             unsigned index, std::shared_ptr<virtio::VirtioDevice> device,
-                             virtio::VirtioConsole* console) {
+Result<std::shared_ptr<virtio::VirtioMmio>> add_virtio_mmio(
+    bus::Buses& buses, engine::Vm& vm, const memory::GuestMemory& memory, unsigned index,
+    std::shared_ptr<virtio::VirtioDevice> device, virtio::VirtioConsole* console) {
   static_assert(virtio::VirtioMmio::kMmioSize == pci::kVirtioMmioSize);
   if (index >= pci::kVirtioMmioMaxDevices) return fail("too many virtio-mmio devices");
   const pci::VirtioMmioSlot slot = pci::virtio_mmio_slot(index);
@@ -66,7 +66,7 @@ Result<void> add_virtio_mmio(bus::Buses& buses, engine::Vm& vm, const memory::Gu
   VESSEL_TRY_VOID(buses.mmio.add(slot.base, slot.size, transport));
   wake_through(console, transport);
   log::info("virtio-mmio {:#x} (GSI {}): {}", slot.base, slot.gsi, transport->name());
-  return {};
+  return transport;
 }
 
 Result<void> add_virtio(pci::PciRoot& root, engine::Vm& vm, const memory::GuestMemory& memory,
@@ -141,7 +141,7 @@ Result<std::vector<pci::VirtioMmioSlot>> virtio_mmio_slots(unsigned count) {
 Result<std::shared_ptr<pci::PciRoot>> build_pci_devices(
     bus::Buses& buses, engine::Vm& vm, const memory::GuestMemory& memory,
     const VirtioDevices& virtio, std::shared_ptr<bus::IoDevice> reset_port,
-    std::shared_ptr<pci::PciConfigPorts>* config_ports) {
+    std::shared_ptr<pci::PciConfigPorts>* config_ports, VirtioHandles* handles) {
   auto root = std::make_shared<pci::PciRoot>(buses.mmio, &vm);
   auto ports = std::make_shared<pci::PciConfigPorts>(root);
   if (config_ports) *config_ports = ports;  // its address latch is snapshot state
@@ -154,12 +154,15 @@ Result<std::shared_ptr<pci::PciRoot>> build_pci_devices(
   std::vector<std::shared_ptr<virtio::VirtioDevice>> devices;
   for (const config::Drive& drive : virtio.drives) {
     auto backend = VESSEL_TRY(open_drive(drive));
-    devices.push_back(std::make_shared<virtio::VirtioBlk>(std::move(backend)));
+    auto disk = std::make_shared<virtio::VirtioBlk>(std::move(backend));
+    if (handles) handles->disks.push_back(disk);
+    devices.push_back(std::move(disk));
   }
   for (size_t i = 0; i < virtio.network_interfaces.size(); ++i) {
     const config::NetworkInterface& iface = virtio.network_interfaces[i];
     auto net = make_net(iface, i);
     if (!net) return fail("network interface {}: {}", iface.iface_id, net.error().message);
+    if (handles) handles->nets.push_back(*net);
     devices.push_back(std::move(*net));
   }
   devices.push_back(std::make_shared<virtio::VirtioRng>());
@@ -167,7 +170,8 @@ Result<std::shared_ptr<pci::PciRoot>> build_pci_devices(
   for (unsigned i = 0; i < devices.size(); ++i) {
     virtio::VirtioConsole* console = devices[i] == virtio.console ? virtio.console.get() : nullptr;
     if (virtio.transport == config::VirtioTransport::kMmio) {
-      VESSEL_TRY_VOID(add_virtio_mmio(buses, vm, memory, i, devices[i], console));
+      auto transport = VESSEL_TRY(add_virtio_mmio(buses, vm, memory, i, devices[i], console));
+      if (handles) handles->mmio.push_back(std::move(transport));
     } else {
       VESSEL_TRY_VOID(add_virtio(*root, vm, memory, devices[i], console));
     }

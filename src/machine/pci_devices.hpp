@@ -30,7 +30,10 @@ class PciConfigPorts;
 }  // namespace vessel::devices::pci
 namespace vessel::devices::virtio {
 class VirtioConsole;
-}
+class VirtioMmio;
+class VirtioBlk;
+class VirtioNet;
+}  // namespace vessel::devices::virtio
 
 namespace vessel::machine {
 
@@ -44,10 +47,19 @@ struct VirtioDevices {
   config::VirtioTransport transport = config::VirtioTransport::kPci;
 };
 
+// What the platform keeps of the virtio devices built: the virtio-mmio transports in slot
+// order (snapshots), the disks and the network cards (metrics).
+struct VirtioHandles {
+  std::vector<std::shared_ptr<devices::virtio::VirtioMmio>> mmio;
+  std::vector<std::shared_ptr<devices::virtio::VirtioBlk>> disks;
+  std::vector<std::shared_ptr<devices::virtio::VirtioNet>> nets;
+};
+
 Result<std::shared_ptr<devices::pci::PciRoot>> build_pci_devices(
     bus::Buses& buses, engine::Vm& vm, const memory::GuestMemory& memory,
     const VirtioDevices& virtio, std::shared_ptr<bus::IoDevice> reset_port,
-    std::shared_ptr<devices::pci::PciConfigPorts>* config_ports = nullptr);
+    std::shared_ptr<devices::pci::PciConfigPorts>* config_ports = nullptr,
+    VirtioHandles* handles = nullptr);
 
 inline unsigned virtio_device_count(size_t drives, size_t nets, bool console) {
   return static_cast<unsigned>(drives + nets) + 1 + (console ? 1 : 0);

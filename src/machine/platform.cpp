@@ -18,7 +18,10 @@
 #include "devices/legacy/uart16550.hpp"
 #include "devices/pci/config_access.hpp"
 #include "devices/pci/pci_root.hpp"
+#include "devices/virtio/blk/virtio_blk.hpp"
 #include "devices/virtio/console/virtio_console.hpp"
+#include "devices/virtio/mmio_transport.hpp"
+#include "devices/virtio/net/virtio_net.hpp"
 #include "engine/emu/emu_vcpu.hpp"
 #include "machine/pci_devices.hpp"
 
@@ -60,6 +63,30 @@ class PcPlatform final : public Platform {
   std::pair<uint64_t, uint64_t> console_counters() const override {
     return {uart_->bytes_read(), uart_->bytes_written()};
   }
+  VirtioCounters virtio_counters() const override {
+    VirtioCounters c;
+    for (const auto& disk : virtio_.disks) {
+      const auto d = disk->counters();
+      c.block.read_bytes += d.read_bytes;
+      c.block.write_bytes += d.write_bytes;
+      c.block.read_count += d.read_count;
+      c.block.write_count += d.write_count;
+      c.block.flush_count += d.flush_count;
+      c.block.invalid_reqs_count += d.invalid_reqs_count;
+      c.block.execute_fails += d.execute_fails;
+    }
+    for (const auto& net : virtio_.nets) {
+      const auto n = net->counters();
+      c.net.tx_frames += n.tx_frames;
+      c.net.tx_bytes += n.tx_bytes;
+      c.net.tx_dropped += n.tx_dropped;
+      c.net.rx_frames += n.rx_frames;
+      c.net.rx_bytes += n.rx_bytes;
+      c.net.rx_dropped += n.rx_dropped;
+      c.net.rx_too_big += n.rx_too_big;
+    }
+    return c;
+  }
   Result<void> press_ctrl_alt_del() override {
     if (!kbc_) return fail("this machine has no keyboard controller");
     kbc_->press_ctrl_alt_del();
@@ -83,11 +110,10 @@ class PcPlatform final : public Platform {
   std::shared_ptr<devices::AcpiPm> pm_;
   std::shared_ptr<devices::pci::PciRoot> pci_root_;
   std::shared_ptr<devices::pci::PciConfigPorts> pci_config_ports_;
+  VirtioHandles virtio_;
   std::shared_ptr<devices::I8042> kbc_;
   // Devices with state, in build order (owned through the members above and keep_alive_).
   std::vector<std::pair<std::string, bus::Stateful*>> stateful_;
-  // Why this machine cannot be saved even though its devices can (empty: it can).
-  std::string not_saveable_;
   void keep_state(std::string name, bus::Stateful* device) {
     stateful_.emplace_back(std::move(name), device);
   }
@@ -120,15 +146,15 @@ Result<void> PcPlatform::build(bus::Buses& buses, engine::Vm& vm, bus::VmControl
     if (options.virtio_console)
       virtio_console_ = virtio.console = std::make_shared<devices::virtio::VirtioConsole>(
           [out](std::span<const uint8_t> bytes) { out->write(bytes); });
-    pci_root_ =
-        VESSEL_TRY(build_pci_devices(buses, vm, *options.memory, virtio, pm_, &pci_config_ports_));
-    if (options.virtio_transport == config::VirtioTransport::kMmio)
-      not_saveable_ = "virtio-mmio devices do not support snapshots yet";
+    pci_root_ = VESSEL_TRY(
+        build_pci_devices(buses, vm, *options.memory, virtio, pm_, &pci_config_ports_, &virtio_));
     keep_state("pci-root", pci_root_.get());
     keep_state("pci-config-ports", pci_config_ports_.get());
     for (unsigned slot = 0; slot < devices::pci::kDevicesPerBus; ++slot)
       if (auto* device = pci_root_->device(slot))
         keep_state(fmt::format("pci-{:02x} {}", slot, device->name()), device);
+    for (size_t i = 0; i < virtio_.mmio.size(); ++i)
+      keep_state(fmt::format("mmio-{} {}", i, virtio_.mmio[i]->name()), virtio_.mmio[i].get());
   }
   return {};
 }
@@ -211,7 +237,6 @@ Result<void> PcPlatform::attach_vcpu(unsigned index, engine::Vcpu& vcpu) {
 }
 
 Result<void> PcPlatform::save_state(bus::StateWriter& out) const {
-  if (!not_saveable_.empty()) return fail("{}", not_saveable_);
   out(uint64_t{stateful_.size()});
   for (const auto& [name, device] : stateful_) {
     bus::StateWriter blob;

@@ -27,6 +27,18 @@
 
 namespace vessel::machine {
 
+// The virtio disks' and network cards' counters, summed (Firecracker's "block" and "net").
+struct VirtioCounters {
+  struct Block {
+    uint64_t read_bytes = 0, write_bytes = 0, read_count = 0, write_count = 0, flush_count = 0;
+    uint64_t invalid_reqs_count = 0, execute_fails = 0;
+  } block;
+  struct Net {
+    uint64_t tx_frames = 0, tx_bytes = 0, tx_dropped = 0;
+    uint64_t rx_frames = 0, rx_bytes = 0, rx_dropped = 0, rx_too_big = 0;
+  } net;
+};
+
 struct PlatformOptions {
   bool linux_devices = false;    // RTC, i8042, ACPI PM, port 0x80
   bool emulate_irqchip = false;  // PIC, PIT, IOAPIC, LAPICs (engines without their own)
@@ -74,6 +86,7 @@ class Platform {
   virtual Result<void> press_ctrl_alt_del() = 0;
   // Bytes the guest read from / wrote to the console UART.
   virtual std::pair<uint64_t, uint64_t> console_counters() const = 0;
+  virtual VirtioCounters virtio_counters() const = 0;
 };
 
 }  // namespace vessel::machine

@@ -1,11 +1,12 @@
 // Full snapshots of a paused machine (the container format is src/snapshot/snapshot_file.hpp).
 //
 // Sections: kMachine (engine, RAM size, vCPUs, whether the Linux platform was built, drives,
-// which vCPUs had started), kClock (the VM's time line: every device deadline and the software
-// CPU's TSC are on it, so restoring it makes them valid as saved), one kVcpu per vCPU
-// (arch::CpuState), kDevices (the platform's devices by name) and kMemory (what the memory
-// file must hold). Restore reads and checks all of it, and the memory file's size, before it
-// builds anything; a device that then refuses its state fails the whole restore.
+// network interfaces, virtio-console or not, the virtio transport, which vCPUs had started), kClock
+// (the VM's time line: every device deadline and the software CPU's TSC are on it, so restoring it
+// makes them valid as saved), one kVcpu per vCPU (arch::CpuState), kDevices (the platform's devices
+// by name) and kMemory (what the memory file must hold). Restore reads and checks all of it, and
+// the memory file's size, before it builds anything; a device that then refuses its state fails the
+// whole restore.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,6 +35,9 @@ struct MachineRecord {
   bool linux_guest = false;
   std::vector<bool> started;
   std::vector<config::Drive> drives;
+  std::vector<config::NetworkInterface> nets;
+  bool virtio_console = false;
+  config::VirtioTransport transport = config::VirtioTransport::kPci;
 };
 
 std::vector<uint8_t> encode_machine(const MachineRecord& r) {
@@ -41,6 +45,14 @@ std::vector<uint8_t> encode_machine(const MachineRecord& r) {
   w(r.engine, r.ram_bytes, r.vcpus, r.running_vcpus, r.linux_guest, r.started,
     uint64_t{r.drives.size()});
   for (const auto& d : r.drives) w(d.drive_id, d.path_on_host, d.is_read_only, d.is_root_device);
+  w(uint64_t{r.nets.size()});
+  for (const auto& n : r.nets) {
+    // The MAC as flag + text: GCC 12 sees a false "maybe uninitialized" in optional<string>.
+    w(n.iface_id, n.host_dev_name, n.guest_mac.has_value(), n.guest_mac.value_or(""),
+      uint64_t{n.host_forwards.size()});
+    for (const auto& f : n.host_forwards) w(f.udp, f.host_port, f.guest_port);
+  }
+  w(r.virtio_console, r.transport);
   return std::move(w.data());
 }
 
@@ -54,12 +66,31 @@ Result<MachineRecord> decode_machine(std::span<const uint8_t> bytes) {
     in(d.drive_id, d.path_on_host, d.is_read_only, d.is_root_device);
     r.drives.push_back(std::move(d));
   }
+  uint64_t nets = 0;
+  in(nets);
+  for (uint64_t i = 0; i < nets && in.ok(); ++i) {
+    config::NetworkInterface n;
+    uint64_t forwards = 0;
+    bool has_mac = false;
+    std::string mac;
+    in(n.iface_id, n.host_dev_name, has_mac, mac, forwards);
+    if (has_mac) n.guest_mac = mac;
+    for (uint64_t f = 0; f < forwards && in.ok(); ++f) {
+      config::HostForward h;
+      in(h.udp, h.host_port, h.guest_port);
+      n.host_forwards.push_back(h);
+    }
+    r.nets.push_back(std::move(n));
+  }
+  in(r.virtio_console, r.transport);
   if (auto ok = in.finish(); !ok) return fail("machine section: {}", ok.error().message);
   if (r.vcpus == 0 || r.vcpus > config::kMaxVcpus || r.running_vcpus > r.vcpus ||
       r.started.size() != r.vcpus)
     return fail("machine section: inconsistent vCPU counts");
   if (r.ram_bytes == 0 || r.ram_bytes % (1u << 20))
     return fail("machine section: memory size {} is not whole MiB", r.ram_bytes);
+  if (r.transport != config::VirtioTransport::kPci && r.transport != config::VirtioTransport::kMmio)
+    return fail("machine section: unknown virtio transport");
   if (r.engine != "emu" && r.engine != "kvm")
     return fail("machine section: unknown engine '{}'", r.engine);
   return r;
@@ -161,6 +192,9 @@ Result<void> Machine::snapshot(const std::string& snapshot_path, const std::stri
     record.started = started_;
   }
   record.drives = drives_;
+  record.nets = network_interfaces_;
+  record.virtio_console = virtio_console_;
+  record.transport = virtio_transport_;
   file.add(SectionId::kMachine, encode_machine(record));
 
   bus::StateWriter clock;
@@ -258,7 +292,11 @@ Result<std::unique_ptr<Machine>> Machine::restore(const std::string& snapshot_pa
     config.machine.engine = engine;
   }
   config.console = console;
+  config.console.device = record.virtio_console ? config::ConsoleSpec::Device::kVirtio
+                                                : config::ConsoleSpec::Device::kSerial;
   config.drives = record.drives;
+  config.network_interfaces = record.nets;
+  config.machine.virtio_transport = record.transport;
   VESSEL_TRY_VOID(check_memory_fits_host(config.machine.mem_mib));
   auto memory = VESSEL_TRY(memory::GuestMemory::create(record.ram_bytes));
   uint64_t file_offset = 0;

@@ -21,10 +21,10 @@ namespace vessel::snapshot {
 
 inline constexpr char kMagic[8] = {'V', 'E', 'S', 'S', 'E', 'L', 'S', 'N'};
 // Bumped whenever a section's or a device's layout changes.
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;  // 2: network, console and transport
 
 enum class SectionId : uint32_t {
-  kMachine = 1,  // engine, memory size, vCPU count, devices built, drives
+  kMachine = 1,  // engine, memory size, vCPU count, devices built, drives, nets, transport
   kClock = 2,    // the VM's time line
   kVcpu = 3,     // one per vCPU: index + CpuState
   kDevices = 4,  // every device's state, by name

@@ -25,6 +25,15 @@ struct MachineMetrics {
   uint64_t vcpu_failures = 0;
   uint64_t uart_read_count = 0;   // bytes the guest read from the UART
   uint64_t uart_write_count = 0;  // bytes the guest wrote to the UART
+  // Firecracker's "block" group, summed over the disks.
+  uint64_t block_read_bytes = 0, block_write_bytes = 0;
+  uint64_t block_read_count = 0, block_write_count = 0, block_flush_count = 0;
+  uint64_t block_invalid_reqs_count = 0, block_execute_fails = 0;
+  // Firecracker's "net" group, summed over the cards (frames counted without virtio's header);
+  // rx_dropped: frames the guest took too slowly (waiting list full), rx_too_big: frames
+  // larger than the guest's buffer; tx_malformed_frames: TX chains refused.
+  uint64_t net_rx_bytes = 0, net_rx_packets = 0, net_rx_dropped = 0, net_rx_too_big = 0;
+  uint64_t net_tx_bytes = 0, net_tx_packets = 0, net_tx_malformed = 0;
 };
 
 class MachineControl {

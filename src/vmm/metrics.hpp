@@ -1,8 +1,9 @@
 // Metrics: the VMM's counters and their output as JSON lines, in Firecracker's layout where
-// the same figure exists (get_api_requests, put_api_requests, patch_api_requests, vcpu, uart;
-// see Firecracker's docs/metrics.md). Like Firecracker's SharedIncMetric, each line carries
-// the increase since the previous line, and `utc_timestamp_ms` says when it was written.
-// Not thread-safe by itself: the controller serialises access.
+// the same figure exists (get_api_requests, put_api_requests, patch_api_requests, vcpu, uart,
+// block, net; see Firecracker's docs/metrics.md; block and net are summed over the devices). Like
+// Firecracker's SharedIncMetric, each line carries the increase since the previous line, and
+// `utc_timestamp_ms` says when it was written. Not thread-safe by itself: the controller serialises
+// access.
 #pragma once
 
 #include <cstdint>

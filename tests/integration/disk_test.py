@@ -18,7 +18,7 @@ import tempfile
 
 sys.dont_write_bytecode = True  # importing the sibling scripts must not litter the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest_console import Guest, GuestError  # noqa: E402
+from guest_console import GuestError, boot_default_guest  # noqa: E402
 from linux_guest_test import SKIP, check, engine_can_boot_linux, guest_dir  # noqa: E402
 
 IMAGE_SIZE = 16 << 20
@@ -45,23 +45,7 @@ def sha256(path):
 
 
 def boot(vessel, engine, gdir, disk_arg):
-    argv = [vessel, "run", "--engine", engine, "--mem", "256",
-            "--kernel", os.path.join(gdir, "vmlinux"),
-            "--initrd", os.path.join(gdir, "initramfs.cpio.gz"),
-            "--cmdline", "console=ttyS0 quiet", "--disk", disk_arg]
-    print("running:", " ".join(argv), flush=True)
-    guest = Guest(argv, log_path=os.environ.get("VESSEL_CONSOLE_LOG"))
-    guest.expect(rb"VESSEL-BOOT-OK", 900)
-    guest.send("echo READY-$((6*7))\n")
-    guest.expect(rb"READY-42", 120)
-    return guest
-
-
-def run_last_line(guest, command):
-    """The last output line: a long command line the tty wrapped can defeat Guest.run's echo
-    stripping (the wrapped echo no longer holds the whole marker)."""
-    lines = guest.run(command).splitlines()
-    return lines[-1].strip() if lines else ""
+    return boot_default_guest(vessel, engine, gdir, ["--disk", disk_arg])
 
 
 def check_disk_seen(guest, read_only, failures):
@@ -69,12 +53,12 @@ def check_disk_seen(guest, read_only, failures):
     check(len(devices) >= 2, f"virtio devices probed: {devices}", failures)
     parts = guest.run("cat /proc/partitions")
     check(" vda" in parts, "/proc/partitions lists vda", failures)
-    size = run_last_line(guest, "cat /sys/block/vda/size")
+    size = guest.last_line("cat /sys/block/vda/size")
     check(size == str(IMAGE_SIZE // SECTOR), f"/dev/vda has {size} sectors", failures)
-    ro = run_last_line(guest, "cat /sys/block/vda/ro")
+    ro = guest.last_line("cat /sys/block/vda/ro")
     check(ro == ("1" if read_only else "0"), f"/sys/block/vda/ro is {ro}", failures)
     for n in PROBE_SECTORS:
-        got = run_last_line(guest, f"dd if=/dev/vda bs={SECTOR} skip={n} count=1 2>/dev/null"
+        got = guest.last_line(f"dd if=/dev/vda bs={SECTOR} skip={n} count=1 2>/dev/null"
                                    " | head -c 14")
         check(got == f"SECTOR{n:08d}", f"guest reads sector {n}: {got!r}", failures)
 
@@ -88,11 +72,10 @@ def read_write_boot(args, gdir, image, failures):
                         f"conv=notrunc 2>/dev/null; echo dd=$?; sync; echo sync=$?")
         check("dd=0" in out and "sync=0" in out, f"guest write and sync: {out!r}", failures)
         guest.run("echo 3 > /proc/sys/vm/drop_caches")
-        back = run_last_line(guest, f"dd if=/dev/vda bs=1 skip={WRITE_OFFSET} "
+        back = guest.last_line(f"dd if=/dev/vda bs=1 skip={WRITE_OFFSET} "
                                     f"count={len(WRITE_TEXT)} 2>/dev/null")
         check(back == text, f"guest reads its write back: {back!r}", failures)
-        guest.send("poweroff\n")
-        status = guest.wait_exit(120)
+        status = guest.power_off()
         check(status == 0, f"poweroff ends vessel with status {status}", failures)
     finally:
         guest.kill()
@@ -119,8 +102,7 @@ def read_only_boot(args, gdir, image, failures):
         out = guest.run("printf 'MUST-NOT-LAND' | dd of=/dev/vda bs=1 seek=0 conv=notrunc "
                         "2>/dev/null; echo dd=$?; sync")
         check("dd=" in out and "dd=0" not in out, f"guest write fails: {out!r}", failures)
-        guest.send("poweroff\n")
-        status = guest.wait_exit(120)
+        status = guest.power_off()
         check(status == 0, f"poweroff ends vessel with status {status}", failures)
     finally:
         guest.kill()

@@ -23,7 +23,7 @@ import tempfile
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from disk_test import boot, run_last_line  # noqa: E402
+from disk_test import boot  # noqa: E402
 from guest_console import GuestError  # noqa: E402
 from linux_guest_test import SKIP, check, engine_can_boot_linux, guest_dir  # noqa: E402
 
@@ -32,13 +32,12 @@ SHA = re.compile(r"\b([0-9a-f]{64})\b")
 
 
 def guest_sha(guest, path):
-    m = SHA.search(run_last_line(guest, f"sha256sum {path}"))
+    m = SHA.search(guest.last_line(f"sha256sum {path}"))
     return m.group(1) if m else None
 
 
 def power_off(guest, failures):
-    guest.send("poweroff\n")
-    status = guest.wait_exit(120)
+    status = guest.power_off()
     check(status == 0, f"poweroff ends vessel with status {status}", failures)
 
 

@@ -3,6 +3,7 @@
 The guest is the default guest (scripts/build-guest.sh): busybox sh on ttyS0. Commands are sent
 with an end marker computed by the shell ($((...))) so the echo of the command line itself
 never matches; the output between the command's echo and the marker is returned.
+boot_default_guest() starts vessel on the default guest and waits until its shell answers.
 """
 import os
 import re
@@ -96,3 +97,35 @@ class Guest:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+    def last_line(self, command, timeout=120):
+        """The last line of `command`'s output: a long command line the tty wrapped can defeat
+        run()'s echo stripping (the wrapped echo no longer holds the whole marker)."""
+        lines = self.run(command, timeout).splitlines()
+        return lines[-1].strip() if lines else ""
+
+    def power_off(self, timeout=180):
+        """`poweroff` in the guest; returns vessel's exit status."""
+        self.send("poweroff\n")
+        return self.wait_exit(timeout)
+
+
+def boot_default_guest(vessel, engine, gdir, extra=(), console="ttyS0", boot_timeout=900,
+                       ready_timeout=180, prefix=()):
+    """vessel on the default guest in `gdir` (256 MiB, `console=CONSOLE quiet`, then `extra`
+    arguments; `prefix` runs it through a wrapper such as `ip netns exec NS`); returns the Guest once its marker appeared and its shell computed an answer
+    (so input reaches the guest). VESSEL_CONSOLE_LOG, when set, names a console log file."""
+    argv = [*prefix, vessel, "run", "--engine", engine, "--mem", "256",
+            "--kernel", os.path.join(gdir, "vmlinux"),
+            "--initrd", os.path.join(gdir, "initramfs.cpio.gz"),
+            "--cmdline", f"console={console} quiet", *extra]
+    print("running:", " ".join(argv), flush=True)
+    guest = Guest(argv, log_path=os.environ.get("VESSEL_CONSOLE_LOG"))
+    try:
+        guest.expect(rb"VESSEL-BOOT-OK", boot_timeout)
+        guest.send("echo READY-$((6*7))\n")
+        guest.expect(rb"READY-42", ready_timeout)
+    except GuestError:
+        guest.kill()
+        raise
+    return guest

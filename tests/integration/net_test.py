@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """virtio-net used by the default guest, end to end (issue 6).
 
-usage: net_test.py VESSEL ENGINE user|tap
+usage: net_test.py VESSEL ENGINE user|tap [--transport pci|mmio]
 Exit status: 0 pass, 1 fail, 77 skip (no default guest, the engine cannot boot Linux here, or
 for `tap` no root / no /dev/net/tun / no `ip`).
 
@@ -11,6 +11,7 @@ user: a forwarded port already taken on the host is refused before boot (status 
   HTTP server this test runs on the host's 127.0.0.1 (slirp's 10.0.2.2), and its sha256
   matches; then the guest serves a file with busybox httpd on port 8080 and the host fetches it
   through the forwarded port P on 127.0.0.1.
+--transport mmio: the card (and every virtio device) on virtio-mmio instead of PCI.
 tap: in a network namespace of its own, a tap `vtap0` with 192.168.77.1/24 and an HTTP server
   on it; `--net tap=vtap0`; the guest takes 192.168.77.2 and downloads the file (sha256).
 """
@@ -29,7 +30,7 @@ import urllib.request
 
 sys.dont_write_bytecode = True  # importing the sibling scripts must not litter the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest_console import Guest, GuestError  # noqa: E402
+from guest_console import GuestError, boot_default_guest  # noqa: E402
 from linux_guest_test import SKIP, check, engine_can_boot_linux, guest_dir  # noqa: E402
 
 BLOB_SIZE = 256 * 1024
@@ -65,22 +66,8 @@ def serve(directory, address):
     return server
 
 
-def boot(argv):
-    print("running:", " ".join(argv), flush=True)
-    guest = Guest(argv, log_path=os.environ.get("VESSEL_CONSOLE_LOG"))
-    guest.expect(rb"VESSEL-BOOT-OK", 900)
-    guest.send("echo READY-$((6*7))\n")
-    guest.expect(rb"READY-42", 120)
-    return guest
-
-
-def last_line(guest, command, timeout=300):
-    lines = guest.run(command, timeout).splitlines()
-    return lines[-1].strip() if lines else ""
-
-
 def sha256_of_guest_file(guest, path):
-    return last_line(guest, f"sha256sum {path} | cut -c1-64")
+    return guest.last_line(f"sha256sum {path} | cut -c1-64")
 
 
 def download(guest, url, blob, failures):
@@ -112,15 +99,18 @@ def user_test(args, gdir, tmp, blob, failures):
     busy_port_refused(args, gdir, failures)
     server = serve(tmp, ("127.0.0.1", 0))
     host_port = free_port()
-    argv = [args.vessel, "run", "--engine", args.engine, "--mem", "256",
-            "--kernel", os.path.join(gdir, "vmlinux"),
-            "--initrd", os.path.join(gdir, "initramfs.cpio.gz"),
-            "--cmdline", "console=ttyS0 quiet",
-            "--net", f"user,hostfwd=tcp::{host_port}-:{GUEST_PORT},mac={MAC}"]
-    guest = boot(argv)
+    guest = boot_default_guest(
+        args.vessel, args.engine, gdir,
+        ["--virtio-transport", args.transport,
+         "--net", f"user,hostfwd=tcp::{host_port}-:{GUEST_PORT},mac={MAC}"])
     try:
-        mac = last_line(guest, "cat /sys/class/net/eth0/address")
+        mac = guest.last_line("cat /sys/class/net/eth0/address")
         check(mac == MAC, f"eth0 has the configured MAC: {mac}", failures)
+        # The card sits on the transport asked for (virtio-mmio ones are platform devices).
+        path = guest.last_line("readlink -f /sys/class/net/eth0")
+        on_pci = "/pci0000:" in path
+        check(on_pci == (args.transport == "pci"), f"eth0 is on {args.transport}: {path}",
+              failures)
         guest.run("[ -x /etc/udhcpc/default.script ] || { mkdir -p /etc/udhcpc; "
                   f"printf '{DHCP_SCRIPT}' >/etc/udhcpc/default.script; "
                   "chmod +x /etc/udhcpc/default.script; }")
@@ -151,8 +141,7 @@ def user_test(args, gdir, tmp, blob, failures):
                   f"({len(got)} bytes, sha256 matches)", failures)
         except OSError as e:
             check(False, f"host fetch through the forwarded port: {e}", failures)
-        guest.send("poweroff\n")
-        status = guest.wait_exit(120)
+        status = guest.power_off()
         check(status == 0, f"poweroff ends vessel with status {status}", failures)
     finally:
         guest.kill()
@@ -184,18 +173,14 @@ def tap_test(args, gdir, tmp, blob, failures):
         server = subprocess.Popen(in_ns + [sys.executable, "-m", "http.server", str(port),
                                            "--bind", "192.168.77.1", "--directory", tmp],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        argv = in_ns + [args.vessel, "run", "--engine", args.engine, "--mem", "256",
-                        "--kernel", os.path.join(gdir, "vmlinux"),
-                        "--initrd", os.path.join(gdir, "initramfs.cpio.gz"),
-                        "--cmdline", "console=ttyS0 quiet", "--net", f"tap=vtap0,mac={MAC}"]
-        guest = boot(argv)
+        guest = boot_default_guest(args.vessel, args.engine, gdir,
+                                   ["--net", f"tap=vtap0,mac={MAC}"], prefix=in_ns)
         try:
             guest.run("ip addr add 192.168.77.2/24 dev eth0 && ip link set eth0 up")
             out = guest.run("ping -c 2 -W 30 192.168.77.1; echo ping=$?", 300)
             check("ping=0" in out, f"guest pings the tap's address: {out[-200:]!r}", failures)
             download(guest, f"http://192.168.77.1:{port}/blob", blob, failures)
-            guest.send("poweroff\n")
-            status = guest.wait_exit(120)
+            status = guest.power_off()
             check(status == 0, f"poweroff ends vessel with status {status}", failures)
         finally:
             guest.kill()
@@ -211,6 +196,7 @@ def main():
     ap.add_argument("vessel")
     ap.add_argument("engine")
     ap.add_argument("backend", choices=["user", "tap"])
+    ap.add_argument("--transport", choices=["pci", "mmio"], default="pci")
     args = ap.parse_args()
 
     gdir = guest_dir()

@@ -20,7 +20,7 @@ import tempfile
 
 sys.dont_write_bytecode = True  # importing the sibling scripts must not litter the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest_console import Guest, GuestError  # noqa: E402
+from guest_console import GuestError, boot_default_guest  # noqa: E402
 from linux_guest_test import SKIP, check, engine_can_boot_linux, guest_dir  # noqa: E402
 
 SECTOR = 512
@@ -40,37 +40,22 @@ def sector_bytes(n):
 
 
 def boot(args, gdir, extra, console):
-    argv = [args.vessel, "run", "--engine", args.engine, "--mem", "256",
-            "--kernel", os.path.join(gdir, "vmlinux"),
-            "--initrd", os.path.join(gdir, "initramfs.cpio.gz"),
-            "--cmdline", f"console={console} quiet"] + extra
-    print("running:", " ".join(argv), flush=True)
-    guest = Guest(argv, log_path=os.environ.get("VESSEL_CONSOLE_LOG"))
-    guest.expect(rb"VESSEL-BOOT-OK", 900)
-    guest.send("echo READY-$((6*7))\n")  # input reaches the guest: the answer is computed there
-    guest.expect(rb"READY-42", 180)
-    return guest
-
-
-def last_line(guest, command):
-    lines = guest.run(command).splitlines()
-    return lines[-1].strip() if lines else ""
+    return boot_default_guest(args.vessel, args.engine, gdir, extra, console)
 
 
 def power_off(guest, failures):
-    guest.send("poweroff\n")
-    status = guest.wait_exit(180)
+    status = guest.power_off()
     check(status == 0, f"poweroff ends vessel with status {status}", failures)
 
 
 def hvc0_mode(args, gdir, failures):
     guest = boot(args, gdir, ["--console-device", "virtio"], "hvc0")
     try:
-        active = last_line(guest, "cat /sys/class/tty/console/active")
+        active = guest.last_line("cat /sys/class/tty/console/active")
         check(active == "hvc0", f"the kernel console is {active!r}", failures)
-        tty = last_line(guest, "readlink /proc/self/fd/0")
+        tty = guest.last_line("readlink /proc/self/fd/0")
         check(tty == "/dev/hvc0", f"the shell's terminal is {tty!r}", failures)
-        bound = last_line(guest, "cat /sys/bus/virtio/drivers/virtio_console/virtio*/device")
+        bound = guest.last_line("cat /sys/bus/virtio/drivers/virtio_console/virtio*/device")
         check(bound == "0x0003", f"virtio_console drives a console device ({bound!r})",
               failures)
         # 2000 numbered lines (~ 15 KB) in one go: none lost or reordered on the way out.
@@ -107,16 +92,16 @@ def mmio_mode(args, gdir, failures):
             check(parents and all(p.startswith("LNRO0005:") for p in parents),
                   f"every virtio device sits on an ACPI LNRO0005 platform device: {parents}",
                   failures)
-            pci = last_line(guest, "ls /sys/bus/pci/drivers/virtio-pci 2>/dev/null | "
+            pci = guest.last_line("ls /sys/bus/pci/drivers/virtio-pci 2>/dev/null | "
                                    "grep -c :; true")
             check(pci == "0", f"no virtio device on PCI ({pci})", failures)
-            size = last_line(guest, "cat /sys/block/vda/size")
+            size = guest.last_line("cat /sys/block/vda/size")
             check(size == str(IMAGE_SECTORS), f"/dev/vda has {size} sectors", failures)
             for n in (0, 5, IMAGE_SECTORS - 1):
-                got = last_line(guest, f"dd if=/dev/vda bs={SECTOR} skip={n} count=1 "
+                got = guest.last_line(f"dd if=/dev/vda bs={SECTOR} skip={n} count=1 "
                                        "2>/dev/null | head -c 14")
                 check(got == f"MMIOSECT{n:06d}", f"guest reads sector {n}: {got!r}", failures)
-            rng = last_line(guest, "dd if=/dev/hwrng bs=64 count=1 2>/dev/null | wc -c")
+            rng = guest.last_line("dd if=/dev/hwrng bs=64 count=1 2>/dev/null | wc -c")
             check(rng == "64", f"64 bytes from /dev/hwrng ({rng})", failures)
             irqs = guest.run("grep virtio /proc/interrupts")
             check("IO-APIC" in irqs, f"virtio-mmio interrupts through the IOAPIC:\n{irqs}",

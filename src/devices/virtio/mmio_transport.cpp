@@ -173,4 +173,21 @@ void VirtioMmio::write(uint64_t offset, std::span<const uint8_t> data) {
     write_register(offset, static_cast<uint32_t>(bus::load_le(data)));
 }
 
+Result<void> VirtioMmio::save_state(bus::StateWriter& out) const {
+  {
+    std::lock_guard lock(mutex_);
+    out(device_feature_select_, driver_feature_select_, queue_select_);
+  }
+  return core_.save_state(out);
+}
+
+Result<void> VirtioMmio::load_state(bus::StateReader& in) {
+  {
+    std::lock_guard lock(mutex_);
+    in(device_feature_select_, driver_feature_select_, queue_select_);
+  }
+  VESSEL_TRY_VOID(core_.load_state(in));
+  return in.finish();
+}
+
 }  // namespace vessel::devices::virtio

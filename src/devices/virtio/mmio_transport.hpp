@@ -6,6 +6,9 @@
 // level-triggered pin (as the DSDT declares it) and on an edge-triggered one (a legacy IRQ given
 // on the command line). Shared memory regions are not offered (SHMLen reads ~0).
 //
+// Snapshots (bus::Stateful): the select registers, then the core's state. The interrupt line's
+// level is not saved here: the interrupt controller it drives saves its pins.
+//
 // Wiring: auto dev = std::make_shared<VirtioMmio>(virtio_device, memory, bus::IrqLine(&vm, gsi));
 //         buses.mmio.add(slot.base, kMmioSize, dev);  // slot = pci::virtio_mmio_slot(n)
 // and announce it to the guest (boot/virtio_mmio.hpp): "virtio_mmio.device=0x200@0xe0100000:5"
@@ -16,13 +19,14 @@
 #include <memory>
 #include <mutex>
 
+#include "bus/device_state.hpp"
 #include "bus/io_device.hpp"
 #include "bus/irq.hpp"
 #include "devices/virtio/virtio_core.hpp"
 
 namespace vessel::devices::virtio {
 
-class VirtioMmio final : public bus::IoDevice, public InterruptTarget {
+class VirtioMmio final : public bus::IoDevice, public bus::Stateful, public InterruptTarget {
  public:
   static constexpr uint64_t kMmioSize = 0x200;
   static constexpr uint32_t kMagic = 0x74726976;  // "virt"
@@ -40,6 +44,9 @@ class VirtioMmio final : public bus::IoDevice, public InterruptTarget {
   void raise(uint16_t vector, uint8_t isr) override;
   void lower() override;
 
+  Result<void> save_state(bus::StateWriter& out) const override;
+  Result<void> load_state(bus::StateReader& in) override;
+
  private:
   uint32_t read_register(uint64_t offset);
   void write_register(uint64_t offset, uint32_t value);
@@ -48,7 +55,7 @@ class VirtioMmio final : public bus::IoDevice, public InterruptTarget {
   VirtioCore core_;
   std::string name_;
   bus::IrqLine irq_;
-  std::mutex mutex_;  // the select registers below
+  mutable std::mutex mutex_;  // the select registers below
   uint32_t device_feature_select_ = 0;
   uint32_t driver_feature_select_ = 0;
   uint16_t queue_select_ = 0;

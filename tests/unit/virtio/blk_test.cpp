@@ -301,6 +301,16 @@ TEST_P(BlkTest, OneNotificationMixedRequests) {
   EXPECT_EQ(dev.malformed_requests(), 1u);
   EXPECT_EQ(status(5), kStatusOk);
   EXPECT_EQ(len[15], 21u);
+  // The metrics: one write and one read of 1 KiB, a flush, and two invalid requests (past
+  // the end, no status byte); get-id is neither.
+  const BlkCounters c = dev.counters();
+  EXPECT_EQ(c.write_count, 1u);
+  EXPECT_EQ(c.write_bytes, 1024u);
+  EXPECT_EQ(c.read_count, 1u);
+  EXPECT_EQ(c.read_bytes, 1024u);
+  EXPECT_EQ(c.flush_count, 1u);
+  EXPECT_EQ(c.invalid_reqs_count, 2u);
+  EXPECT_EQ(c.execute_fails, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, BlkTest, ::testing::Values("sync", "uring"),

@@ -195,6 +195,27 @@ struct Levels : bus::IrqSink {
   std::map<uint32_t, int> edges;
 };
 
+// Input taken but not yet delivered survives a snapshot; more than the buffer is refused.
+TEST_F(ConsoleTest, SaveAndLoadKeepPendingInput) {
+  EXPECT_EQ(console.receive(bytes_of("typed ahead")), 11u);
+  bus::StateWriter out;
+  ASSERT_TRUE(console.save_state(out));
+  VirtioConsole copy{[](std::span<const uint8_t>) {}};
+  bus::StateReader in(out.data());
+  ASSERT_TRUE(copy.load_state(in));
+  ASSERT_TRUE(in.finish());
+  EXPECT_EQ(copy.pending_input(), 11u);
+  rx_ring.desc(0, kData, 64, kDescFlagWrite);
+  rx_ring.publish(0);
+  copy.process_queue(VirtioConsole::kReceiveQueue, rx);
+  EXPECT_EQ(get(rx_mem, kData, 11), "typed ahead");
+
+  bus::StateWriter big;
+  big(std::vector<uint8_t>(VirtioConsole::kInputBuffer + 1, 'x'));
+  bus::StateReader too_much(big.data());
+  EXPECT_FALSE(copy.load_state(too_much));
+}
+
 TEST(ConsoleMmioTest, HostInputReachesTheDriver) {
   memory::GuestMemory mem = *memory::GuestMemory::create(kRam);
   Levels irq;

@@ -161,6 +161,55 @@ TEST_F(NetTest, ReceivedFrameFillsTheGuestBuffer) {
   EXPECT_GT(irq.raised, 0);
 }
 
+TEST_F(NetTest, CountersCountBytesAndPackets) {
+  post_tx(0, make_frame(60, 1));
+  post_tx(2, make_frame(100, 2));
+  core->notify(VirtioNet::kTxQueue);
+  post_rx(0, 1526);
+  net->receive(make_frame(98, 3));
+  const NetCounters c = net->counters();
+  EXPECT_EQ(c.tx_frames, 2u);
+  EXPECT_EQ(c.tx_bytes, 160u);  // frames only: virtio's header is not on the wire
+  EXPECT_EQ(c.rx_frames, 1u);
+  EXPECT_EQ(c.rx_bytes, 98u);
+  EXPECT_EQ(c.rx_dropped, 0u);
+}
+
+// Frames waiting for the guest at a snapshot are delivered by the restored card; a state
+// with another MAC or too many frames is refused.
+TEST_F(NetTest, SaveAndLoadKeepWaitingFrames) {
+  net->receive(make_frame(60, 1));
+  net->receive(make_frame(70, 2));
+  bus::StateWriter out;
+  ASSERT_TRUE(core->save_state(out));
+
+  auto b = std::make_unique<FakeBackend>();
+  auto net2 =
+      std::make_shared<VirtioNet>(std::move(b), MacAddress{0x52, 0x54, 0, 0x12, 0x34, 0x56});
+  VirtioCore core2(net2, mem);
+  bus::StateReader in(out.data());
+  ASSERT_TRUE(core2.load_state(in));
+  ASSERT_TRUE(in.finish());
+  EXPECT_EQ(net2->pending_frames(), 2u);
+  const uint64_t a = post_rx(0, 1526);
+  core2.notify(VirtioNet::kRxQueue);
+  ASSERT_EQ(rx.used_idx(), 1);
+  EXPECT_EQ(read(a + kNetHeaderSize, 60), make_frame(60, 1));
+
+  auto other = std::make_shared<VirtioNet>(std::make_unique<FakeBackend>(),
+                                           MacAddress{0x52, 0x54, 0, 0x12, 0x34, 0x57});
+  VirtioCore core3(other, mem);
+  bus::StateReader again(out.data());
+  EXPECT_FALSE(core3.load_state(again));
+
+  bus::StateWriter bad;
+  bad(MacAddress{0x52, 0x54, 0, 0x12, 0x34, 0x56}, uint64_t{VirtioNet::kMaxPendingFrames + 1});
+  auto net4 = std::make_shared<VirtioNet>(std::make_unique<FakeBackend>(),
+                                          MacAddress{0x52, 0x54, 0, 0x12, 0x34, 0x56});
+  bus::StateReader too_many(bad.data());
+  EXPECT_FALSE(net4->load_state(too_many));
+}
+
 TEST_F(NetTest, FramesWaitForBuffersInOrder) {
   net->receive(make_frame(60, 1));
   net->receive(make_frame(61, 2));

@@ -95,6 +95,47 @@ TEST_F(MmioTest, EntropyRequestEndToEnd) {
   EXPECT_FALSE(irq.last[5]);
 }
 
+// A snapshot of a live transport loaded into a fresh one: the driver's queue goes on where it
+// was (the next request is served into the same used ring), selects and status included.
+TEST_F(MmioTest, SaveAndLoadCarryTheQueueOver) {
+  bring_up();
+  ring.desc(0, 0x10000, 16, kDescFlagWrite);
+  ring.publish(0);
+  wr(0x50, 0);
+  ASSERT_EQ(ring.used_idx(), 1);
+  wr(0x30, 0);
+  bus::StateWriter out;
+  ASSERT_TRUE(dev.save_state(out));
+
+  Levels irq2;
+  VirtioMmio copy{std::make_shared<VirtioRng>(), mem, bus::IrqLine(&irq2, 5)};
+  bus::StateReader in(out.data());
+  ASSERT_TRUE(copy.load_state(in));
+  uint8_t b[4];
+  copy.read(0x70, b);
+  EXPECT_EQ(bus::load_le(b),
+            kStatusAcknowledge | kStatusDriver | kStatusFeaturesOk | kStatusDriverOk);
+  copy.read(0x44, b);
+  EXPECT_EQ(bus::load_le(b), 1u);  // queue 0 ready
+  ring.desc(1, 0x11000, 32, kDescFlagWrite);
+  ring.publish(1);
+  bus::store_le(std::span<uint8_t>(b), uint32_t{0});
+  copy.write(0x50, b);
+  EXPECT_EQ(ring.used_idx(), 2);
+  EXPECT_EQ(ring.used_len(1), 32u);
+  EXPECT_TRUE(irq2.last[5]);
+}
+
+TEST_F(MmioTest, TruncatedStateIsRefused) {
+  bring_up();
+  bus::StateWriter out;
+  ASSERT_TRUE(dev.save_state(out));
+  std::vector<uint8_t> cut(out.data().begin(), out.data().end() - 3);
+  VirtioMmio copy{std::make_shared<VirtioRng>(), mem, bus::IrqLine(&irq, 5)};
+  bus::StateReader in(cut);
+  EXPECT_FALSE(copy.load_state(in));
+}
+
 TEST_F(MmioTest, QueueConfigAfterDriverOkIsIgnored) {
   bring_up();
   wr(0x38, 4);

@@ -48,6 +48,7 @@ void VirtioBlk::process_queue(uint16_t, Virtqueue& queue) {
     if (queue.pop(slot.chain) != Virtqueue::Pop::kChain) break;
     slot.prepared = prepare_request(*backend_, features_, slot.chain);
     if (!slot.prepared.io) {
+      count_answered(slot.prepared.done);
       if (!slot.prepared.done.status && malformed_++ == 0)
         log::warn("virtio blk: request without room for a header or status returned unanswered");
       queue.push_used(slot.chain.head, slot.prepared.done.written);
@@ -61,8 +62,48 @@ void VirtioBlk::process_queue(uint16_t, Virtqueue& queue) {
   for (size_t i = 0; i < pending; ++i) {
     Pending& slot = chains_[i];
     slot.prepared.io->ok = batch_[i].ok;
+    count_executed(batch_[i]);
     queue.push_used(slot.chain.head, finish_request(slot.chain, slot.prepared).written);
   }
+}
+
+namespace {
+void add(std::atomic<uint64_t>& counter, uint64_t n) {
+  counter.fetch_add(n, std::memory_order_relaxed);
+}
+}  // namespace
+
+void VirtioBlk::count_answered(const Completion& done) {
+  // Answered without the backend: get-id, discard and write-zeroes succeed here; anything
+  // else is a request refused (bad range, unsupported) or malformed.
+  if (!done.status || *done.status != kStatusOk) add(counters_.invalid_reqs_count, 1);
+}
+
+void VirtioBlk::count_executed(const BlockIo& io) {
+  if (!io.ok) return add(counters_.execute_fails, 1);
+  uint64_t bytes = 0;
+  for (auto b : io.buffers) bytes += b.size();
+  switch (io.op) {
+    case BlockIo::Op::kRead:
+      add(counters_.read_count, 1);
+      add(counters_.read_bytes, bytes);
+      break;
+    case BlockIo::Op::kWrite:
+      add(counters_.write_count, 1);
+      add(counters_.write_bytes, bytes);
+      break;
+    case BlockIo::Op::kFlush:
+      add(counters_.flush_count, 1);
+      break;
+  }
+}
+
+BlkCounters VirtioBlk::counters() const {
+  auto get = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+  return BlkCounters{get(counters_.read_bytes),   get(counters_.write_bytes),
+                     get(counters_.read_count),   get(counters_.write_count),
+                     get(counters_.flush_count),  get(counters_.invalid_reqs_count),
+                     get(counters_.execute_fails)};
 }
 
 }  // namespace vessel::devices::virtio

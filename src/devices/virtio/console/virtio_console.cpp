@@ -44,4 +44,20 @@ size_t VirtioConsole::pending_input() const {
   return pending_.size();
 }
 
+Result<void> VirtioConsole::save_state(bus::StateWriter& out) const {
+  std::lock_guard lock(input_mutex_);
+  out(pending_);
+  return {};
+}
+
+Result<void> VirtioConsole::load_state(bus::StateReader& in) {
+  std::vector<uint8_t> pending;
+  in(pending);
+  if (pending.size() > kInputBuffer) in.fail_with("more saved input than the buffer holds");
+  if (!in.ok()) return in.finish();  // the transport checks that nothing is left over
+  std::lock_guard lock(input_mutex_);
+  pending_ = std::move(pending);
+  return {};
+}
+
 }  // namespace vessel::devices::virtio

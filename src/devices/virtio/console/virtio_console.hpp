@@ -15,6 +15,8 @@
 // ignored (used length 0 for the former); a receive chain without writable room is returned
 // empty; the virtqueue has already validated every address and length.
 //
+// Snapshots: the input taken but not yet delivered is saved (output is never buffered).
+//
 // Wiring: the transport's core must serve receiveq when input arrives, so the machine gives
 // the device a wake-up: console->set_wake([t](uint16_t q) { t->core().process(q); }).
 #pragma once
@@ -53,6 +55,8 @@ class VirtioConsole final : public VirtioDevice {
   uint32_t config_size() const override { return 0; }
   void read_config(uint32_t, std::span<uint8_t>) override {}
   void process_queue(uint16_t index, Virtqueue& queue) override;
+  Result<void> save_state(bus::StateWriter& out) const override;
+  Result<void> load_state(bus::StateReader& in) override;
 
   // Host -> guest bytes; returns how many were taken (the caller offers the rest again).
   size_t receive(std::span<const uint8_t> bytes);

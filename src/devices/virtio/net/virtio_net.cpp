@@ -84,7 +84,12 @@ void VirtioNet::transmit(Virtqueue& queue) {
     if (verdict == TxVerdict::kOk) backend_->send(tx_frame_);
     {
       std::lock_guard lock(rx_mutex_);
-      ++(verdict == TxVerdict::kOk ? counters_.tx_frames : counters_.tx_dropped);
+      if (verdict == TxVerdict::kOk) {
+        ++counters_.tx_frames;
+        counters_.tx_bytes += tx_frame_.size();
+      } else {
+        ++counters_.tx_dropped;
+      }
     }
     if (verdict != TxVerdict::kOk)
       warn_once(kWarnTx, fmt::format("TX dropped: {}", to_string(verdict)));
@@ -107,6 +112,7 @@ void VirtioNet::fill_rx(Virtqueue& queue) {
       warn_once(kWarnRxTooBig, "RX frame larger than the guest's buffer: dropped");
     } else {
       ++counters_.rx_frames;
+      counters_.rx_bytes += frame.size();
     }
     queue.push_used(chain.head, written);
   }
@@ -134,6 +140,33 @@ NetCounters VirtioNet::counters() const {
 size_t VirtioNet::pending_frames() const {
   std::lock_guard lock(rx_mutex_);
   return pending_.size();
+}
+
+Result<void> VirtioNet::save_state(bus::StateWriter& out) const {
+  std::lock_guard lock(rx_mutex_);
+  out(mac_, uint64_t{pending_.size()});
+  for (const auto& frame : pending_) out(frame);
+  return {};
+}
+
+Result<void> VirtioNet::load_state(bus::StateReader& in) {
+  MacAddress mac{};
+  uint64_t count = 0;
+  in(mac, count);
+  if (in.ok() && mac != mac_) in.fail_with("the snapshot's MAC address differs from this card's");
+  if (in.ok() && count > kMaxPendingFrames)
+    in.fail_with(fmt::format("{} waiting frames saved, at most {}", count, kMaxPendingFrames));
+  std::deque<std::vector<uint8_t>> frames;
+  for (uint64_t i = 0; i < count && in.ok(); ++i) {
+    std::vector<uint8_t> frame;
+    in(frame);
+    if (frame.size() > backends::net::kMaxFrameSize) in.fail_with("a saved frame is too long");
+    frames.push_back(std::move(frame));
+  }
+  if (!in.ok()) return in.finish();  // the transport checks that nothing is left over
+  std::lock_guard lock(rx_mutex_);
+  pending_ = std::move(frames);
+  return {};
 }
 
 }  // namespace vessel::devices::virtio

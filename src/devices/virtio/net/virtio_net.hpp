@@ -7,6 +7,11 @@
 // kicks queue 0 (virtio_device.hpp), so they are copied into the guest's buffers under the
 // core's lock, on that thread, or later when the driver adds buffers and notifies. A frame that
 // finds the list full is dropped, as a full NIC ring drops: TCP retransmits.
+//
+// Snapshots: the MAC and the frames waiting for the guest are saved (the queues are the
+// core's). The backend's state is not: libslirp's TCP connections, NAT table and DHCP lease
+// and a tap's kernel side stay behind, so connections open at the snapshot are lost after a
+// restore (as with Firecracker); the guest keeps its address and opens new ones.
 #pragma once
 
 #include <array>
@@ -32,8 +37,10 @@ using MacAddress = std::array<uint8_t, 6>;
 
 struct NetCounters {
   uint64_t tx_frames = 0;
+  uint64_t tx_bytes = 0;    // frames handed to the backend (Ethernet header on, virtio's off)
   uint64_t tx_dropped = 0;  // malformed or oversize chains
   uint64_t rx_frames = 0;
+  uint64_t rx_bytes = 0;    // frames put into the guest's buffers
   uint64_t rx_dropped = 0;  // waiting list full
   uint64_t rx_too_big = 0;  // the guest's buffer could not hold the frame
 };
@@ -61,6 +68,8 @@ class VirtioNet final : public VirtioDevice {
   void reset() override;
   void process_queue(uint16_t index, Virtqueue& queue) override;
   void set_kick(Kick kick) override;
+  Result<void> save_state(bus::StateWriter& out) const override;
+  Result<void> load_state(bus::StateReader& in) override;
 
   // A frame for the guest (the backend's thread; tests call it directly).
   void receive(std::span<const uint8_t> frame);
