@@ -249,8 +249,9 @@ class Cpu {
   void set_clock(const Clock* clock) { clock_ = clock; }
   // Sets the TSC to `value`; a value within a second of the current one is taken as "keep
   // the TSCs synchronized" and changes nothing (as KVM matches TSC writes), so restarting an
-  // AP or reloading a state read a moment ago never moves the shared counter.
-  void write_tsc(uint64_t value);
+  // AP or reloading a state read a moment ago never moves the shared counter. Returns how far
+  // the counter moved.
+  int64_t write_tsc(uint64_t value);
 
   // Called by the HLT handler.
   void halt() {
@@ -357,6 +358,9 @@ class Cpu {
   // shared by its vCPUs (share_tsc), so their TSCs never drift apart (SMP guests check).
   std::shared_ptr<std::atomic<int64_t>> tsc_delta_ = std::make_shared<std::atomic<int64_t>>(0);
   const Clock* clock_ = nullptr;
+  // IA32_TSC_ADJUST: the sum of what TSC and TSC_ADJUST writes moved this vCPU's TSC. The TSC
+  // is shared, so a write moves every vCPU's (Linux writes it only when the TSCs disagree).
+  int64_t tsc_adjust_ = 0;
   uint64_t host_ns() const;
   TlbEntry tlb_[2][kTlbSize];
   x86::Decoder decoder_;
