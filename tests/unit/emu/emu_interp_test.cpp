@@ -243,13 +243,14 @@ TEST(EmuInterp, CpuidAdvertisesLongModeAndVendor) {
   EXPECT_TRUE(e.st().gpr[kRdx] & (1u << 20));
 }
 
-// Linux trusts a TSC that is invariant and has TSC_ADJUST (no clocksource watchdog on it) and
-// takes the CPU frequency from leaf 16H (no PIT calibration).
+// Linux trusts a TSC that is invariant and has TSC_ADJUST (no clocksource watchdog on it),
+// takes the CPU frequency from leaf 16H (no PIT calibration) and, with ARAT, needs no PIT.
 TEST(EmuInterp, CpuidAdvertisesInvariantTscAndFrequencies) {
   Env e;
   e.long_mode(kCode);
   ASSERT_EQ(e.run_code("xor eax, eax\ncpuid\nmov r8d, eax\n"
                        "mov eax, 7\nxor ecx, ecx\ncpuid\nmov r9d, ebx\n"
+                       "mov eax, 6\ncpuid\nmov r12d, eax\n"
                        "mov eax, 0x16\ncpuid\nmov r10d, eax\n"
                        "mov eax, 0x80000007\ncpuid\nmov r11d, edx\nhlt"),
             StopReason::kHalt);
@@ -257,6 +258,7 @@ TEST(EmuInterp, CpuidAdvertisesInvariantTscAndFrequencies) {
   EXPECT_TRUE(e.st().gpr[kR9] & (1u << 1));
   EXPECT_EQ(e.st().gpr[kR10], Cpu::kTscHz / 1'000'000);
   EXPECT_TRUE(e.st().gpr[kR11] & (1u << 8));
+  EXPECT_TRUE(e.st().gpr[kR12] & (1u << 2));  // ARAT
 }
 
 // IA32_TSC_ADJUST (SDM Vol. 3B 17.17.3): starts at 0; writing it moves the TSC by the change;

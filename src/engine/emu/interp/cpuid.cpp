@@ -49,6 +49,13 @@ void cpuid(const Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t r[4]) {
       r[3] = d;
       break;
     }
+    case 6:
+      // ARAT: the local APIC timer runs whatever the power state (it is a host timer). With
+      // it and the frequencies of leaf 15H Linux needs no PIT (apic_needs_pit): no PIT
+      // clockevent, and no check_timer() test of IRQ 0, whose 160 ms TSC-timed wait for 5
+      // ticks a loaded host can fail ("MP-BIOS bug: 8254 timer not connected to IO-APIC").
+      r[0] = 1u << 2;
+      break;
     case 7:
       if (subleaf == 0) {
         r[1] = 1u << 1;   // IA32_TSC_ADJUST (see system_regs.cpp)
