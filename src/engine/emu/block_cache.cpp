@@ -157,9 +157,9 @@ void Cpu::mark_code_page(uint64_t gpa) {
   // Our own new mark needs no TLB scan of ours (done below); another vCPU's does.
   if (shared_code_->add(page, index_) == code_marks_seen_) ++code_marks_seen_;
   // Take the page's fast write path away so the next write comes to the slow path.
-  for (auto& t : tlb_)
-    for (TlbEntry& e : t)
-      if (e.host && e.gpa == (gpa & ~0xfffull)) e.tag[1] = 1;
+  for_each_filled_tlb_entry([&](TlbEntry& e) {
+    if (e.host && e.gpa == (gpa & ~0xfffull)) e.tag[1] = 1;
+  });
 }
 
 void Cpu::invalidate_code_page(uint64_t page) {
@@ -185,8 +185,9 @@ void Cpu::forget_device_written_code() {
   const bool complete =
       mem.device_writes().read_since(device_writes_seen_, [&](memory::DeviceWriteLog::Range r) {
         const uint64_t first = r.gpa >> 12;
+        if (first >= pages) return;
         const uint64_t last = std::min((r.gpa + r.len - 1) >> 12, pages - 1);
-        for (uint64_t p = first; p <= last && p < pages; ++p)
+        for (uint64_t p = first; p <= last; ++p)
           if (code_pages_[p]) invalidate_code_page(p);
       });
   if (!complete)
@@ -201,9 +202,9 @@ void Cpu::note_code_write(uint64_t gpa, unsigned size) {
 
 void Cpu::withdraw_shared_write_paths() {
   code_marks_seen_ = shared_code_->marks();
-  for (auto& t : tlb_)
-    for (TlbEntry& e : t)
-      if (e.host && e.tag[1] != 1 && shared_code_->held(e.gpa >> 12)) e.tag[1] = 1;
+  for_each_filled_tlb_entry([&](TlbEntry& e) {
+    if (e.host && e.tag[1] != 1 && shared_code_->held(e.gpa >> 12)) e.tag[1] = 1;
+  });
 }
 
 void Cpu::share_code_pages(std::shared_ptr<SharedCodePages> pages) {

@@ -68,6 +68,7 @@ struct TlbEntry {
   uint8_t* host = nullptr;
   uint64_t gpa = 0;
   bool global = false;
+  bool listed = false;  // in Cpu::tlb_filled_ (reset with the entry)
 };
 
 class Cpu;
@@ -363,13 +364,20 @@ class Cpu {
   int64_t tsc_adjust_ = 0;
   uint64_t host_ns() const;
   TlbEntry tlb_[2][kTlbSize];
+  // The entries filled since the last flush (indices into tlb_ as one array), so a flush costs
+  // what was used rather than both whole arrays (Linux reloads CR3 on every process switch).
+  // A refill after INVLPG may list an entry twice; past kTlbListMax the list is dropped and
+  // the next flush clears everything.
+  static constexpr size_t kTlbListMax = 2 * kTlbSize;
+  std::vector<uint16_t> tlb_filled_;
+  bool tlb_list_overflow_ = false;
+  template <class Fn>
+  void for_each_filled_tlb_entry(Fn&& fn);
   x86::Decoder decoder_;
-  std::vector<uint8_t> code_pages_;
-  uint64_t device_writes_seen_ = 0;
+  std::vector<uint8_t> code_pages_;               // per guest-physical page: holds decoded code
+  uint64_t device_writes_seen_ = 0;               // DeviceWriteLog sequence number already applied
   std::shared_ptr<SharedCodePages> shared_code_;  // the VM's (share_code_pages) or our own
-  uint64_t code_marks_seen_ =
-      0;  // shared_code_->marks() already applied  // DeviceWriteLog sequence number already
-          // applied  // per guest-physical page: holds decoded code
+  uint64_t code_marks_seen_ = 0;                  // shared_code_->marks() already applied
   std::unordered_map<uint64_t, std::unique_ptr<Block>> blocks_;      // key: gpa << 2 | mode
   std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;  // page → block keys
   std::vector<std::unique_ptr<Block>> dead_blocks_;  // freed at the next block boundary
@@ -383,6 +391,16 @@ class Cpu {
 
   friend struct CpuTestAccess;
 };
+
+template <class Fn>
+void Cpu::for_each_filled_tlb_entry(Fn&& fn) {
+  TlbEntry* all = &tlb_[0][0];
+  if (tlb_list_overflow_) {
+    for (unsigned i = 0; i < 2 * kTlbSize; ++i) fn(all[i]);
+  } else {
+    for (uint16_t i : tlb_filled_) fn(all[i]);
+  }
+}
 
 // The dispatch table, indexed by DecodedInst::op; filled by the interp/ files.
 using HandlerTable = std::array<Handler, 2048>;
