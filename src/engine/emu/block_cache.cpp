@@ -106,11 +106,15 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
   const uint64_t page_end = (gpa | 0xfff) + 1;
   const uint64_t limit = std::min(page_end, region->end());
   uint64_t at = gpa;
-  while (block->insts.size() < kMaxBlockInsts && at < limit) {
+  // Decoded into a reused buffer, then copied at their exact size: vectors grown by push_back
+  // keep up to twice the memory, and a boot holds tens of thousands of blocks.
+  std::vector<x86::DecodedInst>& insts = decode_scratch_;
+  insts.clear();
+  while (insts.size() < kMaxBlockInsts && at < limit) {
     x86::DecodedInst inst;
     const auto status = decoder_.decode(mode, region->host + (at - region->gpa), limit - at, inst);
     if (status == x86::DecodeStatus::kNeedMore) {
-      if (!block->insts.empty()) break;  // the crossing instruction starts the next block
+      if (!insts.empty()) break;  // the crossing instruction starts the next block
       // The first instruction crosses the page: fetch its tail through the next page's
       // translation (which may #PF) and decode it uncached.
       uint8_t bytes[15];
@@ -132,15 +136,17 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
       return &single_;
     }
     if (status == x86::DecodeStatus::kInvalid) {
-      if (!block->insts.empty()) break;  // #UD when execution reaches it, not before
+      if (!insts.empty()) break;  // #UD when execution reaches it, not before
       raise(vec::kUD);
     }
-    block->insts.push_back(inst);
-    block->handlers.push_back(table[inst.op]);
+    insts.push_back(inst);
     at += inst.length;
     if (inst.flags & x86::iflag::kEndsBlock) break;
   }
-  block->chainable = !block->insts.empty() && chainable_end(block->insts.back());
+  block->insts.assign(insts.begin(), insts.end());
+  block->handlers.reserve(insts.size());
+  for (const x86::DecodedInst& i : insts) block->handlers.push_back(table[i.op]);
+  block->chainable = !insts.empty() && chainable_end(insts.back());
   mark_code_page(gpa);
   const uint64_t key = gpa << 2 | static_cast<uint64_t>(mode);
   page_blocks_[gpa >> 12].push_back(key);

@@ -374,6 +374,7 @@ class Cpu {
   template <class Fn>
   void for_each_filled_tlb_entry(Fn&& fn);
   x86::Decoder decoder_;
+  std::vector<x86::DecodedInst> decode_scratch_;  // decode_block's buffer
   std::vector<uint8_t> code_pages_;               // per guest-physical page: holds decoded code
   uint64_t device_writes_seen_ = 0;               // DeviceWriteLog sequence number already applied
   std::shared_ptr<SharedCodePages> shared_code_;  // the VM's (share_code_pages) or our own
