@@ -48,8 +48,8 @@ void add_run_options(CLI::App& run, RunOptions& o) {
       ->capture_default_str()
       ->check(CLI::IsMember({"kvm", "emu", "auto"}));
   run.add_option("--emu-exec", o.emu_exec,
-                 "emu engine: execute guest code with the interpreter (interp, default) or the "
-                 "translator (jit)")
+                 "emu engine: execute guest code with the translator (jit, default) or the "
+                 "interpreter (interp)")
       ->check(CLI::IsMember({"interp", "jit"}));
   run.add_option("--console", o.console, "Serial console: stdio, none or file:PATH")
       ->capture_default_str();

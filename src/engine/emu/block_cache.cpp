@@ -65,11 +65,15 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
   const uint64_t page_end = (gpa | 0xfff) + 1;
   const uint64_t limit = std::min(page_end, region->end());
   uint64_t at = gpa;
-  while (block->insts.size() < kMaxBlockInsts && at < limit) {
+  // Decoded into a reused buffer, then copied at their exact size: vectors grown by push_back
+  // keep up to twice the memory, and a boot holds tens of thousands of blocks.
+  std::vector<x86::DecodedInst>& insts = decode_scratch_;
+  insts.clear();
+  while (insts.size() < kMaxBlockInsts && at < limit) {
     x86::DecodedInst inst;
     const auto status = decoder_.decode(mode, region->host + (at - region->gpa), limit - at, inst);
     if (status == x86::DecodeStatus::kNeedMore) {
-      if (!block->insts.empty()) break;  // the crossing instruction starts the next block
+      if (!insts.empty()) break;  // the crossing instruction starts the next block
       // The first instruction crosses the page: fetch its tail through the next page's
       // translation (which may #PF) and decode it uncached.
       uint8_t bytes[15];
@@ -91,15 +95,17 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
       return &single_;
     }
     if (status == x86::DecodeStatus::kInvalid) {
-      if (!block->insts.empty()) break;  // #UD when execution reaches it, not before
+      if (!insts.empty()) break;  // #UD when execution reaches it, not before
       raise(vec::kUD);
     }
-    block->insts.push_back(inst);
-    block->handlers.push_back(table[inst.op]);
+    insts.push_back(inst);
     at += inst.length;
     if (inst.flags & x86::iflag::kEndsBlock) break;
   }
-  block->chainable = !block->insts.empty() && x86::keeps_code_segment(block->insts.back());
+  block->insts.assign(insts.begin(), insts.end());
+  block->handlers.reserve(insts.size());
+  for (const x86::DecodedInst& i : insts) block->handlers.push_back(table[i.op]);
+  block->chainable = !insts.empty() && x86::keeps_code_segment(insts.back());
   mark_code_page(gpa);
   const uint64_t key = gpa << 2 | static_cast<uint64_t>(mode);
   page_blocks_[gpa >> 12].push_back(key);
@@ -116,9 +122,9 @@ void Cpu::mark_code_page(uint64_t gpa) {
   // Our own new mark needs no TLB scan of ours (done below); another vCPU's does.
   if (shared_code_->add(page, index_) == code_marks_seen_) ++code_marks_seen_;
   // Take the page's fast write path away so the next write comes to the slow path.
-  for (auto& t : tlb_)
-    for (TlbEntry& e : t)
-      if (e.host && e.gpa == (gpa & ~0xfffull)) e.tag[1] = 1;
+  for_each_filled_tlb_entry([&](TlbEntry& e) {
+    if (e.host && e.gpa == (gpa & ~0xfffull)) e.tag[1] = 1;
+  });
 }
 
 void Cpu::invalidate_code_page(uint64_t page) {
@@ -145,8 +151,9 @@ void Cpu::forget_device_written_code() {
   const bool complete =
       mem.device_writes().read_since(device_writes_seen_, [&](memory::DeviceWriteLog::Range r) {
         const uint64_t first = r.gpa >> 12;
+        if (first >= pages) return;
         const uint64_t last = std::min((r.gpa + r.len - 1) >> 12, pages - 1);
-        for (uint64_t p = first; p <= last && p < pages; ++p)
+        for (uint64_t p = first; p <= last; ++p)
           if (code_pages_[p]) invalidate_code_page(p);
       });
   if (!complete)
@@ -161,9 +168,9 @@ void Cpu::note_code_write(uint64_t gpa, unsigned size) {
 
 void Cpu::withdraw_shared_write_paths() {
   code_marks_seen_ = shared_code_->marks();
-  for (auto& t : tlb_)
-    for (TlbEntry& e : t)
-      if (e.host && e.tag[1] != 1 && shared_code_->held(e.gpa >> 12)) e.tag[1] = 1;
+  for_each_filled_tlb_entry([&](TlbEntry& e) {
+    if (e.host && e.tag[1] != 1 && shared_code_->held(e.gpa >> 12)) e.tag[1] = 1;
+  });
 }
 
 void Cpu::share_code_pages(std::shared_ptr<SharedCodePages> pages) {

@@ -55,10 +55,11 @@ uint64_t Cpu::read_tsc() const {
   return host_ns() + static_cast<uint64_t>(tsc_delta_->load(std::memory_order_relaxed));
 }
 
-void Cpu::write_tsc(uint64_t value) {
+int64_t Cpu::write_tsc(uint64_t value) {
   const int64_t distance = static_cast<int64_t>(value - read_tsc());
-  if (distance > -1'000'000'000 && distance < 1'000'000'000) return;
+  if (distance > -1'000'000'000 && distance < 1'000'000'000) return 0;
   tsc_delta_->store(static_cast<int64_t>(value - host_ns()), std::memory_order_relaxed);
+  return distance;
 }
 
 void Cpu::fatal(std::string message) {

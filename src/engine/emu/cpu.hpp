@@ -68,6 +68,7 @@ struct TlbEntry {
   uint8_t* host = nullptr;
   uint64_t gpa = 0;
   bool global = false;
+  bool listed = false;  // in Cpu::tlb_filled_ (reset with the entry)
 };
 
 class Cpu;
@@ -271,8 +272,9 @@ class Cpu {
   void set_clock(const Clock* clock) { clock_ = clock; }
   // Sets the TSC to `value`; a value within a second of the current one is taken as "keep
   // the TSCs synchronized" and changes nothing (as KVM matches TSC writes), so restarting an
-  // AP or reloading a state read a moment ago never moves the shared counter.
-  void write_tsc(uint64_t value);
+  // AP or reloading a state read a moment ago never moves the shared counter. Returns how far
+  // the counter moved.
+  int64_t write_tsc(uint64_t value);
 
   // Called by the HLT handler.
   void halt() {
@@ -404,15 +406,26 @@ class Cpu {
   // shared by its vCPUs (share_tsc), so their TSCs never drift apart (SMP guests check).
   std::shared_ptr<std::atomic<int64_t>> tsc_delta_ = std::make_shared<std::atomic<int64_t>>(0);
   const Clock* clock_ = nullptr;
+  // IA32_TSC_ADJUST: the sum of what TSC and TSC_ADJUST writes moved this vCPU's TSC. The TSC
+  // is shared, so a write moves every vCPU's (Linux writes it only when the TSCs disagree).
+  int64_t tsc_adjust_ = 0;
   uint64_t host_ns() const;
   TlbEntry tlb_[2][kTlbSize];
+  // The entries filled since the last flush (indices into tlb_ as one array), so a flush costs
+  // what was used rather than both whole arrays (Linux reloads CR3 on every process switch).
+  // A refill after INVLPG may list an entry twice; past kTlbListMax the list is dropped and
+  // the next flush clears everything.
+  static constexpr size_t kTlbListMax = 2 * kTlbSize;
+  std::vector<uint16_t> tlb_filled_;
+  bool tlb_list_overflow_ = false;
+  template <class Fn>
+  void for_each_filled_tlb_entry(Fn&& fn);
   x86::Decoder decoder_;
-  std::vector<uint8_t> code_pages_;
-  uint64_t device_writes_seen_ = 0;
+  std::vector<x86::DecodedInst> decode_scratch_;  // decode_block's buffer
+  std::vector<uint8_t> code_pages_;               // per guest-physical page: holds decoded code
+  uint64_t device_writes_seen_ = 0;               // DeviceWriteLog sequence number already applied
   std::shared_ptr<SharedCodePages> shared_code_;  // the VM's (share_code_pages) or our own
-  uint64_t code_marks_seen_ =
-      0;  // shared_code_->marks() already applied  // DeviceWriteLog sequence number already
-          // applied  // per guest-physical page: holds decoded code
+  uint64_t code_marks_seen_ = 0;                  // shared_code_->marks() already applied
   std::unordered_map<uint64_t, std::unique_ptr<Block>> blocks_;      // key: gpa << 2 | mode
   std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;  // page → block keys
   std::vector<std::unique_ptr<Block>> dead_blocks_;  // freed at the next block boundary
@@ -426,6 +439,16 @@ class Cpu {
 
   friend struct CpuTestAccess;
 };
+
+template <class Fn>
+void Cpu::for_each_filled_tlb_entry(Fn&& fn) {
+  TlbEntry* all = &tlb_[0][0];
+  if (tlb_list_overflow_) {
+    for (unsigned i = 0; i < 2 * kTlbSize; ++i) fn(all[i]);
+  } else {
+    for (uint16_t i : tlb_filled_) fn(all[i]);
+  }
+}
 
 // The dispatch table, indexed by DecodedInst::op; filled by the interp/ files.
 using HandlerTable = std::array<Handler, 2048>;

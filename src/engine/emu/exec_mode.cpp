@@ -8,8 +8,8 @@ namespace vessel::engine::emu {
 namespace {
 ExecMode from_environment() {
   const char* v = std::getenv("VESSEL_EMU_EXEC");
-  if (!v) return ExecMode::kInterp;
-  return parse_exec_mode(v).value_or(ExecMode::kInterp);
+  if (!v) return ExecMode::kJit;
+  return parse_exec_mode(v).value_or(ExecMode::kJit);
 }
 std::atomic<int> g_override{-1};
 }  // namespace

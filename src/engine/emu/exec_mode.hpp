@@ -10,8 +10,7 @@ namespace vessel::engine::emu {
 enum class ExecMode { kInterp, kJit };
 
 // The mode new Cpus start in: set_default_exec_mode (vessel run --emu-exec), else the
-// VESSEL_EMU_EXEC environment variable (interp | jit), else kInterp: the translator is not
-// the default yet (a 2-vCPU bzImage boot hung once in a soft lockup with it; see README).
+// VESSEL_EMU_EXEC environment variable (interp | jit), else kJit (the translator).
 ExecMode default_exec_mode();
 void set_default_exec_mode(ExecMode mode);
 std::optional<ExecMode> parse_exec_mode(std::string_view text);

@@ -156,11 +156,19 @@ uint64_t Cpu::translate(uint64_t la, Access acc, bool user) {
 void Cpu::fill_tlb(uint64_t la, uint64_t gpa, Access, bool user, bool writable, bool dirty, bool nx,
                    bool global) {
   uint8_t* host = mem.host_address(gpa & ~0xfffull);
+  const unsigned index = (user ? kTlbSize : 0) + ((la >> 12) & (kTlbSize - 1));
   TlbEntry& e = tlb_[user][(la >> 12) & (kTlbSize - 1)];
   const uint64_t page = la & ~0xfffull;
   if (!host) {  // MMIO: every access takes the slow path
     e = TlbEntry{};
     return;
+  }
+  if (!e.listed) {
+    e.listed = true;
+    if (tlb_filled_.size() < kTlbListMax)
+      tlb_filled_.push_back(static_cast<uint16_t>(index));
+    else
+      tlb_list_overflow_ = true;
   }
   e.host = host;
   e.gpa = gpa & ~0xfffull;
@@ -173,9 +181,19 @@ void Cpu::fill_tlb(uint64_t la, uint64_t gpa, Access, bool user, bool writable, 
 
 void Cpu::flush_tlb(bool keep_global) {
   ++chain_gen_;
-  for (auto& t : tlb_)
-    for (TlbEntry& e : t)
-      if (!(keep_global && e.global)) e = TlbEntry{};
+  std::vector<uint16_t> kept;
+  TlbEntry* all = &tlb_[0][0];
+  for_each_filled_tlb_entry([&](TlbEntry& e) {
+    if (keep_global && e.global) {
+      if (e.listed) kept.push_back(static_cast<uint16_t>(&e - all));
+      e.listed = false;  // so that a duplicate index does not list it twice in `kept`
+    } else {
+      e = TlbEntry{};
+    }
+  });
+  for (uint16_t i : kept) all[i].listed = true;
+  tlb_filled_.swap(kept);
+  tlb_list_overflow_ = false;
 }
 
 void Cpu::invlpg(uint64_t la) {

@@ -64,6 +64,7 @@ namespace {
 constexpr uint32_t kPlatformId = 0x17;
 constexpr uint32_t kBiosSignId = 0x8b;
 constexpr uint32_t kArchCapabilities = 0x10a;
+constexpr uint32_t kTscAdjust = 0x3b;
 // IA32_ARCH_CAPABILITIES (SDM Vol. 4 Table 2-2): an interpreter keeps no speculative state a
 // guest could leak, so it claims immunity to the side channels whose mitigations would cost
 // an emulator dearly (PTI's CR3 switch flushes the TLB on every kernel entry; MDS's VERW on
@@ -105,6 +106,9 @@ bool Cpu::rdmsr(uint32_t index, uint64_t& v) {
       return true;
     case msr::kTsc:
       v = read_tsc();
+      return true;
+    case kTscAdjust:
+      v = static_cast<uint64_t>(tsc_adjust_);
       return true;
     case msr::kTscAux:
       v = st.tsc_aux;
@@ -179,8 +183,12 @@ bool Cpu::wrmsr(uint32_t index, uint64_t v) {
     case msr::kApicBase:
       st.apic_base = v & 0xfffffffffd00ull;
       return true;
-    case msr::kTsc:
-      write_tsc(v);
+    case msr::kTsc:  // moves IA32_TSC_ADJUST by as much (SDM Vol. 3B §17.17.3)
+      tsc_adjust_ += write_tsc(v);
+      return true;
+    case kTscAdjust:  // SDM Vol. 3B §17.17.3: the TSC moves by what the adjustment moves
+      tsc_delta_->fetch_add(static_cast<int64_t>(v) - tsc_adjust_, std::memory_order_relaxed);
+      tsc_adjust_ = static_cast<int64_t>(v);
       return true;
     case msr::kTscAux:
       st.tsc_aux = v & 0xffffffffull;

@@ -243,6 +243,71 @@ TEST(EmuInterp, CpuidAdvertisesLongModeAndVendor) {
   EXPECT_TRUE(e.st().gpr[kRdx] & (1u << 20));
 }
 
+// Linux trusts a TSC that is invariant and has TSC_ADJUST (no clocksource watchdog on it),
+// takes the CPU frequency from leaf 16H (no PIT calibration) and, with ARAT, needs no PIT.
+TEST(EmuInterp, CpuidAdvertisesInvariantTscAndFrequencies) {
+  Env e;
+  e.long_mode(kCode);
+  ASSERT_EQ(e.run_code("xor eax, eax\ncpuid\nmov r8d, eax\n"
+                       "mov eax, 7\nxor ecx, ecx\ncpuid\nmov r9d, ebx\n"
+                       "mov eax, 6\ncpuid\nmov r12d, eax\n"
+                       "mov eax, 0x16\ncpuid\nmov r10d, eax\n"
+                       "mov eax, 0x80000007\ncpuid\nmov r11d, edx\nhlt"),
+            StopReason::kHalt);
+  EXPECT_GE(e.st().gpr[kR8], 0x16u);
+  EXPECT_TRUE(e.st().gpr[kR9] & (1u << 1));
+  EXPECT_EQ(e.st().gpr[kR10], Cpu::kTscHz / 1'000'000);
+  EXPECT_TRUE(e.st().gpr[kR11] & (1u << 8));
+  EXPECT_TRUE(e.st().gpr[kR12] & (1u << 2));  // ARAT
+}
+
+// IA32_TSC_ADJUST (SDM Vol. 3B 17.17.3): starts at 0; writing it moves the TSC by the change;
+// writing the TSC moves it by as much.
+TEST(EmuInterp, TscAdjustMovesTheTsc) {
+  Env e;
+  e.long_mode(kCode);
+  ASSERT_EQ(e.run_code(R"(
+    mov ecx, 0x3b
+    rdmsr
+    mov r8, rax               ; initial TSC_ADJUST
+    rdtsc
+    shl rdx, 32
+    or rax, rdx
+    mov r9, rax               ; TSC before
+    mov ecx, 0x3b
+    mov eax, 0
+    mov edx, 0x100            ; TSC_ADJUST = 0x100 << 32 (about 1100 s at 1 GHz)
+    wrmsr
+    rdtsc
+    shl rdx, 32
+    or rax, rdx
+    mov r10, rax              ; TSC after
+    mov ecx, 0x10
+    xor eax, eax
+    xor edx, edx
+    wrmsr                     ; TSC = 0
+    mov ecx, 0x3b
+    rdmsr
+    shl rdx, 32
+    or rax, rdx
+    mov r11, rax              ; TSC_ADJUST after the TSC write
+    hlt
+  )"),
+            StopReason::kHalt)
+      << e.cpu.error();
+  constexpr uint64_t kAdjust = 0x100ull << 32;
+  EXPECT_EQ(e.st().gpr[kR8], 0u);
+  const uint64_t moved = e.st().gpr[kR10] - e.st().gpr[kR9];
+  EXPECT_GE(moved, kAdjust);
+  EXPECT_LT(moved, kAdjust + 1'000'000'000ull);  // plus the time the instructions took
+  // The TSC went from about r10 to 0: TSC_ADJUST went down by as much.
+  const int64_t after = static_cast<int64_t>(e.st().gpr[kR11]);
+  EXPECT_LT(after,
+            static_cast<int64_t>(kAdjust) - static_cast<int64_t>(e.st().gpr[kR10]) + 1'000'000'000);
+  EXPECT_GT(after,
+            static_cast<int64_t>(kAdjust) - static_cast<int64_t>(e.st().gpr[kR10]) - 1'000'000'000);
+}
+
 TEST(EmuInterp, UnknownMsrRaisesGp) {
   Env e;
   e.long_mode(kCode);

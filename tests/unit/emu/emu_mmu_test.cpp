@@ -116,6 +116,34 @@ TEST(EmuMmu, InvlpgMakesNewMappingVisible) {
   EXPECT_EQ(e.st().gpr[kRbx], 0xbbbbu);
 }
 
+// A CR3 write keeps global translations (CR4.PGE) and drops the others, also when the global
+// one was refilled after an INVLPG (listed twice in the CPU's list of filled entries) and over
+// several CR3 writes; clearing CR4.PGE drops them all.
+TEST(EmuMmu, Cr3WriteKeepsOnlyGlobalTranslations) {
+  PagingEnv e;
+  e.set_pte(12, 0x107);  // global
+  e.poke<uint64_t>(0x60c000, 0xc);
+  e.poke<uint64_t>(0x60d000, 0xd);
+  e.poke<uint64_t>(0x60e000, 0xe);
+  const std::string pte12 = std::to_string(kPt + 8 * 12), pte13 = std::to_string(kPt + 8 * 13);
+  ASSERT_EQ(e.run_code("mov rax, cr4\nor rax, 0x80\nmov cr4, rax\n"
+                       "mov rax, [0x60c000]\ninvlpg [0x60c000]\nmov rax, [0x60c000]\n"
+                       "mov rax, [0x60d000]\n"
+                       // Both pages now point at frame 14.
+                       "mov qword [" +
+                       pte12 + "], 0x60e107\nmov qword [" + pte13 +
+                       "], 0x60e007\n"
+                       "mov rax, cr3\nmov cr3, rax\nmov cr3, rax\n"
+                       "mov r8, [0x60c000]\nmov r9, [0x60d000]\n"
+                       "mov rax, cr4\nand rax, ~0x80\nmov cr4, rax\n"
+                       "mov r10, [0x60c000]\nhlt"),
+            StopReason::kHalt)
+      << e.cpu.error();
+  EXPECT_EQ(e.st().gpr[kR8], 0xcu);   // global: the old translation survived both CR3 writes
+  EXPECT_EQ(e.st().gpr[kR9], 0xeu);   // not global: walked again
+  EXPECT_EQ(e.st().gpr[kR10], 0xeu);  // CR4.PGE cleared: walked again
+}
+
 TEST(EmuMmu, AccessCrossingPagesUsesBothTranslations) {
   PagingEnv e;
   // Linear pages 12 and 13 map to frames 20 and 14: a split read must stitch them.

@@ -2,7 +2,9 @@
 // what is implemented: a GenuineIntel family-6 processor with TSC, MSR, PAE, PSE/PSE-36, CX8,
 // CX16, APIC, SEP, PGE, CMOV, PAT, CLFSH, POPCNT, LZCNT, SYSCALL, NX, 1 GiB pages, RDTSCP and long
 // mode, and FPU/MMX/FXSR/SSE/SSE2 (kHasSse: interp/x87*.cpp, mmx.cpp, sse_*.cpp, fxsave.cpp).
-// Not SSE3+, AVX or XSAVE.
+// Not SSE3+, AVX or XSAVE. Its TSC is invariant and has IA32_TSC_ADJUST, and its frequencies
+// are in leaves 15H/16H: Linux then neither calibrates against the PIT nor runs the clocksource
+// watchdog on the TSC (which a slow or descheduled software CPU can fail: TSC marked unstable).
 #include <Zydis/Mnemonic.h>
 
 #include <cstring>
@@ -31,7 +33,7 @@ void cpuid(const Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t r[4]) {
   r[0] = r[1] = r[2] = r[3] = 0;
   switch (leaf) {
     case 0:
-      r[0] = 0x15;
+      r[0] = 0x16;
       std::memcpy(&r[1], "Genu", 4);
       std::memcpy(&r[3], "ineI", 4);
       std::memcpy(&r[2], "ntel", 4);
@@ -47,8 +49,18 @@ void cpuid(const Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t r[4]) {
       r[3] = d;
       break;
     }
+    case 6:
+      // ARAT: the local APIC timer runs whatever the power state (it is a host timer). With
+      // it and the frequencies of leaf 15H Linux needs no PIT (apic_needs_pit): no PIT
+      // clockevent, and no check_timer() test of IRQ 0, whose 160 ms TSC-timed wait for 5
+      // ticks a loaded host can fail ("MP-BIOS bug: 8254 timer not connected to IO-APIC").
+      r[0] = 1u << 2;
+      break;
     case 7:
-      if (subleaf == 0) r[3] = 1u << 29;  // IA32_ARCH_CAPABILITIES (see system_regs.cpp)
+      if (subleaf == 0) {
+        r[1] = 1u << 1;   // IA32_TSC_ADJUST (see system_regs.cpp)
+        r[3] = 1u << 29;  // IA32_ARCH_CAPABILITIES (see system_regs.cpp)
+      }
       break;
     case 0x15:
       // TSC and core crystal frequency (SDM Vol. 2A CPUID leaf 15H): TSC = crystal * EBX/EAX.
@@ -59,12 +71,19 @@ void cpuid(const Cpu& c, uint32_t leaf, uint32_t subleaf, uint32_t r[4]) {
       r[1] = 1;
       r[2] = static_cast<uint32_t>(Cpu::kTscHz);
       break;
+    case 0x16:  // base, maximum and bus frequency in MHz: the CPU's own clock is the TSC's
+      r[0] = r[1] = static_cast<uint32_t>(Cpu::kTscHz / 1'000'000);
+      r[2] = 100;
+      break;
     case 0x80000000:
       r[0] = 0x80000008;
       break;
     case 0x80000001:
       r[2] = 1u | (1u << 5);  // LAHF/SAHF in 64-bit mode, LZCNT
       r[3] = (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29);
+      break;
+    case 0x80000007:
+      r[3] = 1u << 8;  // invariant TSC: host monotonic time, whatever the guest's power state
       break;
     case 0x80000002:
     case 0x80000003:
