@@ -78,18 +78,6 @@ user_main:
     call putc32
     EXIT 0
 
-; " XXXX" for the low 16 bits of EAX.
-hex4:
-    push eax
-    mov al, ' '
-    call putc32
-    pop eax
-    push ecx
-    mov ecx, 4
-    call puthex32
-    pop ecx
-    ret
-
 kernel_entry:
     mov [r_cs], cs
     mov [r_ss], ss

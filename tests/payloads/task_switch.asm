@@ -229,25 +229,6 @@ set_base:
     mov [edi + 7], ah
     ret
 
-; " XXXX" for the low 16 bits of EAX.
-hex4:
-    push eax
-    mov al, ' '
-    call putc32
-    pop eax
-    push ecx
-    mov ecx, 4
-    call puthex32
-    pop ecx
-    ret
-
-newline:
-    push eax
-    mov al, 10
-    call putc32
-    pop eax
-    ret
-
 %include "console32.inc"
 
 section .data

@@ -185,25 +185,6 @@ set_gate:
     mov [edi + 6], bx
     ret
 
-; " XXXX" for the low 16 bits of EAX.
-hex4:
-    push eax
-    mov al, ' '
-    call putc32
-    pop eax
-    push ecx
-    mov ecx, 4
-    call puthex32
-    pop ecx
-    ret
-
-newline:
-    push eax
-    mov al, 10
-    call putc32
-    pop eax
-    ret
-
 %include "console32.inc"
 
 ; The v86 program: position-independent 16-bit code run at 0800:0000 (offsets are
