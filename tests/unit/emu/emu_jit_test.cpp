@@ -168,6 +168,67 @@ TEST(EmuJit, SelfModifyingCodeInTheSameBlock) {
   }
 }
 
+// One-operand MUL/IMUL: AX or rDX:rAX, every width, register and memory sources (including
+// RAX/RDX themselves), with the flags live after (a SETcc, PUSHFQ) and dead (an ADD after).
+TEST(EmuJit, OneOperandMulImul) {
+  for (const char* op : {"mul", "imul"})
+    for (const char* s : {" rcx",
+                          " rax",
+                          " rdx",
+                          " r9",
+                          " ecx",
+                          " eax",
+                          " edx",
+                          " r14d",
+                          " cx",
+                          " ax",
+                          " dx",
+                          " r11w",
+                          " cl",
+                          " al",
+                          " dil",
+                          " r8b",
+                          " qword [rbx+8]",
+                          " dword [rbx+12]",
+                          " word [rbx+6]",
+                          " byte [rbx+rcx]",
+                          " rsi\nsetz cl\nsets dl\nsetp r8b",
+                          " esi\npushfq\npop r11",
+                          " rsi\nadd rax, r8\nadc rdx, 0"}) {
+      expect_same(std::string(op) + s, 24);
+    }
+}
+
+// NOT/NEG (every width, register and memory), BSWAP (32/64, and the undefined 16-bit form the
+// interpreter zeroes) and NOP (the multi-byte forms with a memory operand, even an unmapped
+// one: never accessed).
+TEST(EmuJit, NotNegBswapNop) {
+  for (const char* s : {"not rax",
+                        "not ecx",
+                        "not dx",
+                        "not sil",
+                        "not qword [rbx+8]",
+                        "not byte [rbx+rcx]",
+                        "neg rax",
+                        "neg r9d",
+                        "neg r11w",
+                        "neg dil",
+                        "neg dword [rbx+12]",
+                        "neg word [rbx+6]",
+                        "neg rdx\nsetz al\nsetp cl",
+                        "bswap rax",
+                        "bswap r13",
+                        "bswap edx",
+                        "bswap r9d",
+                        "db 0x66, 0x0f, 0xc8",
+                        "nop",
+                        "nop dword [rax+rax]",
+                        "nop word [r10+8]",
+                        "db 0x66, 0x90",
+                        "nop\nneg rcx\nnot rdx\nbswap rsi\nnop dword [rbx]"})
+    expect_same(s, 24);
+}
+
 // Lazy flags: random straight-line sequences of flag writers and readers (ALU, shifts, CMOVcc,
 // SETcc, ADC/SBB, PUSHFQ through a handler, memory operands, sometimes a #PF in the middle)
 // must leave the same state as the interpreter's, including the RFLAGS image a fault pushes.
@@ -215,7 +276,8 @@ TEST(EmuJit, LazyFlagsMatchTheInterpreterOnRandomSequences) {
           src += "lea " + r + ", [" + q + "+rcx*2+5]\nmov " + q + ", " + r;
           break;
         case 10:
-          src += "imul " + r + ", " + q;
+          src += rng() % 2 ? "imul " + r + ", " + q
+                           : pick(std::array{"mul ", "imul ", "neg ", "not ", "bswap "}) + q;
           break;
         case 11:
           src += "pushfq\npop r11";
@@ -255,6 +317,33 @@ TEST(EmuJit, FlagLivenessPlan) {
   EXPECT_EQ(p.live_out[2], 1u);      // inc: CF is sub's, still live
   EXPECT_EQ(p.live_out[3], 0x8d5u);  // adc: before a memory access, everything
   EXPECT_EQ(p.live_out[5], 0x8d5u);  // cmp: read by the Jcc, the block's end
+}
+
+// One-operand MUL: dead flags after it cost nothing; a live undefined flag (SF/ZF/AF/PF come
+// from the host run on the incoming flags) makes every flag live before it, CF/OF alone not.
+TEST(EmuJit, FlagLivenessAroundMul) {
+  const auto plan = [](const char* src) {
+    const auto code = assemble(64, src);
+    std::vector<x86::DecodedInst> insts;
+    x86::Decoder dec;
+    for (size_t at = 0; at < code.size();) {
+      x86::DecodedInst in;
+      EXPECT_EQ(dec.decode(x86::CodeMode::k64, code.data() + at, code.size() - at, in),
+                x86::DecodeStatus::kOk);
+      insts.push_back(in);
+      at += in.length;
+    }
+    return jit::plan_flags(insts);
+  };
+  const jit::FlagPlan dead = plan("add rax, rdx\nmul rcx\nadd rax, r8\nsetc dl");
+  EXPECT_EQ(dead.live_out[0], 0u);  // add: mul overwrites everything, nothing read from it
+  EXPECT_EQ(dead.live_out[1], 0u);  // mul: the next add overwrites everything
+  const jit::FlagPlan cf = plan("add rax, rdx\nmul rcx\nadc rdx, 0\nsub rax, rax");
+  EXPECT_EQ(cf.live_out[0], 0u);  // mul's CF is defined: nothing flows through it
+  EXPECT_EQ(cf.live_out[1], 1u);  // adc reads CF
+  const jit::FlagPlan zf = plan("add rax, rdx\nimul rcx\nsetz dl\nsub rax, rax");
+  EXPECT_EQ(zf.live_out[0], 0x8d5u);  // add: the undefined ZF may come from the incoming flags
+  EXPECT_EQ(zf.live_out[1], 0x8d5u);  // imul: setz reads every condition flag
 }
 
 // 32-bit protected mode without paging: memory operands take the inline TLB path only through

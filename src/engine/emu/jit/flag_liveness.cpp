@@ -7,22 +7,26 @@ namespace vessel::engine::emu::jit {
 namespace {
 
 constexpr uint32_t kAll = 0x8d5;  // OF SF ZF AF PF CF
-constexpr uint32_t kCF = 1;
+constexpr uint32_t kCF = 1, kOF = 0x800;
 
 // What a register-only instruction does to the arithmetic flags.
 struct Effect {
   bool transparent = false;  // a plain register-only operation (else: all live around it)
   uint32_t reads = 0;
   uint32_t writes = 0;  // always written (a conditional write kills nothing)
+  // Written with values that may depend on the incoming flags (the host's undefined ones):
+  // when one of these is live after, every flag is live before.
+  uint32_t from_incoming = 0;
 };
 
 // Only GPRs (not AH..BH) and immediates: the forms the native translators take. LEA's memory
-// operand is only an address.
+// operand is only an address, NOP's not even that.
 bool register_only(const x86::DecodedInst& in) {
   for (unsigned i = 0; i < in.num_operands; ++i) {
     const x86::Operand& op = in.ops[i];
     const bool ok = (op.kind == x86::OpKind::kGpr && op.reg < 16) || op.kind == x86::OpKind::kImm ||
-                    (op.kind == x86::OpKind::kMem && in.op == ZYDIS_MNEMONIC_LEA);
+                    (op.kind == x86::OpKind::kMem &&
+                     (in.op == ZYDIS_MNEMONIC_LEA || in.op == ZYDIS_MNEMONIC_NOP));
     if (!ok) return false;
   }
   return true;
@@ -39,6 +43,9 @@ Effect effect_of(const x86::DecodedInst& in) {
     case ZYDIS_MNEMONIC_MOVSX:
     case ZYDIS_MNEMONIC_MOVSXD:
     case ZYDIS_MNEMONIC_LEA:
+    case ZYDIS_MNEMONIC_NOP:
+    case ZYDIS_MNEMONIC_NOT:
+    case ZYDIS_MNEMONIC_BSWAP:
       e.transparent = true;
       break;
     case ZYDIS_MNEMONIC_ADC:
@@ -54,9 +61,16 @@ Effect effect_of(const x86::DecodedInst& in) {
     case ZYDIS_MNEMONIC_XOR:
     case ZYDIS_MNEMONIC_CMP:
     case ZYDIS_MNEMONIC_TEST:
-    case ZYDIS_MNEMONIC_IMUL:
+    case ZYDIS_MNEMONIC_NEG:
       e.transparent = true;
       e.writes = kAll;
+      break;
+    case ZYDIS_MNEMONIC_IMUL:
+    case ZYDIS_MNEMONIC_MUL:
+      e.transparent = true;
+      e.writes = kAll;
+      // One operand: SF/ZF/AF/PF undefined, taken from the host run on the guest's flags.
+      if (in.num_operands == 1) e.from_incoming = kAll & ~(kCF | kOF);
       break;
     case ZYDIS_MNEMONIC_INC:
     case ZYDIS_MNEMONIC_DEC:
@@ -74,7 +88,7 @@ Effect effect_of(const x86::DecodedInst& in) {
     case ZYDIS_MNEMONIC_ROL:
     case ZYDIS_MNEMONIC_ROR:
       e.transparent = true;
-      if (in.num_operands > 1 && in.ops[1].kind == x86::OpKind::kImm) e.writes = kCF | 0x800;
+      if (in.num_operands > 1 && in.ops[1].kind == x86::OpKind::kImm) e.writes = kCF | kOF;
       break;
     default:
       if (in.opcode_map == 1 && ((in.opcode & 0xf0) == 0x40 || (in.opcode & 0xf0) == 0x90)) {
@@ -97,7 +111,10 @@ FlagPlan plan_flags(std::span<const x86::DecodedInst> insts) {
     const Effect e = effect_of(insts[i]);
     p.live_out[i] = e.transparent ? live : kAll;
     p.assumed_native[i] = e.transparent;
-    live = e.transparent ? (live & ~e.writes) | e.reads : kAll;
+    if (!e.transparent || (live & e.from_incoming))
+      live = kAll;
+    else
+      live = (live & ~e.writes) | e.reads;
   }
   return p;
 }

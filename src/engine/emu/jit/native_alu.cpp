@@ -1,8 +1,8 @@
 // Arithmetic and logic with the host's own instructions, which set the same flags as the
 // guest's: ADD/OR/ADC/SBB/AND/SUB/XOR/CMP/TEST, INC/DEC, SHL/SHR/SAR/ROL/ROR, IMUL (2 and 3
-// operands). Only on hosts where these flags do not depend on the incoming ones
-// (interp::fresh_flags_ok), as in the interpreter's fast forms; the result is the same as the
-// interpreter's.
+// operands), NEG; MUL and IMUL with one operand, NOT and BSWAP on any host. Otherwise only on hosts
+// where these flags do not depend on the incoming ones (interp::fresh_flags_ok), as in the
+// interpreter's fast forms; the result is the same as the interpreter's.
 #include <Zydis/Mnemonic.h>
 
 #include "engine/emu/interp/alu_ops.hpp"
@@ -203,9 +203,72 @@ bool imul(Emitter& e, const x86::DecodedInst& in) {
   return true;
 }
 
+// NOT/NEG r/m (SDM Vol. 2B): NOT writes no flag, NEG all (as SUB from 0).
+bool not_neg(Emitter& e, const x86::DecodedInst& in, bool neg) {
+  if (!is_rm(in.ops[0])) return false;
+  load_dest(e, in);
+  const Xbyak::Reg a = sized(rax, in.ops[0].size);
+  neg ? e.neg(a) : e.not_(a);
+  finish(e, in, true, neg ? kArithFlags : 0);
+  return true;
+}
+
+// BSWAP r32/r64; the 16-bit form is undefined (SDM Vol. 2A BSWAP) and the interpreter writes
+// 0 to the low word, as Intel hardware does.
+bool bswap(Emitter& e, const x86::DecodedInst& in) {
+  const x86::Operand& d = in.ops[0];
+  if (!is_gpr(d)) return false;
+  if (d.size == 2) {
+    e.xor_(eax, eax);
+  } else {
+    e.load_gpr(rax, d.reg);
+    d.size == 8 ? e.bswap(rax) : e.bswap(eax);
+  }
+  e.store_gpr(d.reg, d.size, rax);
+  return true;
+}
+
+// MUL/IMUL r/m (SDM Vol. 2A MUL, IMUL): AX = AL * r/m8, else rDX:rAX = rAX * r/m. CF and OF
+// are defined; SF/ZF/AF/PF are not, and the interpreter takes them from the host running the
+// same instruction on the guest's incoming flags: when one of them is live, so does this (and
+// flag_liveness keeps every flag live before it).
+bool mul1(Emitter& e, const x86::DecodedInst& in) {
+  const x86::Operand& s = in.ops[0];
+  if (in.num_operands != 1 || !is_rm(s)) return false;
+  if (s.kind == OpKind::kMem) {
+    e.effective_address(s, in.addrsize);
+    e.load_mem(s.seg, s.size);
+    e.mov(rcx, rax);
+  } else {
+    e.load_gpr(rcx, s.reg);
+  }
+  e.load_gpr(rax, arch::kRax);
+  const uint32_t keep = kArithFlags & e.flags_live;
+  if (keep & ~(kCF | kOF)) e.guest_flags_to_host();
+  const Xbyak::Reg b = sized(rcx, s.size);
+  in.op == ZYDIS_MNEMONIC_MUL ? e.mul(b) : e.imul(b);
+  if (keep) {
+    e.pushfq();
+    e.pop(r15);
+  }
+  if (s.size == 1) {
+    e.store_gpr(arch::kRax, 2, rax);
+  } else {
+    e.store_gpr(arch::kRax, s.size, rax);
+    e.store_gpr(arch::kRdx, s.size, rdx);
+  }
+  if (keep) e.merge_flags(keep);
+  return true;
+}
+
 }  // namespace
 
 bool emit_alu(Emitter& e, const x86::DecodedInst& in) {
+  // One-operand MUL/IMUL run on the guest's flags when it matters: any host will do.
+  if (in.op == ZYDIS_MNEMONIC_MUL || (in.op == ZYDIS_MNEMONIC_IMUL && in.num_operands == 1))
+    return mul1(e, in);
+  if (in.op == ZYDIS_MNEMONIC_NOT) return not_neg(e, in, false);
+  if (in.op == ZYDIS_MNEMONIC_BSWAP) return bswap(e, in);
   if (!interp::fresh_flags_ok()) return false;
   switch (in.op) {
     case ZYDIS_MNEMONIC_ADD:
@@ -222,6 +285,8 @@ bool emit_alu(Emitter& e, const x86::DecodedInst& in) {
       return inc_dec(e, in, false);
     case ZYDIS_MNEMONIC_DEC:
       return inc_dec(e, in, true);
+    case ZYDIS_MNEMONIC_NEG:
+      return not_neg(e, in, true);
     case ZYDIS_MNEMONIC_SHL:
     case ZYDIS_MNEMONIC_SHR:
     case ZYDIS_MNEMONIC_SAR:

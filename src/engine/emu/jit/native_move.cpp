@@ -1,5 +1,6 @@
 // Data movement without flags: MOV (GPR, memory, immediate forms), MOVZX/MOVSX/MOVSXD, LEA,
-// and 64-bit PUSH/POP (SDM Vol. 2 instruction pages).
+// 64-bit PUSH/POP, and NOP (its memory operand, in the multi-byte forms, is never accessed)
+// (SDM Vol. 2 instruction pages).
 #include <Zydis/Mnemonic.h>
 
 #include "engine/emu/jit/emitter.hpp"
@@ -111,6 +112,8 @@ bool emit_move(Emitter& e, const x86::DecodedInst& in) {
       return push(e, in);
     case ZYDIS_MNEMONIC_POP:
       return pop(e, in);
+    case ZYDIS_MNEMONIC_NOP:
+      return true;  // only RIP moves, which the translator accounts for
     default:
       return false;
   }
