@@ -4,6 +4,7 @@
 
 #include "engine/emu/jit/emitter.hpp"
 #include "engine/emu/jit/flag_liveness.hpp"
+#include "engine/emu/jit/perf_map.hpp"
 #include "x86/decode/branch.hpp"
 
 namespace vessel::engine::emu::jit {
@@ -151,6 +152,7 @@ BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> ins
   for (const auto& r : {r15, r14, r13, r12, rbp, rbx}) e.pop(r);
   e.ret();
   e.ready();
+  if (perf_map_enabled()) perf_map_add(e.getCode(), e.getSize(), gpa, mode, insts.size());
   jit.cache.commit(e.getSize());
   ++jit.stats.blocks_translated;
   jit.stats.native_insts += native;
