@@ -11,8 +11,9 @@
 # DIR/initramfs.cpio.gz; default $VESSEL_GUEST_DIR or ~/.cache/vessel/guest). Its /init
 # prints VESSEL-BOOT-OK and, with vessel.bench=1 on the command line, powers off at once.
 # Command line: "console=ttyS0 quiet vessel.bench=1"; 256 MiB; 1 vCPU.
-# vessel: the wall time from `vessel run` to the marker on its serial console (stdio, read line
-# by line as in /work/shared/bench/qemu-boot.sh), and its peak RSS (/usr/bin/time). A boot that
+# vessel: the wall time from `vessel -v run` to the marker on its serial console (stdio, read line
+# by line as in /work/shared/bench/qemu-boot.sh), its peak RSS (/usr/bin/time) and, for the
+# translator, its statistics line (blocks translated, cache hits, chaining, fallbacks). A boot that
 # fails or times out (--timeout, default 120 s; --quick: 5 s) is reported as such and the
 # script carries on.
 # QEMU: /work/shared/bench/qemu-boot.sh -M pc (TCG) on the same files and command line.
@@ -57,7 +58,7 @@ vessel_boot() {
   [[ $2 == emu-interp ]] && eng=(--engine emu --emu-exec interp)
   rm -f "$hit"
   start=$EPOCHREALTIME
-  /usr/bin/time -v -o "$bench_tmp/time" timeout "$tmo" "$VESSEL_BIN" run "${eng[@]}" \
+  /usr/bin/time -v -o "$bench_tmp/time" timeout "$tmo" "$VESSEL_BIN" -v run "${eng[@]}" \
     --kernel "$kernel" --initrd "$initrd" --cmdline "$APPEND" --mem "$MEM" --console stdio \
     </dev/null 2>"$bench_tmp/vessel.err" |
     while IFS= read -r line; do
@@ -82,6 +83,8 @@ for p in "${paths[@]}"; do
     : >"$bench_tmp/vessel.console"
     read -r wall rss ok status < <(vessel_boot "$kernel" "$e")
     echo "RESULT vmm=vessel engine=$e kernel=$p run=$i wall_s=$wall rss_kb=$rss ok=$ok status=$status"
+    # -v: the translator's statistics of the run (blocks, cache hits, chaining, fallbacks).
+    grep -m1 -o 'vCPU 0: .*translator: .*' "$bench_tmp/vessel.err" | sed 's/^/  /'
     if ((ok)); then
       ok_n=$((ok_n + 1)); echo "$wall" >>"$bench_tmp/walls"; echo "$rss" >>"$bench_tmp/rss"
     else
