@@ -9,16 +9,11 @@
 ; then RETF 8 returns to ring 3, dropping the parameters on both stacks. Ring 3 runs with
 ; IOPL 3 so that it can print.
 %include "multiboot.inc"
+%include "gdt32.inc"
 bits 32
 
 _start:
-    lgdt [gdt_ptr]
-    jmp 0x08:.reloaded
-.reloaded:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
+    LOAD_FLAT_GDT
     mov esp, stack_top
     mov dword [tss + 4], stack_top  ; ESP0
     mov dword [tss + 8], 0x10       ; SS0
@@ -99,11 +94,7 @@ kernel_entry:
 section .data
 align 8
 gdt:
-    dq 0
-    dq 0x00cf9a000000ffff           ; 0x08: code, DPL 0
-    dq 0x00cf92000000ffff           ; 0x10: data, DPL 0
-    dq 0x00cffa000000ffff           ; 0x18: code, DPL 3
-    dq 0x00cff2000000ffff           ; 0x20: data, DPL 3
+    FLAT_GDT_DESCRIPTORS 3
 .tss:
     dw 103, 0
     db 0, 0x89, 0, 0                ; present 32-bit TSS
