@@ -106,6 +106,7 @@ gp_handler:
     movzx eax, byte [ebx]
     call hex4
     mov eax, [esp + 48]
+    and eax, ~0x10000               ; RF: 1 in a fault's frame (SDM), 0 on QEMU 7.2 TCG
     shr eax, 12
     call hex4
     mov eax, [entry_ds]

@@ -17,7 +17,7 @@
 // starts with TF clear, as on hardware and QEMU; the IRET back restores TF, whose trap comes
 // after the instruction following the IRET). REP string instructions trap after each
 // iteration under TF and after the iteration that hit a data or I/O breakpoint (string.cpp
-// stops there). An interrupt taken between REP iterations outside debugging pushes RF = 0.
+// stops there). Any event taken between REP iterations pushes RF = 1 (exceptions.cpp).
 #include <Zydis/Mnemonic.h>
 
 #include "engine/emu/cpu.hpp"

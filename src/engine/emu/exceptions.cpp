@@ -2,7 +2,15 @@
 // IDT gates with the stack switch from the TSS (§6.12.1), and the 64-bit IDT with IST
 // (§6.14). Task gates switch tasks (task_switch.cpp); an event in virtual-8086 mode goes to a
 // ring-0 handler with the v86 segment registers on its stack (§20.3.1.1).
+//
+// RF in the EFLAGS image pushed (or saved by a task gate), SDM Vol. 3B §17.3.1.1: 1 for a
+// fault, so that the IRET back to the faulting instruction does not take its instruction
+// breakpoint again; 1 for any event taken between two iterations of a REP string instruction
+// (it restarts); otherwise as it is. #DB is never a fault here (its instruction-breakpoint and
+// general-detect faults leave RF as it is; a handler that wants to go on sets RF itself), nor
+// is #DF (an abort).
 #include <fmt/format.h>
+#include <utility>
 
 #include "engine/emu/cpu.hpp"
 
@@ -23,8 +31,11 @@ void Cpu::raise_interrupt_sw(uint8_t vector) {
   end_block = true;
 }
 
-void Cpu::deliver(uint8_t vector, bool has_error, uint32_t error, bool software, uint64_t ret_rip) {
+void Cpu::deliver(uint8_t vector, bool has_error, uint32_t error, bool software, uint64_t ret_rip,
+                  bool fault) {
   const uint32_t ext = software ? 0 : 1;
+  const bool rf_fault = fault && vector != vec::kDB && vector != vec::kDF;
+  const bool set_rf = std::exchange(rep_resume, false) || rf_fault;
   const uint32_t idt_err = uint32_t{vector} * 8 + 2 + ext;
   st.events.halted = false;
   ++deliveries_;
@@ -53,7 +64,15 @@ void Cpu::deliver(uint8_t vector, bool has_error, uint32_t error, bool software,
   if (software && gate_dpl < cpl()) raise(vec::kGP, idt_err);
   if (!present) raise(vec::kNP, idt_err);
   if (type == 0x5) {
-    task_gate_event(lo, has_error, error, ext, ret_rip);
+    const uint64_t flags = st.rflags;
+    const uint16_t old_tr = st.seg[kTr].selector;
+    if (set_rf) st.rflags |= rflags::kRF;  // the EFLAGS saved in the old TSS
+    try {
+      task_gate_event(lo, has_error, error, ext, ret_rip);
+    } catch (const GuestFault&) {
+      if (st.seg[kTr].selector == old_tr) st.rflags = flags;  // the switch did not commit
+      throw;
+    }
     return;
   }
   const uint16_t sel = static_cast<uint16_t>(lo >> 16);
@@ -76,7 +95,8 @@ void Cpu::deliver(uint8_t vector, bool has_error, uint32_t error, bool software,
   const unsigned width = lm ? 8 : (type & 8) ? 4 : 2;
 
   const Saved saved{st.seg[kCs], st.seg[kSs], st.gpr[kRsp], st.rflags};
-  const uint64_t old_ss = st.seg[kSs].selector, old_rsp = st.gpr[kRsp], old_flags = st.rflags;
+  const uint64_t old_ss = st.seg[kSs].selector, old_rsp = st.gpr[kRsp];
+  const uint64_t old_flags = st.rflags | (set_rf ? rflags::kRF : 0);
   const bool switch_stack = new_cpl < old_cpl || ist != 0;
   try {
     st.rflags &= ~rflags::kVM;  // the pushes are ring-0 (supervisor, limit-checked) accesses
