@@ -249,7 +249,11 @@ class Cpu {
   void task_gate_event(uint64_t gate, bool has_error, uint32_t error, uint32_t ext,
                        uint64_t ret_rip);
   void task_return();  // IRET with NT = 1: back to the task in the TSS's back link
-  void switch_task(uint16_t selector, uint64_t desc, TaskEntry how, uint64_t old_eip, uint32_t ext);
+  // True when the new task's TSS has its T bit set: the caller raises the #DB (DR6.BT) once
+  // the switch is complete (after an event's error code is pushed).
+  bool switch_task(uint16_t selector, uint64_t desc, TaskEntry how, uint64_t old_eip, uint32_t ext);
+  // The #DB trap of a TSS T bit, taken in the new task before its first instruction.
+  void task_switch_trap();
 
   // Exceptions and interrupts (exceptions.cpp).
   // `fault`: a fault-class exception (the image of EFLAGS it pushes has RF = 1).
