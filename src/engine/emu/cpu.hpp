@@ -255,6 +255,15 @@ class Cpu {
   // The #DB trap of a TSS T bit, taken in the new task before its first instruction.
   void task_switch_trap();
 
+  // SS:eSP for a more privileged CPL from a 16- or 32-bit TSS (interrupt gates and call gates
+  // in legacy protected mode), with the SS checks: #TS / #SS, error codes | `ext`.
+  struct InnerStack {
+    uint16_t ss;
+    uint64_t ss_desc;
+    uint32_t esp;
+  };
+  InnerStack legacy_inner_stack(unsigned new_cpl, uint32_t ext);
+
   // Exceptions and interrupts (exceptions.cpp).
   // `fault`: a fault-class exception (the image of EFLAGS it pushes has RF = 1).
   void deliver(uint8_t vector, bool has_error, uint32_t error, bool software, uint64_t ret_rip,

@@ -25,6 +25,25 @@ struct Saved {
 };
 }  // namespace
 
+Cpu::InnerStack Cpu::legacy_inner_stack(unsigned new_cpl, uint32_t ext) {
+  const Segment& tr = st.seg[kTr];
+  // ESPn/SSn at 4 + 8n in a 32-bit TSS, SPn/SSn at 2 + 4n in a 16-bit one (types 1 and 3).
+  const bool tss32 = tr.type & 8;
+  const unsigned sp_size = tss32 ? 4 : 2;
+  const uint64_t off = tss32 ? 4 + 8 * new_cpl : 2 + 4 * new_cpl;
+  if (off + sp_size + 1 > tr.limit) raise(vec::kTS, (tr.selector & 0xfffc) + ext);
+  InnerStack in{};
+  in.esp = static_cast<uint32_t>(read_sys(tr.base + off, sp_size));
+  in.ss = static_cast<uint16_t>(read_sys(tr.base + off + sp_size, 2));
+  const uint32_t err = (in.ss & 0xfffc) + ext;
+  if ((in.ss & 0xfffc) == 0 || (in.ss & 3) != new_cpl) raise(vec::kTS, err);
+  in.ss_desc = read_descriptor(in.ss, vec::kTS);
+  const bool writable_data = ((in.ss_desc >> 43) & 3) == 2 && ((in.ss_desc >> 41) & 1);
+  if (!writable_data || ((in.ss_desc >> 45) & 3) != new_cpl) raise(vec::kTS, err);
+  if (!((in.ss_desc >> 47) & 1)) raise(vec::kSS, err);
+  return in;
+}
+
 void Cpu::raise_interrupt_sw(uint8_t vector) {
   deliver(vector, false, 0, true, next_rip);
   next_rip = st.rip;  // delivery set RIP to the handler
@@ -116,21 +135,9 @@ void Cpu::deliver(uint8_t vector, bool has_error, uint32_t error, bool software,
         }
         st.gpr[kRsp] = rsp & ~0xfull;
       } else {
-        // ESPn/SSn at 4 + 8n in a 32-bit TSS, SPn/SSn at 2 + 4n in a 16-bit one.
-        const bool tss32 = st.seg[kTr].type & 8;
-        const unsigned sp_size = tss32 ? 4 : 2;
-        const uint64_t off = tss32 ? 4 + 8 * new_cpl : 2 + 4 * new_cpl;
-        if (off + sp_size + 1 > st.seg[kTr].limit)
-          raise(vec::kTS, (st.seg[kTr].selector & 0xfffc) + ext);
-        const uint32_t esp = static_cast<uint32_t>(read_sys(tss + off, sp_size));
-        const uint16_t ss = static_cast<uint16_t>(read_sys(tss + off + sp_size, 2));
-        if ((ss & 0xfffc) == 0 || (ss & 3) != new_cpl) raise(vec::kTS, (ss & 0xfffc) + ext);
-        const uint64_t sd = read_descriptor(ss, vec::kTS);
-        const bool writable_data = ((sd >> 43) & 3) == 2 && ((sd >> 41) & 1);
-        if (!writable_data || ((sd >> 45) & 3) != new_cpl) raise(vec::kTS, (ss & 0xfffc) + ext);
-        if (!((sd >> 47) & 1)) raise(vec::kSS, (ss & 0xfffc) + ext);
-        set_descriptor_cache(st.seg[kSs], ss, sd);
-        st.gpr[kRsp] = esp;
+        const InnerStack inner = legacy_inner_stack(new_cpl, ext);
+        set_descriptor_cache(st.seg[kSs], inner.ss, inner.ss_desc);
+        st.gpr[kRsp] = inner.esp;
       }
     } else if (lm) {
       st.gpr[kRsp] &= ~0xfull;  // 64-bit delivery aligns RSP even without a switch
