@@ -66,18 +66,7 @@ user_main:
     call hex4
     mov eax, [r_depth]
     call hex4
-    mov eax, [r_p0]
-    call hex4
-    mov eax, [r_p1]
-    call hex4
-    mov eax, [r_old_ss]
-    call hex4
-    mov eax, [r_old_esp]
-    sub eax, user_stack_top
-    neg eax
-    call hex4
-    mov al, 10
-    call putc32
+    call print_params
     mov esi, msg_back
     call puts32
     mov eax, cs
@@ -99,6 +88,12 @@ user_main:
     mov eax, SP0_16
     sub eax, [r_esp]
     call hex4
+    call print_params
+    EXIT 0
+
+; The rest of a "gate" line: the copied parameters, the caller's SS and how far below its
+; stack top the caller's ESP was.
+print_params:
     mov eax, [r_p0]
     call hex4
     mov eax, [r_p1]
@@ -110,16 +105,9 @@ user_main:
     neg eax
     call hex4
     mov al, 10
-    call putc32
-    EXIT 0
+    jmp putc32
 
-; Descriptor at EDI gets base EAX.
-set_base:
-    mov [edi + 2], ax
-    shr eax, 16
-    mov [edi + 4], al
-    mov [edi + 7], ah
-    ret
+SET_BASE_ROUTINE
 
 switch_tr:
     mov ax, 0x38

@@ -216,13 +216,7 @@ nt_flag:
     and eax, 1
     ret
 
-; Fills the base of the TSS descriptor at EDI with EAX.
-set_base:
-    mov [edi + 2], ax
-    shr eax, 16
-    mov [edi + 4], al
-    mov [edi + 7], ah
-    ret
+SET_BASE_ROUTINE
 
 %include "console32.inc"
 
