@@ -65,26 +65,8 @@ class PcPlatform final : public Platform {
   }
   VirtioCounters virtio_counters() const override {
     VirtioCounters c;
-    for (const auto& disk : virtio_.disks) {
-      const auto d = disk->counters();
-      c.block.read_bytes += d.read_bytes;
-      c.block.write_bytes += d.write_bytes;
-      c.block.read_count += d.read_count;
-      c.block.write_count += d.write_count;
-      c.block.flush_count += d.flush_count;
-      c.block.invalid_reqs_count += d.invalid_reqs_count;
-      c.block.execute_fails += d.execute_fails;
-    }
-    for (const auto& net : virtio_.nets) {
-      const auto n = net->counters();
-      c.net.tx_frames += n.tx_frames;
-      c.net.tx_bytes += n.tx_bytes;
-      c.net.tx_dropped += n.tx_dropped;
-      c.net.rx_frames += n.rx_frames;
-      c.net.rx_bytes += n.rx_bytes;
-      c.net.rx_dropped += n.rx_dropped;
-      c.net.rx_too_big += n.rx_too_big;
-    }
+    for (const auto& disk : virtio_.disks) c.block += disk->counters();
+    for (const auto& net : virtio_.nets) c.net += net->counters();
     return c;
   }
   Result<void> press_ctrl_alt_del() override {

@@ -22,6 +22,8 @@
 #include "bus/vm_control.hpp"
 #include "config/devices.hpp"
 #include "config/vm_config.hpp"
+#include "devices/virtio/blk/blk_counters.hpp"
+#include "devices/virtio/net/net_counters.hpp"
 #include "engine/engine.hpp"
 #include "memory/guest_memory.hpp"
 
@@ -29,14 +31,8 @@ namespace vessel::machine {
 
 // The virtio disks' and network cards' counters, summed (Firecracker's "block" and "net").
 struct VirtioCounters {
-  struct Block {
-    uint64_t read_bytes = 0, write_bytes = 0, read_count = 0, write_count = 0, flush_count = 0;
-    uint64_t invalid_reqs_count = 0, execute_fails = 0;
-  } block;
-  struct Net {
-    uint64_t tx_frames = 0, tx_bytes = 0, tx_dropped = 0;
-    uint64_t rx_frames = 0, rx_bytes = 0, rx_dropped = 0, rx_too_big = 0;
-  } net;
+  devices::virtio::BlkCounters block;
+  devices::virtio::NetCounters net;
 };
 
 struct PlatformOptions {

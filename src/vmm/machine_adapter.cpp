@@ -33,21 +33,11 @@ class MachineAdapter final : public MachineControl {
     m.uart_read_count = c.uart_read_bytes;
     m.uart_write_count = c.uart_write_bytes;
     const auto& b = c.virtio.block;
-    m.block_read_bytes = b.read_bytes;
-    m.block_write_bytes = b.write_bytes;
-    m.block_read_count = b.read_count;
-    m.block_write_count = b.write_count;
-    m.block_flush_count = b.flush_count;
-    m.block_invalid_reqs_count = b.invalid_reqs_count;
-    m.block_execute_fails = b.execute_fails;
+    m.block = {b.read_bytes,  b.write_bytes,        b.read_count,   b.write_count,
+               b.flush_count, b.invalid_reqs_count, b.execute_fails};
     const auto& n = c.virtio.net;
-    m.net_rx_bytes = n.rx_bytes;
-    m.net_rx_packets = n.rx_frames;
-    m.net_rx_dropped = n.rx_dropped;
-    m.net_rx_too_big = n.rx_too_big;
-    m.net_tx_bytes = n.tx_bytes;
-    m.net_tx_packets = n.tx_frames;
-    m.net_tx_malformed = n.tx_dropped;
+    m.net = {n.rx_bytes, n.rx_frames, n.rx_dropped, n.rx_too_big,
+             n.tx_bytes, n.tx_frames, n.tx_dropped};
     return m;
   }
 

@@ -83,15 +83,15 @@ std::string Metrics::next_line(const MachineMetrics& m, uint64_t utc_ms) {
                      {"failures", m.vcpu_failures}};
   current["uart"] = {{"read_count", m.uart_read_count}, {"write_count", m.uart_write_count}};
   current["block"] = {
-      {"read_bytes", m.block_read_bytes},      {"write_bytes", m.block_write_bytes},
-      {"read_count", m.block_read_count},      {"write_count", m.block_write_count},
-      {"flush_count", m.block_flush_count},    {"invalid_reqs_count", m.block_invalid_reqs_count},
-      {"execute_fails", m.block_execute_fails}};
+      {"read_bytes", m.block.read_bytes},      {"write_bytes", m.block.write_bytes},
+      {"read_count", m.block.read_count},      {"write_count", m.block.write_count},
+      {"flush_count", m.block.flush_count},    {"invalid_reqs_count", m.block.invalid_reqs_count},
+      {"execute_fails", m.block.execute_fails}};
   current["net"] = {
-      {"rx_bytes_count", m.net_rx_bytes},         {"rx_packets_count", m.net_rx_packets},
-      {"rx_dropped", m.net_rx_dropped},           {"rx_too_big", m.net_rx_too_big},
-      {"tx_bytes_count", m.net_tx_bytes},         {"tx_packets_count", m.net_tx_packets},
-      {"tx_malformed_frames", m.net_tx_malformed}};
+      {"rx_bytes_count", m.net.rx_bytes},         {"rx_packets_count", m.net.rx_packets},
+      {"rx_dropped", m.net.rx_dropped},           {"rx_too_big", m.net.rx_too_big},
+      {"tx_bytes_count", m.net.tx_bytes},         {"tx_packets_count", m.net.tx_packets},
+      {"tx_malformed_frames", m.net.tx_malformed}};
   nlohmann::json line = {{"utc_timestamp_ms", utc_ms}};
   for (const auto& [group, values] : current)
     for (const auto& [name, value] : values) {

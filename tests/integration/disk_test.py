@@ -18,8 +18,8 @@ import tempfile
 
 sys.dont_write_bytecode = True  # importing the sibling scripts must not litter the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest_console import GuestError, boot_default_guest  # noqa: E402
-from linux_guest_test import SKIP, check, engine_can_boot_linux, guest_dir  # noqa: E402
+from guest_console import (SKIP, boot_default_guest, check, default_guest_or_skip,  # noqa: E402
+                           power_off, run_checks)
 
 IMAGE_SIZE = 16 << 20
 SECTOR = 512
@@ -75,8 +75,7 @@ def read_write_boot(args, gdir, image, failures):
         back = guest.last_line(f"dd if=/dev/vda bs=1 skip={WRITE_OFFSET} "
                                     f"count={len(WRITE_TEXT)} 2>/dev/null")
         check(back == text, f"guest reads its write back: {back!r}", failures)
-        status = guest.power_off()
-        check(status == 0, f"poweroff ends vessel with status {status}", failures)
+        power_off(guest, failures)
     finally:
         guest.kill()
 
@@ -102,8 +101,7 @@ def read_only_boot(args, gdir, image, failures):
         out = guest.run("printf 'MUST-NOT-LAND' | dd of=/dev/vda bs=1 seek=0 conv=notrunc "
                         "2>/dev/null; echo dd=$?; sync")
         check("dd=" in out and "dd=0" not in out, f"guest write fails: {out!r}", failures)
-        status = guest.power_off()
-        check(status == 0, f"poweroff ends vessel with status {status}", failures)
+        power_off(guest, failures)
     finally:
         guest.kill()
     check(sha256(image) == before, "the read-only image is unchanged (sha256)", failures)
@@ -115,27 +113,18 @@ def main():
     ap.add_argument("engine")
     args = ap.parse_args()
 
-    gdir = guest_dir()
-    if not os.path.exists(os.path.join(gdir, "vmlinux")):
-        print(f"SKIP: no default guest in {gdir} (run scripts/build-guest.sh)")
-        return SKIP
-    ok, why = engine_can_boot_linux(args.vessel, args.engine)
-    if not ok:
-        print(f"SKIP: {why}")
+    gdir = default_guest_or_skip(args.vessel, args.engine)
+    if gdir is None:
         return SKIP
 
-    failures = []
-    with tempfile.TemporaryDirectory(prefix="vessel-disk-") as tmp:
-        image = os.path.join(tmp, "disk.img")
-        make_image(image)
-        try:
+    def boots(failures):
+        with tempfile.TemporaryDirectory(prefix="vessel-disk-") as tmp:
+            image = os.path.join(tmp, "disk.img")
+            make_image(image)
             read_write_boot(args, gdir, image, failures)
             read_only_boot(args, gdir, image, failures)
-        except GuestError as e:
-            print(f"FAIL {e}", flush=True)
-            failures.append(str(e))
-    print(f"{'PASS' if not failures else 'FAIL'}: {len(failures)} failed check(s)")
-    return 0 if not failures else 1
+
+    return run_checks(boots)
 
 
 if __name__ == "__main__":

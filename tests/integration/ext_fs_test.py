@@ -24,8 +24,7 @@ import tempfile
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from disk_test import boot  # noqa: E402
-from guest_console import GuestError  # noqa: E402
-from linux_guest_test import SKIP, check, engine_can_boot_linux, guest_dir  # noqa: E402
+from guest_console import SKIP, check, default_guest_or_skip, power_off, run_checks  # noqa: E402
 
 IMAGE_SIZE = 64 << 20
 SHA = re.compile(r"\b([0-9a-f]{64})\b")
@@ -34,11 +33,6 @@ SHA = re.compile(r"\b([0-9a-f]{64})\b")
 def guest_sha(guest, path):
     m = SHA.search(guest.last_line(f"sha256sum {path}"))
     return m.group(1) if m else None
-
-
-def power_off(guest, failures):
-    status = guest.power_off()
-    check(status == 0, f"poweroff ends vessel with status {status}", failures)
 
 
 def host_fsck(image, failures, when):
@@ -102,21 +96,15 @@ def main():
     ap.add_argument("engine")
     args = ap.parse_args()
 
-    gdir = guest_dir()
-    if not os.path.exists(os.path.join(gdir, "vmlinux")):
-        print(f"SKIP: no default guest in {gdir} (run scripts/build-guest.sh)")
-        return SKIP
-    ok, why = engine_can_boot_linux(args.vessel, args.engine)
-    if not ok:
-        print(f"SKIP: {why}")
+    gdir = default_guest_or_skip(args.vessel, args.engine)
+    if gdir is None:
         return SKIP
 
-    failures = []
-    with tempfile.TemporaryDirectory(prefix="vessel-extfs-") as tmp:
-        image = os.path.join(tmp, "fs.img")
-        with open(image, "wb") as f:
-            f.truncate(IMAGE_SIZE)
-        try:
+    def boots(failures):
+        with tempfile.TemporaryDirectory(prefix="vessel-extfs-") as tmp:
+            image = os.path.join(tmp, "fs.img")
+            with open(image, "wb") as f:
+                f.truncate(IMAGE_SIZE)
             sha = make_fs_boot(args, gdir, image, failures)
             host_fsck(image, failures, "after the first VM")
             data = host_read(image, "data.bin")
@@ -126,11 +114,8 @@ def main():
                       failures)
             remount_boot(args, gdir, image, sha, failures)
             host_fsck(image, failures, "after the second VM")
-        except GuestError as e:
-            print(f"FAIL {e}", flush=True)
-            failures.append(str(e))
-    print(f"{'PASS' if not failures else 'FAIL'}: {len(failures)} failed check(s)")
-    return 0 if not failures else 1
+
+    return run_checks(boots)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ The guest is the default guest (scripts/build-guest.sh): busybox sh on ttyS0. Co
 with an end marker computed by the shell ($((...))) so the echo of the command line itself
 never matches; the output between the command's echo and the marker is returned.
 boot_default_guest() starts vessel on the default guest and waits until its shell answers.
+A test's main() is: default_guest_or_skip(), then run_checks() over its boots, each check()ed
+and ended by power_off().
 """
 import os
 import re
@@ -12,6 +14,7 @@ import subprocess
 import time
 
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
+SKIP = 77  # the exit status ctest's SKIP_RETURN_CODE names
 
 
 class GuestError(Exception):
@@ -129,3 +132,61 @@ def boot_default_guest(vessel, engine, gdir, extra=(), console="ttyS0", boot_tim
         guest.kill()
         raise
     return guest
+
+
+def guest_dir():
+    if os.environ.get("VESSEL_GUEST_DIR"):
+        return os.environ["VESSEL_GUEST_DIR"]
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.environ.get("HOME", "/root"),
+                                                             ".cache")
+    return os.path.join(cache, "vessel", "guest")
+
+
+def engine_can_boot_linux(vessel, engine):
+    if engine != "kvm":
+        return True, ""
+    info = subprocess.run([vessel, "info"], capture_output=True, text=True).stdout
+    if "pvm:     yes" in info:
+        return False, ("the KVM engine cannot boot Linux on this host: /dev/kvm is the PVM "
+                       "flavour, which emulates guest ring 0 (no VT-x/AMD-V); needs native KVM")
+    if "kvm:     usable" not in info:
+        return False, "KVM is not usable on this host"
+    return True, ""
+
+
+def default_guest_or_skip(vessel, engine):
+    """The default guest's folder, or None once the reason to skip is printed (no default
+    guest built, or an engine that cannot boot Linux on this host)."""
+    gdir = guest_dir()
+    if not os.path.exists(os.path.join(gdir, "vmlinux")):
+        print(f"SKIP: no default guest in {gdir} (run scripts/build-guest.sh)")
+        return None
+    ok, why = engine_can_boot_linux(vessel, engine)
+    if not ok:
+        print(f"SKIP: {why}")
+        return None
+    return gdir
+
+
+def check(cond, what, failures):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def power_off(guest, failures):
+    status = guest.power_off()
+    check(status == 0, f"poweroff ends vessel with status {status}", failures)
+
+
+def run_checks(body):
+    """Calls body(failures); a GuestError (timeout, vessel died) counts as one more failed
+    check. Prints the verdict and returns the test's exit status."""
+    failures = []
+    try:
+        body(failures)
+    except GuestError as e:
+        print(f"FAIL {e}", flush=True)
+        failures.append(str(e))
+    print(f"{'PASS' if not failures else 'FAIL'}: {len(failures)} failed check(s)")
+    return 0 if not failures else 1

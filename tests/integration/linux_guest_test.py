@@ -16,9 +16,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest_console import Guest, GuestError  # noqa: E402
+from guest_console import (SKIP, Guest, GuestError, check, engine_can_boot_linux,  # noqa: E402
+                           guest_dir)
 
-SKIP = 77
 # Lines the guest may log at error/warning level on our machine today, each with the reason.
 KNOWN_DMESG = [
     # The CPU model has no machine-check architecture (MCE/MCA not advertised).
@@ -45,14 +45,6 @@ KNOWN_DMESG = [
 ]
 
 
-def guest_dir():
-    if os.environ.get("VESSEL_GUEST_DIR"):
-        return os.environ["VESSEL_GUEST_DIR"]
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.environ.get("HOME", "/root"),
-                                                             ".cache")
-    return os.path.join(cache, "vessel", "guest")
-
-
 def expected_release(gdir):
     with open(os.path.join(gdir, "versions")) as f:
         for line in f:
@@ -60,18 +52,6 @@ def expected_release(gdir):
             if parts and parts[0] == "kernel":
                 return parts[1].removeprefix("linux-image-")
     raise GuestError("no kernel line in the guest's versions file")
-
-
-def engine_can_boot_linux(vessel, engine):
-    if engine != "kvm":
-        return True, ""
-    info = subprocess.run([vessel, "info"], capture_output=True, text=True).stdout
-    if "pvm:     yes" in info:
-        return False, ("the KVM engine cannot boot Linux on this host: /dev/kvm is the PVM "
-                       "flavour, which emulates guest ring 0 (no VT-x/AMD-V); needs native KVM")
-    if "kvm:     usable" not in info:
-        return False, "KVM is not usable on this host"
-    return True, ""
 
 
 def tiny_program(message):
@@ -109,12 +89,6 @@ def interrupts_total(text):
         if fields and fields[0] in ("LOC:", "0:"):
             total += sum(int(x) for x in fields[1:] if x.isdigit())
     return total
-
-
-def check(cond, what, failures):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
 
 
 def main():

@@ -30,8 +30,8 @@ import urllib.request
 
 sys.dont_write_bytecode = True  # importing the sibling scripts must not litter the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest_console import GuestError, boot_default_guest  # noqa: E402
-from linux_guest_test import SKIP, check, engine_can_boot_linux, guest_dir  # noqa: E402
+from guest_console import (SKIP, boot_default_guest, check, default_guest_or_skip,  # noqa: E402
+                           power_off, run_checks)
 
 BLOB_SIZE = 256 * 1024
 MAC = "52:54:00:12:34:9a"
@@ -141,8 +141,7 @@ def user_test(args, gdir, tmp, blob, failures):
                   f"({len(got)} bytes, sha256 matches)", failures)
         except OSError as e:
             check(False, f"host fetch through the forwarded port: {e}", failures)
-        status = guest.power_off()
-        check(status == 0, f"poweroff ends vessel with status {status}", failures)
+        power_off(guest, failures)
     finally:
         guest.kill()
         server.shutdown()
@@ -180,8 +179,7 @@ def tap_test(args, gdir, tmp, blob, failures):
             out = guest.run("ping -c 2 -W 30 192.168.77.1; echo ping=$?", 300)
             check("ping=0" in out, f"guest pings the tap's address: {out[-200:]!r}", failures)
             download(guest, f"http://192.168.77.1:{port}/blob", blob, failures)
-            status = guest.power_off()
-            check(status == 0, f"poweroff ends vessel with status {status}", failures)
+            power_off(guest, failures)
         finally:
             guest.kill()
     finally:
@@ -199,30 +197,21 @@ def main():
     ap.add_argument("--transport", choices=["pci", "mmio"], default="pci")
     args = ap.parse_args()
 
-    gdir = guest_dir()
-    if not os.path.exists(os.path.join(gdir, "vmlinux")):
-        print(f"SKIP: no default guest in {gdir} (run scripts/build-guest.sh)")
-        return SKIP
-    ok, why = engine_can_boot_linux(args.vessel, args.engine)
-    if not ok:
-        print(f"SKIP: {why}")
+    gdir = default_guest_or_skip(args.vessel, args.engine)
+    if gdir is None:
         return SKIP
     if args.backend == "tap" and tap_usable():
         print(f"SKIP: {tap_usable()}")
         return SKIP
 
-    failures = []
-    with tempfile.TemporaryDirectory(prefix="vessel-net-") as tmp:
-        blob = os.urandom(BLOB_SIZE)
-        with open(os.path.join(tmp, "blob"), "wb") as f:
-            f.write(blob)
-        try:
+    def run(failures):
+        with tempfile.TemporaryDirectory(prefix="vessel-net-") as tmp:
+            blob = os.urandom(BLOB_SIZE)
+            with open(os.path.join(tmp, "blob"), "wb") as f:
+                f.write(blob)
             (user_test if args.backend == "user" else tap_test)(args, gdir, tmp, blob, failures)
-        except GuestError as e:
-            print(f"FAIL {e}", flush=True)
-            failures.append(str(e))
-    print(f"{'PASS' if not failures else 'FAIL'}: {len(failures)} failed check(s)")
-    return 0 if not failures else 1
+
+    return run_checks(run)
 
 
 if __name__ == "__main__":

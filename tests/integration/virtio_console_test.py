@@ -20,8 +20,8 @@ import tempfile
 
 sys.dont_write_bytecode = True  # importing the sibling scripts must not litter the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guest_console import GuestError, boot_default_guest  # noqa: E402
-from linux_guest_test import SKIP, check, engine_can_boot_linux, guest_dir  # noqa: E402
+from guest_console import (SKIP, boot_default_guest, check, default_guest_or_skip,  # noqa: E402
+                           power_off, run_checks)
 
 SECTOR = 512
 IMAGE_SECTORS = 2048  # 1 MiB
@@ -41,11 +41,6 @@ def sector_bytes(n):
 
 def boot(args, gdir, extra, console):
     return boot_default_guest(args.vessel, args.engine, gdir, extra, console)
-
-
-def power_off(guest, failures):
-    status = guest.power_off()
-    check(status == 0, f"poweroff ends vessel with status {status}", failures)
 
 
 def hvc0_mode(args, gdir, failures):
@@ -118,27 +113,16 @@ def main():
     ap.add_argument("--mode", choices=["hvc0", "mmio"], required=True)
     args = ap.parse_args()
 
-    gdir = guest_dir()
-    if not os.path.exists(os.path.join(gdir, "vmlinux")):
-        print(f"SKIP: no default guest in {gdir} (run scripts/build-guest.sh)")
-        return SKIP
-    ok, why = engine_can_boot_linux(args.vessel, args.engine)
-    if not ok:
-        print(f"SKIP: {why}")
+    gdir = default_guest_or_skip(args.vessel, args.engine)
+    if gdir is None:
         return SKIP
     if args.mode == "hvc0" and not guest_has_hvc0_init(gdir):
         print(f"SKIP: the default guest in {gdir} predates hvc0 support in its /init "
               "(rebuild it with scripts/build-guest.sh)")
         return SKIP
 
-    failures = []
-    try:
-        (hvc0_mode if args.mode == "hvc0" else mmio_mode)(args, gdir, failures)
-    except GuestError as e:
-        print(f"FAIL {e}", flush=True)
-        failures.append(str(e))
-    print(f"{'PASS' if not failures else 'FAIL'}: {len(failures)} failed check(s)")
-    return 0 if not failures else 1
+    return run_checks(lambda failures: (hvc0_mode if args.mode == "hvc0" else mmio_mode)(
+        args, gdir, failures))
 
 
 if __name__ == "__main__":

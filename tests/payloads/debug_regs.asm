@@ -19,24 +19,7 @@
 ; expect-output: B 00:4000:2\nB 00:4000:1\nB 02:4000:0\n
 ; expect-output: C 00:0001:3\n
 ; expect-output: D 02:0004:0\ndone\n
-%include "multiboot.inc"
-%include "longmode.inc"
-bits 32
-
-_start:
-    mov esp, stack_top
-    ENTER_LONG_MODE long_main
-
-bits 64
-%include "idt64.inc"
-
-; SET_GATE vector, handler: point a 64-bit IDT gate at our own handler.
-%macro SET_GATE 2
-    mov eax, %2
-    mov [idt64 + 16 * %1], ax
-    shr eax, 16
-    mov [idt64 + 16 * %1 + 6], ax
-%endmacro
+%include "start64.inc"
 
 %macro SET_TF 0
     pushfq

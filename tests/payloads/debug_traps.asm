@@ -16,24 +16,12 @@
 ; INT1 and DR0-DR3 breakpoints are checked by tests/unit/emu/emu_debug_test.cpp instead: PVM
 ; KVM does not arm the guest's DR7, and QEMU TCG delivers no #DB for INT1 from ring 3 (the
 ; host CPU does, through KVM).
-%include "multiboot.inc"
-%include "longmode.inc"
-bits 32
-
-_start:
-    mov esp, stack_top
-    ENTER_LONG_MODE long_main
-
-bits 64
-%include "idt64.inc"
+%include "start64.inc"
 %include "user64.inc"
 
 long_main:
     call idt64_install
-    mov eax, db_handler         ; vector 1: our own handler
-    mov [idt64 + 16], ax
-    shr eax, 16
-    mov [idt64 + 16 + 6], ax
+    SET_GATE 1, db_handler
     USER_PAGES
 
     ENTER_USER64 user_main

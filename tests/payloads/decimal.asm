@@ -20,6 +20,7 @@
 ; (and QEMU's) AL-only arithmetic differ. Then AAM 0 (#DE) and BOUND out of range (#BR)
 ; through a 32-bit IDT whose handlers print the vector and resume.
 %include "multiboot.inc"
+%include "gdt32.inc"
 bits 32
 
 FL_CF equ 0x01
@@ -94,13 +95,7 @@ FL_SF equ 0x80
 
 _start:
     mov esp, stack_top
-    lgdt [gdt_ptr]
-    jmp 0x08:.reloaded
-.reloaded:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
+    LOAD_FLAT_GDT
     call idt32_install
 
     RUN_TABLE "daa", I_DAA, FL_CF | FL_AF | FL_ZF | FL_SF | FL_PF, byte_inputs
@@ -208,9 +203,7 @@ isr_common:                     ; stack: vector, EIP, CS, EFLAGS
 section .data
 align 8
 gdt:
-    dq 0
-    dq 0x00cf9a000000ffff       ; 0x08: 32-bit code
-    dq 0x00cf92000000ffff       ; 0x10: data
+    FLAT_GDT_DESCRIPTORS 0
 gdt_ptr:
     dw gdt_ptr - gdt - 1
     dd gdt

@@ -12,16 +12,7 @@
 ; Exceptions taken through the payload's own 64-bit IDT (SDM Vol. 3A §6.14, Table 6-1), each
 ; resumed after the faulting instruction. No INT3/INT n: under PVM KVM guest ring 0 runs
 ; through KVM's instruction emulator, which delivers software interrupts in real mode only.
-%include "multiboot.inc"
-%include "longmode.inc"
-bits 32
-
-_start:
-    mov esp, stack_top
-    ENTER_LONG_MODE long_main
-
-bits 64
-%include "idt64.inc"
+%include "start64.inc"
 
 long_main:
     call idt64_install

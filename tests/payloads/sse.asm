@@ -37,16 +37,7 @@
 ; product through FISTP, and an FXSAVE64 image; a misaligned MOVAPS raises #GP(0) (SDM Vol. 1
 ; §10.4.1.1). A UD2 returns to ring 0, which prints every result as 16 hex digits (ring 0
 ; never touches an SSE register).
-%include "multiboot.inc"
-%include "longmode.inc"
-bits 32
-
-_start:
-    mov esp, stack_top
-    ENTER_LONG_MODE long_main
-
-bits 64
-%include "idt64.inc"
+%include "start64.inc"
 %include "user64.inc"
 
 CR0_MP equ 1 << 1

@@ -17,6 +17,7 @@
 ; IDT entry is a task gate to task D (TSS 0x48): D finds the error code 0 on its stack, points
 ; A's saved EIP past the fault and IRETs back.
 %include "multiboot.inc"
+%include "gdt32.inc"
 bits 32
 
 ; A 32-bit TSS image (SDM Vol. 3A Figure 7-2): EIP, ESP; ring-0 flat segments, IF = 0,
@@ -36,13 +37,7 @@ bits 32
 %endmacro
 
 _start:
-    lgdt [gdt_ptr]
-    jmp 0x08:.reloaded
-.reloaded:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
+    LOAD_FLAT_GDT
     mov esp, stack_top
     mov eax, tss_a
     mov edi, gdt.tss_a
@@ -221,24 +216,14 @@ nt_flag:
     and eax, 1
     ret
 
-; Fills the base of the TSS descriptor at EDI with EAX.
-set_base:
-    mov [edi + 2], ax
-    shr eax, 16
-    mov [edi + 4], al
-    mov [edi + 7], ah
-    ret
+SET_BASE_ROUTINE
 
 %include "console32.inc"
 
 section .data
 align 8
 gdt:
-    dq 0
-    dq 0x00cf9a000000ffff           ; 0x08: code, DPL 0
-    dq 0x00cf92000000ffff           ; 0x10: data, DPL 0
-    dq 0x00cffa000000ffff           ; 0x18: code, DPL 3
-    dq 0x00cff2000000ffff           ; 0x20: data, DPL 3
+    FLAT_GDT_DESCRIPTORS 3
 .tss_a:
     dw 103, 0
     db 0, 0x89, 0, 0                ; 0x28: available 32-bit TSS

@@ -21,19 +21,14 @@
 ; handler through the IDT with GS, FS, DS, ES, SS, ESP, EFLAGS, CS, EIP on the ring-0 stack,
 ; an IRET inside v86 mode works like real mode's, and INT 0x41 leaves v86 mode for good.
 %include "multiboot.inc"
+%include "gdt32.inc"
 bits 32
 
 V86_SEG equ 0x800                   ; the program runs at 0800:0000 = linear 0x8000
 IOMAP equ 104                       ; I/O bitmap offset in the TSS
 
 _start:
-    lgdt [gdt_ptr]
-    jmp 0x08:.reloaded
-.reloaded:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
+    LOAD_FLAT_GDT
     mov esp, stack_top
     cld
     mov esi, v86_code               ; the v86 program below 1 MiB
@@ -111,6 +106,7 @@ gp_handler:
     movzx eax, byte [ebx]
     call hex4
     mov eax, [esp + 48]
+    and eax, ~0x10000               ; RF: 1 in a fault's frame (SDM), 0 on QEMU 7.2 TCG
     shr eax, 12
     call hex4
     mov eax, [entry_ds]
@@ -252,9 +248,7 @@ bits 32
 section .data
 align 8
 gdt:
-    dq 0
-    dq 0x00cf9a000000ffff           ; 0x08: code, DPL 0
-    dq 0x00cf92000000ffff           ; 0x10: data, DPL 0
+    FLAT_GDT_DESCRIPTORS 0
 .tss:
     dw 104 + 8192, 0                ; 0x18: 32-bit TSS with the whole I/O bitmap
     db 0, 0x89, 0, 0

@@ -1,10 +1,11 @@
 // Far CALL/JMP through a call gate (SDM Vol. 3A §5.8.3-5.8.6; Vol. 2A CALL, JMP pseudo-code):
 // 16- and 32-bit gates in legacy protected mode, 64-bit gates (16 bytes) in long mode. A CALL
 // to a more privileged non-conforming segment switches to the stack the TSS gives for the new
-// CPL, pushes the old SS:rSP, copies the gate's parameter count of words/dwords from the old
-// stack (legacy gates only), then CS:rIP; the far RET to the outer level is Cpu::far_return.
-// Everything that can fault is read and checked first; a fault during the pushes restores
-// CS, SS and rSP, so the instruction commits nothing.
+// CPL (SSn:ESPn of a 32-bit TSS, SSn:SPn of a 16-bit one, RSPn in long mode), pushes the old
+// SS:rSP, copies the gate's parameter count of words/dwords from the old stack (legacy gates
+// only), then CS:rIP; the far RET to the outer level is Cpu::far_return. Everything that can
+// fault is read and checked first; a fault during the pushes restores CS, SS and rSP, so the
+// instruction commits nothing.
 #include <vector>
 
 #include "engine/emu/cpu.hpp"
@@ -80,23 +81,16 @@ void Cpu::call_gate(uint16_t gate_sel, uint64_t gate, bool is_call) {
   if (inner) {
     if (st.seg[kTr].unusable || !st.seg[kTr].present)
       raise(vec::kTS, st.seg[kTr].selector & 0xfffc);
-    const uint64_t tss = st.seg[kTr].base;
     if (lm) {
       const uint64_t off = 4 + 8 * new_cpl;
       if (off + 7 > st.seg[kTr].limit) raise(vec::kTS, st.seg[kTr].selector & 0xfffc);
-      new_rsp = read_sys(tss + off, 8);
+      new_rsp = read_sys(st.seg[kTr].base + off, 8);
       new_ss = static_cast<uint16_t>(new_cpl);  // a null SS with RPL = new CPL (§5.8.6)
     } else {
-      const uint64_t off = 4 + 8 * new_cpl;  // 32-bit TSS: ESPn at 4 + 8n, SSn after it
-      if (off + 5 > st.seg[kTr].limit) raise(vec::kTS, st.seg[kTr].selector & 0xfffc);
-      new_rsp = read_sys(tss + off, 4);
-      new_ss = static_cast<uint16_t>(read_sys(tss + off + 4, 2));
-      const uint32_t serr = new_ss & 0xfffc;
-      if (serr == 0 || (new_ss & 3) != new_cpl) raise(vec::kTS, serr);
-      ss_desc = read_descriptor(new_ss, vec::kTS);
-      const bool writable_data = ((ss_desc >> 43) & 3) == 2 && ((ss_desc >> 41) & 1);
-      if (!writable_data || ((ss_desc >> 45) & 3) != new_cpl) raise(vec::kTS, serr);
-      if (!((ss_desc >> 47) & 1)) raise(vec::kSS, serr);
+      const InnerStack in = legacy_inner_stack(new_cpl, 0);  // a 16- or 32-bit TSS
+      new_rsp = in.esp;
+      new_ss = in.ss;
+      ss_desc = in.ss_desc;
       const unsigned count = (gate >> 32) & 0x1f;
       const uint64_t sp = rsp_masked();
       const uint64_t wrap = stack_size() == 2 ? 0xffff : 0xffffffff;

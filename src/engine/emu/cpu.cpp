@@ -188,7 +188,7 @@ void Cpu::deliver_fault(const GuestFault& first) {
   bool in_df = false;
   for (;;) {
     try {
-      deliver(f.vector, f.has_error, f.error, false, st.rip);
+      deliver(f.vector, f.has_error, f.error, false, st.rip, true);
       return;
     } catch (const GuestFault& nested) {
       if (in_df) {

@@ -249,10 +249,25 @@ class Cpu {
   void task_gate_event(uint64_t gate, bool has_error, uint32_t error, uint32_t ext,
                        uint64_t ret_rip);
   void task_return();  // IRET with NT = 1: back to the task in the TSS's back link
-  void switch_task(uint16_t selector, uint64_t desc, TaskEntry how, uint64_t old_eip, uint32_t ext);
+  // True when the new task's TSS has its T bit set: the caller raises the #DB (DR6.BT) once
+  // the switch is complete (after an event's error code is pushed).
+  bool switch_task(uint16_t selector, uint64_t desc, TaskEntry how, uint64_t old_eip, uint32_t ext);
+  // The #DB trap of a TSS T bit, taken in the new task before its first instruction.
+  void task_switch_trap();
+
+  // SS:eSP for a more privileged CPL from a 16- or 32-bit TSS (interrupt gates and call gates
+  // in legacy protected mode), with the SS checks: #TS / #SS, error codes | `ext`.
+  struct InnerStack {
+    uint16_t ss;
+    uint64_t ss_desc;
+    uint32_t esp;
+  };
+  InnerStack legacy_inner_stack(unsigned new_cpl, uint32_t ext);
 
   // Exceptions and interrupts (exceptions.cpp).
-  void deliver(uint8_t vector, bool has_error, uint32_t error, bool software, uint64_t ret_rip);
+  // `fault`: a fault-class exception (the image of EFLAGS it pushes has RF = 1).
+  void deliver(uint8_t vector, bool has_error, uint32_t error, bool software, uint64_t ret_rip,
+               bool fault = false);
   void raise_interrupt_sw(uint8_t vector);  // INT n / INT3 / INTO: trap, return to next_rip
 
   // System state changes (system.cpp).
@@ -304,8 +319,9 @@ class Cpu {
     return (st.rflags & arch::rflags::kTF) || (debug_active() && data_hits_);
   }
   // Set by a REP string instruction that stopped between iterations and runs again from the
-  // same RIP: run_traced() keeps RF set, so its instruction breakpoint is not taken again and
-  // a #DB or interrupt taken in between pushes RF = 1 (SDM Vol. 3B §17.3.1.1).
+  // same RIP (cleared when a REP instruction starts): run_traced() keeps RF set, so its
+  // instruction breakpoint is not taken again, and the next event delivered (a #DB or an
+  // interrupt taken in between) pushes RF = 1 and clears it (SDM Vol. 3B §17.3.1.1).
   bool rep_resume = false;
 
   // ---- Translator internals (used by jit/; not an API for other modules) ----

@@ -9,15 +9,15 @@
 // breakpoints are seen by the port accessors (interp/io.cpp).
 //
 // DR6: B0-B3 are rewritten by each #DB that matched a breakpoint (a #DB for single-step only
-// leaves them); BS and BD are only ever set, software clears them. BT (task-switch trap) is
-// never set: TSS T bits are not looked at. Entering the #DB handler clears DR7.GD.
+// leaves them); BS, BD and BT (a task switch into a TSS with its T bit set, task_switch.cpp)
+// are only ever set, software clears them. Entering the #DB handler clears DR7.GD.
 //
 // Choices where the SDM leaves room: a single-step trap is not taken after an instruction that
 // delivered an interrupt or exception itself (INT n, INT3, INT1, INTO with OF: the handler
 // starts with TF clear, as on hardware and QEMU; the IRET back restores TF, whose trap comes
 // after the instruction following the IRET). REP string instructions trap after each
 // iteration under TF and after the iteration that hit a data or I/O breakpoint (string.cpp
-// stops there). An interrupt taken between REP iterations outside debugging pushes RF = 0.
+// stops there). Any event taken between REP iterations pushes RF = 1 (exceptions.cpp).
 #include <Zydis/Mnemonic.h>
 
 #include "engine/emu/cpu.hpp"
@@ -29,6 +29,7 @@ using namespace arch;
 namespace {
 constexpr uint64_t kDr6Bd = 1ull << 13;  // general detect
 constexpr uint64_t kDr6Bs = 1ull << 14;  // single step
+constexpr uint64_t kDr6Bt = 1ull << 15;  // task switch
 constexpr uint64_t kDr7Gd = 1ull << 13;
 
 unsigned bp_rw(uint64_t dr7, unsigned n) {
@@ -99,9 +100,15 @@ void Cpu::check_general_detect() {
 
 void Cpu::deliver_db(uint64_t bits) {
   if (bits & 0xf) st.dr6 = (st.dr6 & ~0xfull) | (bits & 0xf);  // B0-B3 of this #DB
-  st.dr6 |= bits & (kDr6Bs | kDr6Bd);                          // sticky until software clears
+  st.dr6 |= bits & (kDr6Bs | kDr6Bd | kDr6Bt);                 // sticky until software clears
   st.dr7 &= ~kDr7Gd;  // as on every entry to the #DB handler
   deliver(vec::kDB, false, 0, false, st.rip);
+}
+
+void Cpu::task_switch_trap() {
+  deliver_db(kDr6Bt);  // RIP is the new task's first instruction
+  next_rip = st.rip;   // from JMP/CALL/IRET: the instruction ends in the #DB handler
+  end_block = true;
 }
 
 void Cpu::check_instruction_bp() {

@@ -2,7 +2,15 @@
 // IDT gates with the stack switch from the TSS (§6.12.1), and the 64-bit IDT with IST
 // (§6.14). Task gates switch tasks (task_switch.cpp); an event in virtual-8086 mode goes to a
 // ring-0 handler with the v86 segment registers on its stack (§20.3.1.1).
+//
+// RF in the EFLAGS image pushed (or saved by a task gate), SDM Vol. 3B §17.3.1.1: 1 for a
+// fault, so that the IRET back to the faulting instruction does not take its instruction
+// breakpoint again; 1 for any event taken between two iterations of a REP string instruction
+// (it restarts); otherwise as it is. #DB is never a fault here (its instruction-breakpoint and
+// general-detect faults leave RF as it is; a handler that wants to go on sets RF itself), nor
+// is #DF (an abort).
 #include <fmt/format.h>
+#include <utility>
 
 #include "engine/emu/cpu.hpp"
 
@@ -17,14 +25,36 @@ struct Saved {
 };
 }  // namespace
 
+Cpu::InnerStack Cpu::legacy_inner_stack(unsigned new_cpl, uint32_t ext) {
+  const Segment& tr = st.seg[kTr];
+  // ESPn/SSn at 4 + 8n in a 32-bit TSS, SPn/SSn at 2 + 4n in a 16-bit one (types 1 and 3).
+  const bool tss32 = tr.type & 8;
+  const unsigned sp_size = tss32 ? 4 : 2;
+  const uint64_t off = tss32 ? 4 + 8 * new_cpl : 2 + 4 * new_cpl;
+  if (off + sp_size + 1 > tr.limit) raise(vec::kTS, (tr.selector & 0xfffc) + ext);
+  InnerStack in{};
+  in.esp = static_cast<uint32_t>(read_sys(tr.base + off, sp_size));
+  in.ss = static_cast<uint16_t>(read_sys(tr.base + off + sp_size, 2));
+  const uint32_t err = (in.ss & 0xfffc) + ext;
+  if ((in.ss & 0xfffc) == 0 || (in.ss & 3) != new_cpl) raise(vec::kTS, err);
+  in.ss_desc = read_descriptor(in.ss, vec::kTS);
+  const bool writable_data = ((in.ss_desc >> 43) & 3) == 2 && ((in.ss_desc >> 41) & 1);
+  if (!writable_data || ((in.ss_desc >> 45) & 3) != new_cpl) raise(vec::kTS, err);
+  if (!((in.ss_desc >> 47) & 1)) raise(vec::kSS, err);
+  return in;
+}
+
 void Cpu::raise_interrupt_sw(uint8_t vector) {
   deliver(vector, false, 0, true, next_rip);
   next_rip = st.rip;  // delivery set RIP to the handler
   end_block = true;
 }
 
-void Cpu::deliver(uint8_t vector, bool has_error, uint32_t error, bool software, uint64_t ret_rip) {
+void Cpu::deliver(uint8_t vector, bool has_error, uint32_t error, bool software, uint64_t ret_rip,
+                  bool fault) {
   const uint32_t ext = software ? 0 : 1;
+  const bool rf_fault = fault && vector != vec::kDB && vector != vec::kDF;
+  const bool set_rf = std::exchange(rep_resume, false) || rf_fault;
   const uint32_t idt_err = uint32_t{vector} * 8 + 2 + ext;
   st.events.halted = false;
   ++deliveries_;
@@ -53,7 +83,15 @@ void Cpu::deliver(uint8_t vector, bool has_error, uint32_t error, bool software,
   if (software && gate_dpl < cpl()) raise(vec::kGP, idt_err);
   if (!present) raise(vec::kNP, idt_err);
   if (type == 0x5) {
-    task_gate_event(lo, has_error, error, ext, ret_rip);
+    const uint64_t flags = st.rflags;
+    const uint16_t old_tr = st.seg[kTr].selector;
+    if (set_rf) st.rflags |= rflags::kRF;  // the EFLAGS saved in the old TSS
+    try {
+      task_gate_event(lo, has_error, error, ext, ret_rip);
+    } catch (const GuestFault&) {
+      if (st.seg[kTr].selector == old_tr) st.rflags = flags;  // the switch did not commit
+      throw;
+    }
     return;
   }
   const uint16_t sel = static_cast<uint16_t>(lo >> 16);
@@ -76,7 +114,8 @@ void Cpu::deliver(uint8_t vector, bool has_error, uint32_t error, bool software,
   const unsigned width = lm ? 8 : (type & 8) ? 4 : 2;
 
   const Saved saved{st.seg[kCs], st.seg[kSs], st.gpr[kRsp], st.rflags};
-  const uint64_t old_ss = st.seg[kSs].selector, old_rsp = st.gpr[kRsp], old_flags = st.rflags;
+  const uint64_t old_ss = st.seg[kSs].selector, old_rsp = st.gpr[kRsp];
+  const uint64_t old_flags = st.rflags | (set_rf ? rflags::kRF : 0);
   const bool switch_stack = new_cpl < old_cpl || ist != 0;
   try {
     st.rflags &= ~rflags::kVM;  // the pushes are ring-0 (supervisor, limit-checked) accesses
@@ -96,21 +135,9 @@ void Cpu::deliver(uint8_t vector, bool has_error, uint32_t error, bool software,
         }
         st.gpr[kRsp] = rsp & ~0xfull;
       } else {
-        // ESPn/SSn at 4 + 8n in a 32-bit TSS, SPn/SSn at 2 + 4n in a 16-bit one.
-        const bool tss32 = st.seg[kTr].type & 8;
-        const unsigned sp_size = tss32 ? 4 : 2;
-        const uint64_t off = tss32 ? 4 + 8 * new_cpl : 2 + 4 * new_cpl;
-        if (off + sp_size + 1 > st.seg[kTr].limit)
-          raise(vec::kTS, (st.seg[kTr].selector & 0xfffc) + ext);
-        const uint32_t esp = static_cast<uint32_t>(read_sys(tss + off, sp_size));
-        const uint16_t ss = static_cast<uint16_t>(read_sys(tss + off + sp_size, 2));
-        if ((ss & 0xfffc) == 0 || (ss & 3) != new_cpl) raise(vec::kTS, (ss & 0xfffc) + ext);
-        const uint64_t sd = read_descriptor(ss, vec::kTS);
-        const bool writable_data = ((sd >> 43) & 3) == 2 && ((sd >> 41) & 1);
-        if (!writable_data || ((sd >> 45) & 3) != new_cpl) raise(vec::kTS, (ss & 0xfffc) + ext);
-        if (!((sd >> 47) & 1)) raise(vec::kSS, (ss & 0xfffc) + ext);
-        set_descriptor_cache(st.seg[kSs], ss, sd);
-        st.gpr[kRsp] = esp;
+        const InnerStack inner = legacy_inner_stack(new_cpl, ext);
+        set_descriptor_cache(st.seg[kSs], inner.ss, inner.ss_desc);
+        st.gpr[kRsp] = inner.esp;
       }
     } else if (lm) {
       st.gpr[kRsp] &= ~0xfull;  // 64-bit delivery aligns RSP even without a switch

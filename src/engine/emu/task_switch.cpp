@@ -6,7 +6,9 @@
 // Everything before the commit point (checks on the new TSS, reading its image, probing the
 // old TSS for writes) faults with nothing changed. After it (§7.3 step 12-13) the outgoing
 // state is saved, TR, CR3, EFLAGS, EIP and the registers belong to the new task, and a bad
-// LDT or segment selector in the new TSS faults in the new task's context.
+// LDT or segment selector in the new TSS faults in the new task's context. A 32-bit TSS with
+// its T bit set raises #DB (DR6.BT, a trap) in the new task once the switch is complete
+// (§7.2.1, Vol. 3B §17.3.1.5), before its first instruction.
 #include "engine/emu/cpu.hpp"
 
 namespace vessel::engine::emu {
@@ -21,6 +23,7 @@ struct TaskImage {
   uint32_t gpr[8] = {};
   uint16_t seg[6] = {};  // ES, CS, SS, DS, FS, GS (the SegIndex order)
   uint16_t ldt = 0;
+  bool trap = false;  // the T bit (32-bit TSS only): #DB once the switch is done
 };
 
 // Field offsets (SDM Vol. 3A Figures 7-2 and 7-11).
@@ -60,6 +63,7 @@ TaskImage read_image(Cpu& c, uint64_t base, unsigned type) {
   for (unsigned i = 0; i < l.nsegs; ++i)
     t.seg[i] = static_cast<uint16_t>(c.read_sys(base + l.seg + i * l.width, 2));
   t.ldt = static_cast<uint16_t>(c.read_sys(base + l.ldt, 2));
+  if (type & 8) t.trap = c.read_sys(base + 0x64, 2) & 1;
   return t;
 }
 
@@ -165,18 +169,21 @@ void Cpu::task_transfer(uint16_t sel, uint64_t desc, bool is_call) {
   if (((desc >> 40) & 0xf) == 5) {  // task gate: its DPL was checked, the TSS's is not
     if (!((desc >> 47) & 1)) raise(vec::kNP, err);
     const uint16_t tss_sel = static_cast<uint16_t>(desc >> 16);
-    return switch_task(tss_sel, gate_tss(*this, tss_sel, 0), how, next_rip, 0);
+    if (switch_task(tss_sel, gate_tss(*this, tss_sel, 0), how, next_rip, 0)) task_switch_trap();
+    return;
   }
   if ((sel & 4) || tss_busy(desc)) raise(vec::kGP, err);
   if (!((desc >> 47) & 1)) raise(vec::kNP, err);
-  switch_task(sel, desc, how, next_rip, 0);
+  if (switch_task(sel, desc, how, next_rip, 0)) task_switch_trap();
 }
 
 void Cpu::task_gate_event(uint64_t gate, bool has_error, uint32_t error, uint32_t ext,
                           uint64_t ret_rip) {
   const uint16_t tss_sel = static_cast<uint16_t>(gate >> 16);
-  switch_task(tss_sel, gate_tss(*this, tss_sel, ext), TaskEntry::kEvent, ret_rip, ext);
+  const bool trap =
+      switch_task(tss_sel, gate_tss(*this, tss_sel, ext), TaskEntry::kEvent, ret_rip, ext);
   if (has_error) push(error, (st.seg[kTr].type & 8) ? 4 : 2);
+  if (trap) task_switch_trap();
 }
 
 void Cpu::task_return() {
@@ -186,10 +193,10 @@ void Cpu::task_return() {
   const uint64_t d = read_sys(st.gdt.base + (back & ~7u), 8);
   if (!is_tss(d) || !tss_busy(d)) raise(vec::kTS, err);
   if (!((d >> 47) & 1)) raise(vec::kNP, err);
-  switch_task(back, d, TaskEntry::kIret, next_rip, 0);
+  if (switch_task(back, d, TaskEntry::kIret, next_rip, 0)) task_switch_trap();
 }
 
-void Cpu::switch_task(uint16_t sel, uint64_t desc, TaskEntry how, uint64_t old_eip, uint32_t ext) {
+bool Cpu::switch_task(uint16_t sel, uint64_t desc, TaskEntry how, uint64_t old_eip, uint32_t ext) {
   const uint32_t err = (sel & 0xfffc) | ext;
   const unsigned type = (desc >> 40) & 0xf;
   const uint64_t base = desc_base(desc);
@@ -248,6 +255,7 @@ void Cpu::switch_task(uint16_t sel, uint64_t desc, TaskEntry how, uint64_t old_e
       if (i < static_cast<int>(layout.nsegs)) load_task_segment(*this, i, in.seg[i], ext);
   }
   if (in.eip > st.seg[kCs].limit) raise(vec::kGP, ext);
+  return in.trap;
 }
 
 }  // namespace vessel::engine::emu

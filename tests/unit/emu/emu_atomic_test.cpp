@@ -14,54 +14,58 @@ using namespace arch;
 constexpr uint64_t kData = 0x7000;
 constexpr int kIterations = 20000;
 
-// Runs `src` (ending in HLT) on the Env's CPU and on a second CPU over the same memory, at the
-// same time, each on its own thread.
-void run_on_two_cpus(Env& e, const std::string& src) {
-  e.long_mode(kCode);
-  e.load(kCode, assemble(64, src + "\nhlt", kCode));
-  Cpu second(e.mem, e.io, 1);
-  second.state() = e.st();
-  second.state().gpr[kRsp] = kStack - 0x1000;
-  second.state_changed();
-  StopReason r1{}, r2{};
-  std::thread t([&] { r2 = second.run(100'000'000); });
-  r1 = e.cpu.run(100'000'000);
-  t.join();
-  ASSERT_EQ(r1, StopReason::kHalt) << e.cpu.error();
-  ASSERT_EQ(r2, StopReason::kHalt) << second.error();
-}
+// Each case gets a fresh CPU and memory (the Env).
+class EmuAtomic : public ::testing::Test {
+ protected:
+  // Runs `body` kIterations times (counting down `counter`, a register the body leaves alone)
+  // on the Env's CPU and on a second CPU over the same memory, at the same time, each on its
+  // own thread; both must end in HLT.
+  void run_loop_on_two_cpus(const std::string& counter, const std::string& body) {
+    e.long_mode(kCode);
+    const std::string src = "mov " + counter + ", " + std::to_string(kIterations) +
+                            "\n.l: " + body + "\ndec " + counter + "\njnz .l\nhlt";
+    e.load(kCode, assemble(64, src, kCode));
+    Cpu second(e.mem, e.io, 1);
+    second.state() = e.st();
+    second.state().gpr[kRsp] = kStack - 0x1000;
+    second.state_changed();
+    StopReason r1{}, r2{};
+    std::thread t([&] { r2 = second.run(100'000'000); });
+    r1 = e.cpu.run(100'000'000);
+    t.join();
+    ASSERT_EQ(r1, StopReason::kHalt) << e.cpu.error();
+    ASSERT_EQ(r2, StopReason::kHalt) << second.error();
+  }
 
-TEST(EmuAtomic, LockAddAndXaddLoseNoUpdate) {
   Env e;
-  run_on_two_cpus(e, "mov ecx, " + std::to_string(kIterations) +
-                         "\n.l: lock add qword [0x7000], 1\nmov eax, 2\n"
-                         "lock xadd dword [0x7008], eax\ndec ecx\njnz .l");
+};
+
+TEST_F(EmuAtomic, LockAddAndXaddLoseNoUpdate) {
+  run_loop_on_two_cpus("ecx",
+                       "lock add qword [0x7000], 1\nmov eax, 2\nlock xadd dword [0x7008], eax");
   EXPECT_EQ(e.peek<uint64_t>(kData), 2u * kIterations);
   EXPECT_EQ(e.peek<uint32_t>(kData + 8), 4u * kIterations);
 }
 
-TEST(EmuAtomic, Cmpxchg8bLoopLosesNoUpdate) {
-  Env e;
-  run_on_two_cpus(e, "mov esi, " + std::to_string(kIterations) +
-                         "\n.l: mov eax, [0x7000]\nmov edx, [0x7004]\n"
-                         ".retry: lea ebx, [eax + 1]\nlea ecx, [edx + 3]\n"
-                         "lock cmpxchg8b [0x7000]\njnz .retry\ndec esi\njnz .l");
+TEST_F(EmuAtomic, Cmpxchg8bLoopLosesNoUpdate) {
+  run_loop_on_two_cpus("esi",
+                       "mov eax, [0x7000]\nmov edx, [0x7004]\n"
+                       ".retry: lea ebx, [eax + 1]\nlea ecx, [edx + 3]\n"
+                       "lock cmpxchg8b [0x7000]\njnz .retry");
   EXPECT_EQ(e.peek<uint32_t>(kData), 2u * kIterations);
   EXPECT_EQ(e.peek<uint32_t>(kData + 4), 6u * kIterations);
 }
 
-TEST(EmuAtomic, Cmpxchg16bLoopLosesNoUpdate) {
-  Env e;
-  run_on_two_cpus(e, "mov esi, " + std::to_string(kIterations) +
-                         "\n.l: mov rax, [0x7000]\nmov rdx, [0x7008]\n"
-                         ".retry: lea rbx, [rax + 1]\nlea rcx, [rdx + 5]\n"
-                         "lock cmpxchg16b [0x7000]\njnz .retry\ndec esi\njnz .l");
+TEST_F(EmuAtomic, Cmpxchg16bLoopLosesNoUpdate) {
+  run_loop_on_two_cpus("esi",
+                       "mov rax, [0x7000]\nmov rdx, [0x7008]\n"
+                       ".retry: lea rbx, [rax + 1]\nlea rcx, [rdx + 5]\n"
+                       "lock cmpxchg16b [0x7000]\njnz .retry");
   EXPECT_EQ(e.peek<uint64_t>(kData), 2u * kIterations);
   EXPECT_EQ(e.peek<uint64_t>(kData + 8), 10u * kIterations);
 }
 
-TEST(EmuAtomic, Cmpxchg16bMismatchLoadsMemoryAndMisalignmentFaults) {
-  Env e;
+TEST_F(EmuAtomic, Cmpxchg16bMismatchLoadsMemoryAndMisalignmentFaults) {
   e.long_mode(kCode);
   e.poke<uint64_t>(kData, 0x1111);
   e.poke<uint64_t>(kData + 8, 0x2222);

@@ -1,7 +1,8 @@
 // Far CALL/JMP through call gates (SDM Vol. 3A §5.8): a 64-bit gate from ring 3 to ring 0 in
 // long mode (stack from TSS.RSP0, null SS, 8-byte pushes) and back with RETFQ; a 32-bit gate
 // with two dword parameters in legacy protected mode (stack from TSS.SS0:ESP0, parameters
-// copied) and back with RETF 8; JMP through a gate; #GP for a gate less privileged than CPL.
+// copied) and back with RETF 8; the inner stack from a 16-bit TSS (SS0:SP0); JMP through a
+// gate; #GP for a gate less privileged than CPL.
 #include "emu_test_util.hpp"
 
 namespace vessel::engine::emu::test {
@@ -91,17 +92,33 @@ TEST_F(EmuCallGate64Test, GateLessPrivilegedThanCplFaults) {
   EXPECT_EQ(env.peek<uint64_t>(kKernelStack - 48), 0x48u);  // error code: the gate selector
 }
 
+// Legacy protected mode at CPL 3 (code 0x1b, data 0x23, ESP kUserStack). GDT: flat code and
+// data at DPL 0 (0x08, 0x10) and DPL 3 (0x18, 0x20), 0x28 the TSS `tr` (TR holds it, busy),
+// 0x30 a 32-bit DPL-3 call gate to 0x08:kEntry that copies `params` dwords.
+void enter_legacy_ring3(Env& env, const Segment& tr, unsigned params) {
+  constexpr uint64_t kGdt32 = 0x1000;
+  const uint64_t d[] = {0,
+                        0x00cf9a000000ffff,
+                        0x00cf92000000ffff,
+                        0x00cffa000000ffff,
+                        0x00cff2000000ffff,
+                        tr.limit | ((tr.base & 0xffffff) << 16) | (uint64_t{0x80u | tr.type} << 40),
+                        gate(0x08, kEntry, 3, 0xc, params)};
+  for (size_t i = 0; i < std::size(d); ++i) env.poke<uint64_t>(kGdt32 + 8 * i, d[i]);
+  auto& s = env.st();
+  s = flat_protected_mode_state(kUser);
+  s.gdt = {kGdt32, 0x37};
+  s.seg[kCs] = user_seg(0x1b, 0xb, false);
+  for (int i : {kSs, kDs, kEs}) s.seg[i] = user_seg(0x23, 0x3, false);
+  s.seg[kTr] = tr;
+  s.gpr[kRsp] = kUserStack;
+  env.cpu.state_changed();
+}
+
 TEST(EmuCallGate32, CallCopiesParametersAndRetfPopsThemOnBothStacks) {
   Env env;
-  constexpr uint64_t kGdt32 = 0x1000, kTss32 = 0x3000;
-  const uint64_t d[] = {0,
-                        0x00cf9a000000ffff,  // 0x08 code32 DPL0
-                        0x00cf92000000ffff,  // 0x10 data DPL0
-                        0x00cffa000000ffff,  // 0x18 code32 DPL3
-                        0x00cff2000000ffff,  // 0x20 data DPL3
-                        (0x67ull) | ((kTss32 & 0xffffff) << 16) | (0x89ull << 40),  // 0x28 TSS
-                        gate(0x08, kEntry, 3, 0xc, 2)};                             // 0x30
-  for (size_t i = 0; i < std::size(d); ++i) env.poke<uint64_t>(kGdt32 + 8 * i, d[i]);
+  constexpr uint64_t kTss32 = 0x3000;
+  enter_legacy_ring3(env, Segment{0x28, kTss32, 0x67, 0xb, false, 0, true}, 2);
   env.poke<uint32_t>(kTss32 + 4, kKernelStack);  // ESP0
   env.poke<uint32_t>(kTss32 + 8, 0x10);          // SS0
   env.load(kEntry, assemble(32,
@@ -113,15 +130,8 @@ TEST(EmuCallGate32, CallCopiesParametersAndRetfPopsThemOnBothStacks) {
                            "push 0x2222\npush 0x1111\ncall 0x33:0\nmov [0x7000], esp\n"
                            "mov [0x7004], cs\njmp $",
                            kUser));
-  auto& s = env.st();
-  s = flat_protected_mode_state(kUser);
-  s.gdt = {kGdt32, 0x37};
-  s.seg[kCs] = user_seg(0x1b, 0xb, false);
-  for (int i : {kSs, kDs, kEs}) s.seg[i] = user_seg(0x23, 0x3, false);
-  s.seg[kTr] = Segment{0x28, kTss32, 0x67, 0xb, false, 0, true};
-  s.gpr[kRsp] = kUserStack;
-  env.cpu.state_changed();
   env.cpu.run(200);
+  const auto& s = env.st();
   EXPECT_EQ(s.gpr[kRax] & 0xffff, 0x08u);
   EXPECT_EQ(s.gpr[kRbx] & 0xffff, 0x10u);
   EXPECT_EQ(s.gpr[kRcx], kKernelStack - 24);  // SS, ESP, 2 parameters, CS, EIP
@@ -132,6 +142,35 @@ TEST(EmuCallGate32, CallCopiesParametersAndRetfPopsThemOnBothStacks) {
   EXPECT_EQ(env.peek<uint32_t>(0x7000), kUserStack);  // RETF 8 dropped the user's two pushes
   EXPECT_EQ(env.peek<uint16_t>(0x7004), 0x1bu);
 }
+
+// With TR on a 16-bit TSS (type 3, busy), the inner stack is SS0:SP0 at offsets 4 and 2.
+class EmuCallGate16BitTssTest : public ::testing::TestWithParam<ExecMode> {};
+
+TEST_P(EmuCallGate16BitTssTest, InnerStackComesFromSs0Sp0) {
+  Env env;
+  env.cpu.set_exec_mode(GetParam());
+  env.cpu.set_jit_threshold(0);
+  constexpr uint64_t kTss16 = 0x3000, kSp0 = 0x6000;
+  enter_legacy_ring3(env, Segment{0x28, kTss16, 0x2b, 0x3, false, 0, true}, 1);
+  env.poke<uint16_t>(kTss16 + 2, kSp0);   // SP0
+  env.poke<uint16_t>(kTss16 + 4, 0x10);   // SS0
+  env.poke<uint32_t>(kTss16 + 4 + 4, 0);  // what a 32-bit TSS's SS0 would be: not read
+  env.load(kEntry, assemble(32, "mov ebx, ss\nmov ecx, esp\nmov edx, [esp + 8]\nhlt", kEntry));
+  env.load(kUser, assemble(32, "push 0x3333\ncall 0x33:0", kUser));
+  ASSERT_EQ(env.cpu.run(200), StopReason::kHalt) << env.cpu.error();
+  const auto& s = env.st();
+  EXPECT_EQ(s.gpr[kRbx] & 0xffff, 0x10u);
+  EXPECT_EQ(s.gpr[kRcx], kSp0 - 20u);  // SS, ESP, 1 parameter, CS, EIP
+  EXPECT_EQ(s.gpr[kRdx], 0x3333u);
+  EXPECT_EQ(env.peek<uint32_t>(kSp0 - 4), 0x23u);  // the caller's SS:ESP
+  EXPECT_EQ(env.peek<uint32_t>(kSp0 - 8), kUserStack - 4);
+}
+
+INSTANTIATE_TEST_SUITE_P(ExecModes, EmuCallGate16BitTssTest,
+                         ::testing::Values(ExecMode::kInterp, ExecMode::kJit),
+                         [](const auto& info) {
+                           return info.param == ExecMode::kJit ? "Translator" : "Interpreter";
+                         });
 
 TEST_F(EmuCallGate64Test, JmpThroughGateKeepsCpl) {
   // A ring-3 JMP through a DPL-3 gate to ring-3 code (0x28 | 3) stays at CPL 3.

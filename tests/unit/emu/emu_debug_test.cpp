@@ -1,7 +1,9 @@
 // Debug exceptions (SDM Vol. 3B ch. 17): TF single-step traps with the POPF/IRET and MOV SS
 // rules, INT1, DR0-DR3 instruction breakpoints with RF, data breakpoints by R/W and length.
 // A #DB handler records each trap's return RIP, RCX and DR6, clears DR6 and sets RF on return.
-// REP string instructions trap between iterations.
+// REP string instructions trap between iterations. RF in the EFLAGS image events push: 1 for
+// faults and for events between REP iterations, as it is for traps and interrupts (on the
+// interpreter and the translator).
 #include "emu_test_util.hpp"
 
 namespace vessel::engine::emu::test {
@@ -210,6 +212,104 @@ TEST_F(EmuDebugTest, Dr6ReportsSingleStepAndADataBreakpointOfTheSameInstruction)
   EXPECT_EQ(dr6(0) & 0xe00f, 0x4002u);
   EXPECT_EQ(dr6(1) & 0xe00f, 0x4000u);  // the handler cleared DR6 in between
 }
+
+// RF in the pushed EFLAGS image (SDM Vol. 3B §17.3.1.1), on both execution modes with every
+// block translated at once.
+class EmuRfTest : public ::testing::TestWithParam<ExecMode> {
+ protected:
+  static constexpr uint64_t kGpFlags = 0x8100, kBpFlags = 0x8108, kIrqFlags = 0x8110,
+                            kIrqRip = 0x8118, kIrqRcx = 0x8120, kDbCount = 0x8128;
+  static constexpr uint64_t kBuffer = 0x20000;
+  Env env;
+  void SetUp() override {
+    env.cpu.set_exec_mode(GetParam());
+    env.cpu.set_jit_threshold(0);
+    env.long_mode(kCode);
+    // #GP: record RFLAGS, set RAX to a good address, return to the faulting instruction.
+    handler(vec::kGP,
+            "push rbx\nmov rbx, [rsp + 32]\nmov [0x8100], rbx\npop rbx\n"
+            "mov eax, 0x7000\nadd rsp, 8\niretq");
+    handler(vec::kBP, "push rbx\nmov rbx, [rsp + 24]\nmov [0x8108], rbx\npop rbx\niretq");
+    // #DB: count, set RF in the image and return.
+    handler(vec::kDB, "inc qword [0x8128]\nor qword [rsp + 16], 0x10000\niretq");
+    // Vector 0x40 (an external interrupt): RFLAGS, RIP and RCX at delivery.
+    handler(0x40,
+            "push rbx\nmov rbx, [rsp + 24]\nmov [0x8110], rbx\nmov rbx, [rsp + 8]\n"
+            "mov [0x8118], rbx\nmov [0x8120], rcx\npop rbx\niretq");
+  }
+  void handler(unsigned vector, const std::string& src) {
+    const uint64_t at = kHandlers + 0x100 * vector;
+    env.set_gate(vector, at);
+    env.load(at, assemble(64, src, at));
+  }
+  // REP STOSB of `count` bytes at kBuffer, then NOP, HLT; interrupts enabled.
+  void rep_stosb(uint64_t count) {
+    env.load(kCode, assemble(64, "rep stosb\nnop\nhlt", kCode));
+    auto& s = env.st();
+    s.gpr[kRcx] = count;
+    s.gpr[kRdi] = kBuffer;
+    s.gpr[kRax] = 0xab;
+    s.rflags |= rflags::kIF;
+    env.cpu.state_changed();
+  }
+  void raise_irq() {
+    env.st().events.interrupt_pending = true;
+    env.st().events.interrupt_vector = 0x40;
+  }
+  uint64_t at(uint64_t gpa) { return env.peek<uint64_t>(gpa); }
+};
+
+TEST_P(EmuRfTest, FaultPushesRfAndTrapPushesItAsItIs) {
+  ASSERT_EQ(env.run_code("mov rax, 0x8000000000000000\nmov rbx, [rax]\nint3\nhlt"),
+            StopReason::kHalt)
+      << env.cpu.error();
+  EXPECT_TRUE(at(kGpFlags) & rflags::kRF);   // #GP, a fault
+  EXPECT_FALSE(at(kBpFlags) & rflags::kRF);  // INT3, a trap
+  EXPECT_FALSE(env.st().rflags & rflags::kRF);
+}
+
+TEST_P(EmuRfTest, IretToAFaultingInstructionDoesNotTakeItsBreakpointAgain) {
+  // The #GP handler (a debugger, say) puts DR0 on the faulting load and returns to it: the
+  // image has RF = 1, so the load runs without a #DB; the second pass over it takes one.
+  handler(vec::kGP,
+          "mov rbx, [rsp + 8]\nmov dr0, rbx\nmov ebx, 1\nmov dr7, rbx\n"
+          "mov eax, 0x7000\nadd rsp, 8\niretq");
+  ASSERT_EQ(env.run_code("mov r9d, 2\nmov rax, 0x8000000000000000\n"
+                         ".bp: mov rbx, [rax]\ndec r9d\njnz .bp\nhlt"),
+            StopReason::kHalt)
+      << env.cpu.error();
+  EXPECT_EQ(at(kDbCount), 1u);
+  EXPECT_EQ(env.st().gpr[kRax], 0x7000u);  // the load ran after the #GP handler
+}
+
+TEST_P(EmuRfTest, InterruptBetweenRepIterationsPushesRf) {
+  rep_stosb(5000);  // more than one step of the REP (4096 iterations)
+  ASSERT_EQ(env.cpu.run(1), StopReason::kInstructionLimit);
+  ASSERT_EQ(env.st().rip, kCode);  // stopped between iterations
+  raise_irq();
+  ASSERT_EQ(env.cpu.run(1000), StopReason::kHalt) << env.cpu.error();
+  EXPECT_TRUE(at(kIrqFlags) & rflags::kRF);
+  EXPECT_EQ(at(kIrqRip), kCode);          // returns to the REP
+  EXPECT_EQ(at(kIrqRcx), 5000u - 4096u);  // which goes on where it stopped
+  EXPECT_EQ(env.st().gpr[kRcx], 0u);
+  EXPECT_EQ(env.peek<uint8_t>(kBuffer + 4999), 0xab);
+  EXPECT_EQ(env.peek<uint8_t>(kBuffer + 5000), 0u);
+}
+
+TEST_P(EmuRfTest, InterruptAfterAFinishedRepPushesRfAsItIs) {
+  rep_stosb(4096 + 10);  // two steps; the second one finishes
+  ASSERT_EQ(env.cpu.run(2), StopReason::kInstructionLimit);
+  ASSERT_EQ(env.st().rip, kCode + 2);  // at the NOP
+  raise_irq();
+  ASSERT_EQ(env.cpu.run(1000), StopReason::kHalt) << env.cpu.error();
+  EXPECT_FALSE(at(kIrqFlags) & rflags::kRF);
+  EXPECT_EQ(at(kIrqRip), kCode + 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(ExecModes, EmuRfTest, ::testing::Values(ExecMode::kInterp, ExecMode::kJit),
+                         [](const auto& info) {
+                           return info.param == ExecMode::kJit ? "Translator" : "Interpreter";
+                         });
 
 }  // namespace
 }  // namespace vessel::engine::emu::test

@@ -2,7 +2,8 @@
 // ch. 20): JMP/CALL to TSSs and task gates, IRET through the back link, exceptions through a
 // task gate with their error code on the new task's stack, the fault cases (busy TSS, limit,
 // not present, privilege, a bad selector in the new TSS faulting in the new task), a 16-bit
-// TSS; IRET into v86 mode, IOPL-sensitive INT n, the I/O bitmap, and v86 frames on ring 0.
+// TSS, the T bit's #DB; IRET into v86 mode, IOPL-sensitive INT n, the I/O bitmap, and v86
+// frames on ring 0.
 #include "emu_test_util.hpp"
 
 namespace vessel::engine::emu::test {
@@ -178,11 +179,38 @@ TEST_P(EmuTaskSwitchTest, ExceptionThroughTaskGatePushesErrorOnNewStack) {
   run("jmp 0x18:0", "mov ecx, esp\npushfd\npop ebp\nhlt");
   EXPECT_EQ(env.st().seg[kTr].selector, 0x20);
   EXPECT_EQ(reg(kRcx), kStackB - 4);
-  EXPECT_EQ(env.peek<uint32_t>(kStackB - 4), 0x18u);   // #GP(busy TSS A)
-  EXPECT_EQ(env.peek<uint32_t>(kTssA + 0x20), kCode);  // A saved at the faulting JMP
+  EXPECT_EQ(env.peek<uint32_t>(kStackB - 4), 0x18u);            // #GP(busy TSS A)
+  EXPECT_EQ(env.peek<uint32_t>(kTssA + 0x20), kCode);           // A saved at the faulting JMP
+  EXPECT_TRUE(env.peek<uint32_t>(kTssA + 0x24) & rflags::kRF);  // a fault: RF in its EFLAGS
   EXPECT_EQ(env.peek<uint16_t>(kTssB), 0x18);
   EXPECT_TRUE(reg(kRbp) & rflags::kNT);
   EXPECT_EQ(access_byte(0x18), 0x8b);
+}
+
+TEST_P(EmuTaskSwitchTest, TssTBitRaisesDebugTrapInTheNewTask) {
+  env.poke<uint16_t>(kTssB + 0x64, 1);  // T
+  run("jmp 0x20:0", "mov edi, 0x77\nhlt");
+  EXPECT_EQ(reg(kRdi), vec::kDB);             // before the new task's first instruction
+  EXPECT_EQ(env.st().dr6 & 0xe00f, 0x8000u);  // BT alone
+  EXPECT_EQ(env.st().seg[kTr].selector, 0x20);
+  EXPECT_EQ(env.peek<uint32_t>(kStackB - 12), kCodeB);     // #DB's return EIP, on B's stack
+  EXPECT_EQ(env.peek<uint32_t>(kTssA + 0x20), kCode + 7);  // A saved after its JMP
+}
+
+TEST_P(EmuTaskSwitchTest, TssTBitTrapComesAfterAnEventsErrorCode) {
+  env.poke<uint16_t>(kTssB + 0x64, 1);
+  set_gate(vec::kGP, 0, 0x8500, 0x20);  // IDT 13: task gate to TSS B
+  run("jmp 0x18:0");                    // #GP(busy TSS A) through the gate
+  EXPECT_EQ(reg(kRdi), vec::kDB);
+  EXPECT_EQ(env.st().dr6 & 0x8000, 0x8000u);
+  EXPECT_EQ(env.peek<uint32_t>(kStackB - 4), 0x18u);  // the error code, then the #DB frame
+  EXPECT_EQ(env.peek<uint32_t>(kStackB - 16), kCodeB);
+}
+
+TEST_P(EmuTaskSwitchTest, TssWithoutTBitRaisesNoDebugTrap) {
+  run("jmp 0x20:0", "mov edi, 0x77\nhlt");
+  EXPECT_EQ(reg(kRdi), 0x77u);
+  EXPECT_EQ(env.st().dr6 & 0x8000, 0u);
 }
 
 TEST_P(EmuTaskSwitchTest, SixteenBitTssLoadsLowHalves) {

@@ -316,5 +316,17 @@ TEST_P(BlkTest, OneNotificationMixedRequests) {
 INSTANTIATE_TEST_SUITE_P(Engines, BlkTest, ::testing::Values("sync", "uring"),
                          [](const auto& info) { return std::string(info.param); });
 
+TEST(BlkCountersTest, SumAddsEveryField) {
+  BlkCounters sum{1, 2, 3, 4, 5, 6, 7};
+  sum += BlkCounters{10, 20, 30, 40, 50, 60, 70};
+  EXPECT_EQ(sum.read_bytes, 11u);
+  EXPECT_EQ(sum.write_bytes, 22u);
+  EXPECT_EQ(sum.read_count, 33u);
+  EXPECT_EQ(sum.write_count, 44u);
+  EXPECT_EQ(sum.flush_count, 55u);
+  EXPECT_EQ(sum.invalid_reqs_count, 66u);
+  EXPECT_EQ(sum.execute_fails, 77u);
+}
+
 }  // namespace
 }  // namespace vessel::devices::virtio::blk

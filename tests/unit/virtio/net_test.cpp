@@ -307,5 +307,17 @@ TEST(NetMac, Parses) {
   EXPECT_FALSE(parse_mac("01:00:5e:00:00:01"));  // multicast
 }
 
+TEST(NetCountersTest, SumAddsEveryField) {
+  NetCounters sum{1, 2, 3, 4, 5, 6, 7};
+  sum += NetCounters{10, 20, 30, 40, 50, 60, 70};
+  EXPECT_EQ(sum.tx_frames, 11u);
+  EXPECT_EQ(sum.tx_bytes, 22u);
+  EXPECT_EQ(sum.tx_dropped, 33u);
+  EXPECT_EQ(sum.rx_frames, 44u);
+  EXPECT_EQ(sum.rx_bytes, 55u);
+  EXPECT_EQ(sum.rx_dropped, 66u);
+  EXPECT_EQ(sum.rx_too_big, 77u);
+}
+
 }  // namespace
 }  // namespace vessel::devices::virtio

@@ -18,22 +18,13 @@
 #include <memory>
 #include <vector>
 
+#include "devices/virtio/blk/blk_counters.hpp"
 #include "devices/virtio/blk/blk_request.hpp"
 #include "devices/virtio/blk/block_backend.hpp"
 #include "devices/virtio/virtio_device.hpp"
 #include "devices/virtio/virtio_spec.hpp"
 
 namespace vessel::devices::virtio {
-
-struct BlkCounters {
-  uint64_t read_bytes = 0;
-  uint64_t write_bytes = 0;
-  uint64_t read_count = 0;
-  uint64_t write_count = 0;
-  uint64_t flush_count = 0;
-  uint64_t invalid_reqs_count = 0;  // error status answered without the backend, or malformed
-  uint64_t execute_fails = 0;       // the backend failed a read, write or flush
-};
 
 class VirtioBlk final : public VirtioDevice {
  public:

@@ -24,6 +24,7 @@
 
 #include "backends/net/net_backend.hpp"
 #include "base/result.hpp"
+#include "devices/virtio/net/net_counters.hpp"
 #include "devices/virtio/virtio_device.hpp"
 #include "devices/virtio/virtio_spec.hpp"
 
@@ -34,16 +35,6 @@ inline constexpr unsigned kNetFeatureStatus = 16;
 inline constexpr uint16_t kNetStatusLinkUp = 1;
 
 using MacAddress = std::array<uint8_t, 6>;
-
-struct NetCounters {
-  uint64_t tx_frames = 0;
-  uint64_t tx_bytes = 0;    // frames handed to the backend (Ethernet header on, virtio's off)
-  uint64_t tx_dropped = 0;  // malformed or oversize chains
-  uint64_t rx_frames = 0;
-  uint64_t rx_bytes = 0;    // frames put into the guest's buffers
-  uint64_t rx_dropped = 0;  // waiting list full
-  uint64_t rx_too_big = 0;  // the guest's buffer could not hold the frame
-};
 
 class VirtioNet final : public VirtioDevice {
  public:

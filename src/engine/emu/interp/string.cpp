@@ -42,6 +42,7 @@ void repeat(Cpu& c, const DecodedInst& in, F&& body) {
     body();
     return;
   }
+  c.rep_resume = false;  // set again below if this step does not finish
   const uint64_t amask = size_mask(in.addrsize);
   for (uint64_t n = 0; n < kChunk; ++n) {
     if ((c.st.gpr[kRcx] & amask) == 0) return;
