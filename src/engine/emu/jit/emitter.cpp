@@ -16,6 +16,7 @@ void Emitter::wrap_ip(const Xbyak::Reg64& r) {
 
 void Emitter::add_rip(int64_t n) {
   if (n == 0) return;
+  host_flags = 0;
   // Deltas are instruction lengths plus a rel32: they fit an imm32 (checked, not assumed).
   if (n != static_cast<int32_t>(n)) throw Xbyak::Error(Xbyak::ERR_IMM_IS_TOO_BIG);
   if (mode == x86::CodeMode::k64) {
@@ -30,6 +31,7 @@ void Emitter::add_rip(int64_t n) {
 
 void Emitter::sub_rip(unsigned n) {
   if (n == 0) return;
+  host_flags = 0;
   if (mode == x86::CodeMode::k64) {
     sub(field64(lay.rip), static_cast<int>(n));
     return;
@@ -44,7 +46,7 @@ Xbyak::Label& Emitter::find_exit(uint32_t status, unsigned retired, int64_t rip_
                                  ExitKind kind, uint64_t target_gpa) {
   for (Exit& x : exits_)
     if (x.status == status && x.retired == retired && x.rip_delta == rip_delta && x.kind == kind &&
-        x.target_gpa == target_gpa)
+        x.target_gpa == target_gpa && x.merge == saved_flags)
       return x.label;
   exits_.emplace_back();
   Exit& x = exits_.back();
@@ -53,6 +55,7 @@ Xbyak::Label& Emitter::find_exit(uint32_t status, unsigned retired, int64_t rip_
   x.rip_delta = rip_delta;
   x.kind = kind;
   x.target_gpa = target_gpa;
+  x.merge = saved_flags;
   return x.label;
 }
 
@@ -78,6 +81,7 @@ Xbyak::Label& Emitter::indirect_exit(unsigned retired) {
 void Emitter::emit_exits(Xbyak::Label& epilogue) {
   for (Exit& x : exits_) {
     L(x.label);
+    if (x.merge) emit_merge(x.merge);
     add_rip(x.rip_delta);
     if (x.retired) {
       add(field64(lay.retired), static_cast<int>(x.retired));
@@ -155,7 +159,7 @@ void Emitter::effective_address(const x86::Operand& op, unsigned addrsize) {
   const int32_t disp = static_cast<int32_t>(op.value);
   if (op.base == x86::kRipReg) {  // 64-bit mode only: next RIP + disp
     mov(r13, field64(lay.rip));
-    add(r13, static_cast<int>(pending + length) + disp);
+    lea(r13, ptr[r13 + (static_cast<int>(pending + length) + disp)]);  // keeps host flags
   } else if (op.base != x86::kNoReg) {
     mov(r13, gpr64(op.base));
     if (op.index != x86::kNoReg) {
@@ -230,6 +234,7 @@ void Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& mis
 // then not done).
 void Emitter::access_mem(unsigned seg, unsigned size, bool store) {
   Xbyak::Label miss, done;
+  host_flags = 0;  // the lookup compares
   if (mode != x86::CodeMode::k16) {
     if (mode == x86::CodeMode::k32) flat_check(seg, store, miss);
     tlb_lookup(seg, size, store ? 1 : 0, miss);
@@ -249,6 +254,7 @@ void Emitter::access_mem(unsigned seg, unsigned size, bool store) {
     jmp(done, T_NEAR);
   }
   L(miss);
+  if (saved_flags) emit_merge(saved_flags);  // C++ sees st.rflags (r15 keeps its value)
   add_rip(pending);
   mov(rdi, rbx);
   mov(esi, seg);
@@ -278,19 +284,89 @@ void Emitter::store_mem(unsigned seg, unsigned size) {
   access_mem(seg, size, true);
 }
 
-void Emitter::guest_flags_to_host() {
-  mov(r8, field64(lay.rflags));
-  and_(r8d, kArithFlags);
-  push(r8);
-  popfq();
+namespace {
+
+// The guest flags each condition (Jcc's low nibble / 2) reads: O, B, Z, BE, S, P, L, LE.
+constexpr uint32_t kCondFlags[8] = {0x800, 0x001, 0x040, 0x041, 0x080, 0x004, 0x880, 0x8c0};
+
+}  // namespace
+
+void Emitter::emit_merge(uint32_t mask) {
+  mov(esi, r15d);
+  and_(esi, mask);
+  mov(rdi, field64(lay.rflags));
+  and_(rdi, ~static_cast<int>(mask));
+  or_(rdi, rsi);
+  mov(field64(lay.rflags), rdi);
 }
 
-void Emitter::merge_flags(uint32_t mask) {
-  and_(r15d, mask);
-  mov(rcx, field64(lay.rflags));
-  and_(rcx, ~static_cast<int>(mask));
-  or_(rcx, r15);
-  mov(field64(lay.rflags), rcx);
+void Emitter::materialize() {
+  if (saved_flags) emit_merge(saved_flags);
+  saved_flags = 0;
+  host_flags = 0;
+}
+
+void Emitter::prepare_flags(uint32_t writes, uint32_t keep, bool loads_mem, bool stores_mem) {
+  if (!saved_flags) return;
+  const uint32_t host_at_op = loads_mem ? 0 : host_flags;
+  if (stores_mem || (keep && (saved_flags & ~writes & ~host_at_op))) materialize();
+}
+
+void Emitter::flags_written(uint32_t writes, uint32_t keep) {
+  host_flags |= writes;
+  if (keep) {
+    pushfq();
+    pop(r15);
+  }
+}
+
+// Popfq of the arithmetic bits only (TF/DF/AC/IF stay the host's); rare: MUL with live
+// undefined flags whose inputs are not in the host flags.
+void Emitter::guest_flags_to_host() {
+  if ((host_flags & kArithFlags) == kArithFlags) return;
+  materialize();
+  mov(rsi, field64(lay.rflags));
+  and_(esi, kArithFlags);
+  push(rsi);
+  popfq();
+  host_flags = kArithFlags;
+}
+
+void Emitter::carry_to_host() {
+  if (host_flags & 1) return;
+  if (saved_flags & 1)
+    bt(r15d, 0);
+  else
+    bt(field64(lay.rflags), 0);
+}
+
+// Without the host flags: the flags a condition reads are bits of r15 or st.rflags; a test of
+// them gives ZF = !condition (O, B, Z, BE, S, P), and L/LE need SF ^ OF first (OF is bit 11,
+// SF bit 7).
+unsigned Emitter::condition(unsigned cc) {
+  cc &= 15;
+  const uint32_t need = kCondFlags[cc >> 1];
+  if ((need & ~host_flags) == 0) return cc;
+  if ((need & saved_flags) && (need & ~saved_flags)) materialize();
+  const bool in_r15 = (need & ~saved_flags) == 0;
+  if ((cc >> 1) < 6) {
+    if (in_r15)
+      test(r15d, need);
+    else
+      test(dword[rbx + lay.rflags], need);
+  } else {
+    if (in_r15)
+      mov(esi, r15d);
+    else
+      mov(esi, dword[rbx + lay.rflags]);
+    mov(edi, esi);
+    shr(edi, 4);
+    and_(edi, 0x80);
+    xor_(esi, edi);  // bit 7 = SF ^ OF, bit 6 = ZF
+    test(esi, (cc >> 1) == 6 ? 0x80 : 0xc0);
+  }
+  host_flags = 0;
+  return (cc & 1) ? 4 : 5;  // negated conditions: z, else nz
 }
 
 }  // namespace vessel::engine::emu::jit
