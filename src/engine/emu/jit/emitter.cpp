@@ -16,7 +16,7 @@ void Emitter::wrap_ip(const Xbyak::Reg64& r) {
 
 void Emitter::add_rip(int64_t n) {
   if (n == 0) return;
-  host_flags = 0;
+  clobber_flags();
   // Deltas are instruction lengths plus a rel32: they fit an imm32 (checked, not assumed).
   if (n != static_cast<int32_t>(n)) throw Xbyak::Error(Xbyak::ERR_IMM_IS_TOO_BIG);
   if (mode == x86::CodeMode::k64) {
@@ -31,7 +31,7 @@ void Emitter::add_rip(int64_t n) {
 
 void Emitter::sub_rip(unsigned n) {
   if (n == 0) return;
-  host_flags = 0;
+  clobber_flags();
   if (mode == x86::CodeMode::k64) {
     sub(field64(lay.rip), static_cast<int>(n));
     return;
@@ -46,7 +46,8 @@ Xbyak::Label& Emitter::find_exit(uint32_t status, unsigned retired, int64_t rip_
                                  ExitKind kind, uint64_t target_gpa) {
   for (Exit& x : exits_)
     if (x.status == status && x.retired == retired && x.rip_delta == rip_delta && x.kind == kind &&
-        x.target_gpa == target_gpa && x.merge == saved_flags)
+        x.target_gpa == target_gpa && x.merge == (saved_flags | unsaved_flags) &&
+        x.save == (unsaved_flags != 0))
       return x.label;
   exits_.emplace_back();
   Exit& x = exits_.back();
@@ -55,7 +56,8 @@ Xbyak::Label& Emitter::find_exit(uint32_t status, unsigned retired, int64_t rip_
   x.rip_delta = rip_delta;
   x.kind = kind;
   x.target_gpa = target_gpa;
-  x.merge = saved_flags;
+  x.merge = saved_flags | unsaved_flags;
+  x.save = unsaved_flags != 0;
   return x.label;
 }
 
@@ -81,6 +83,11 @@ Xbyak::Label& Emitter::indirect_exit(unsigned retired) {
 void Emitter::emit_exits(Xbyak::Label& epilogue) {
   for (Exit& x : exits_) {
     L(x.label);
+    host_flags = saved_flags = unsaved_flags = 0;  // each exit's own, from its key
+    if (x.save) {
+      pushfq();
+      pop(r15);
+    }
     if (x.merge) emit_merge(x.merge);
     add_rip(x.rip_delta);
     if (x.retired) {
@@ -234,7 +241,7 @@ void Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& mis
 // then not done).
 void Emitter::access_mem(unsigned seg, unsigned size, bool store) {
   Xbyak::Label miss, done;
-  host_flags = 0;  // the lookup compares
+  clobber_flags();  // the lookup compares
   if (mode != x86::CodeMode::k16) {
     if (mode == x86::CodeMode::k32) flat_check(seg, store, miss);
     tlb_lookup(seg, size, store ? 1 : 0, miss);
@@ -300,21 +307,38 @@ void Emitter::emit_merge(uint32_t mask) {
   mov(field64(lay.rflags), rdi);
 }
 
+void Emitter::clobber_flags() {
+  if (unsaved_flags) {
+    pushfq();
+    pop(r15);
+    saved_flags |= unsaved_flags;
+    unsaved_flags = 0;
+  }
+  host_flags = 0;
+}
+
 void Emitter::materialize() {
+  clobber_flags();
   if (saved_flags) emit_merge(saved_flags);
   saved_flags = 0;
   host_flags = 0;
 }
 
+// The flags not written stay right in r15 only if the host still holds them when it is next
+// overwritten (a save of this instruction's flags, now or deferred).
 void Emitter::prepare_flags(uint32_t writes, uint32_t keep, bool loads_mem, bool stores_mem) {
-  if (!saved_flags) return;
+  const uint32_t pending = saved_flags | unsaved_flags;
+  if (!pending) return;
   const uint32_t host_at_op = loads_mem ? 0 : host_flags;
-  if (stores_mem || (keep && (saved_flags & ~writes & ~host_at_op))) materialize();
+  if (stores_mem || (keep && (pending & ~writes & ~host_at_op))) materialize();
 }
 
-void Emitter::flags_written(uint32_t writes, uint32_t keep) {
+void Emitter::flags_written(uint32_t writes, uint32_t keep, bool defer) {
   host_flags |= writes;
-  if (keep) {
+  if (defer) {
+    saved_flags &= ~writes;
+    unsaved_flags = (unsaved_flags & ~writes) | keep;
+  } else if (keep) {
     pushfq();
     pop(r15);
   }
@@ -334,6 +358,7 @@ void Emitter::guest_flags_to_host() {
 
 void Emitter::carry_to_host() {
   if (host_flags & 1) return;
+  clobber_flags();  // bt leaves OF/SF/AF/PF undefined
   if (saved_flags & 1)
     bt(r15d, 0);
   else
@@ -347,6 +372,7 @@ unsigned Emitter::condition(unsigned cc) {
   cc &= 15;
   const uint32_t need = kCondFlags[cc >> 1];
   if ((need & ~host_flags) == 0) return cc;
+  clobber_flags();
   if ((need & saved_flags) && (need & ~saved_flags)) materialize();
   const bool in_r15 = (need & ~saved_flags) == 0;
   if ((cc >> 1) < 6) {

@@ -11,10 +11,12 @@
 // EFLAGS right after a native flag-setting operation (`host_flags`: until emitted glue clobbers
 // them), r15 (`saved_flags`), and st.rflags (everything else). A consumer (Jcc/SETcc/CMOVcc,
 // ADC/SBB, MUL) uses the host flags when they hold what it reads and otherwise tests r15 or
-// st.rflags directly (no popfq). Saved flags are merged into st.rflags only where C++ code
-// can see them: before handler and slow-path calls, and in every exit (faults included), so
-// st.rflags is exact there. Glue that clobbers host flags between two instructions must
-// clear `host_flags` (access_mem, add_rip, emit_call, ... do).
+// st.rflags directly (no popfq). Live flags only in the host (`unsaved_flags`) are saved into
+// r15 (pushfq; pop r15) just before glue clobbers the host flags, so a producer whose consumer
+// follows it at once (cmp; jcc) saves nothing. Saved flags are merged into st.rflags only where
+// C++ code can see them: before handler and slow-path calls, and in every exit (faults
+// included), so st.rflags is exact there. Glue that clobbers host flags between two
+// instructions must call clobber_flags() first (access_mem, add_rip, emit_call, ... do).
 //
 // RIP and the retired count are not updated per instruction: `pending` counts the bytes of
 // instructions done since st.rip was last stored, and each exit adds its own counts. So st.rip
@@ -86,14 +88,17 @@ struct Emitter : Xbyak::CodeGenerator {
   // still only there, or where its memory store (which may fault after the operation) could
   // leave the block with r15 already overwritten.
   void prepare_flags(uint32_t writes, uint32_t keep, bool loads_mem, bool stores_mem);
-  // Right after the operation: the host holds `writes` (and still what it held of the rest);
-  // saves the live ones (`keep`) into r15 (pushfq; pop r15: host flags unchanged).
-  void flags_written(uint32_t writes, uint32_t keep);
-  // After the instruction's write back: r15 now holds `keep` for the guest.
+  // Right after the operation: the host holds `writes` (and still what it held of the rest),
+  // of which `keep` are live. `defer`: the instruction's write back cannot fault (GPR or none),
+  // so the live flags wait in the host; else they are saved into r15 now (pushfq; pop r15:
+  // host flags unchanged) and count as the guest's after flags_committed (past the store).
+  void flags_written(uint32_t writes, uint32_t keep, bool defer);
   void flags_committed(uint32_t writes, uint32_t keep) {
     saved_flags = (saved_flags & ~writes) | keep;
   }
-  // Merges r15 into st.rflags now (clobbers the host flags).
+  // Emitted glue is about to clobber the host flags: saves the unsaved ones into r15 first.
+  void clobber_flags();
+  // Merges the flags not yet in st.rflags into it now (clobbers the host flags).
   void materialize();
   // The code of a merge of r15 into st.rflags under `mask` (rsi, rdi; clobbers host flags);
   // leaves the translation-time state alone (for code paths that rejoin).
@@ -114,6 +119,7 @@ struct Emitter : Xbyak::CodeGenerator {
   uint32_t flags_live = 0x8d5;  // arithmetic flags live after it (lazy flags: only these saved)
   uint32_t host_flags = 0;      // guest arithmetic flags the host EFLAGS hold at this point
   uint32_t saved_flags = 0;     // guest arithmetic flags in r15, not yet in st.rflags
+  uint32_t unsaved_flags = 0;   // live guest flags only in the host flags (within host_flags)
 
  private:
   void tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& miss);
@@ -130,11 +136,12 @@ struct Emitter : Xbyak::CodeGenerator {
     int64_t rip_delta;
     ExitKind kind;
     uint64_t target_gpa;
-    uint32_t merge;  // saved_flags at the jumps to it
+    uint32_t merge;  // saved_flags | unsaved_flags at the jumps to it
+    bool save;       // unsaved_flags were not 0: pushfq; pop r15 first
   };
   Xbyak::Label& find_exit(uint32_t status, unsigned retired, int64_t rip_delta, ExitKind kind,
                           uint64_t target_gpa);
-  // An exit merges the flags saved in r15 at the jump to it (part of its identity).
+  // An exit merges the flags not yet in st.rflags at the jump to it (part of its identity).
   std::list<Exit> exits_;
 };
 

@@ -59,8 +59,9 @@ void prepare(Emitter& e, const x86::DecodedInst& in, uint32_t flags, bool write_
 // host flags until glue clobbers them.
 void finish(Emitter& e, const x86::DecodedInst& in, bool write_back, uint32_t flags) {
   const uint32_t keep = flags & e.flags_live;
-  e.flags_written(flags, keep);
   const x86::Operand& d = in.ops[0];
+  const bool stores = write_back && d.kind == OpKind::kMem;
+  e.flags_written(flags, keep, !stores);
   if (write_back) {
     if (d.kind == OpKind::kGpr) {
       e.store_gpr(d.reg, d.size, rax);
@@ -69,7 +70,7 @@ void finish(Emitter& e, const x86::DecodedInst& in, bool write_back, uint32_t fl
       e.store_mem(d.seg, d.size);
     }
   }
-  e.flags_committed(flags, keep);
+  if (stores) e.flags_committed(flags, keep);
 }
 
 bool binary(Emitter& e, const x86::DecodedInst& in) {
@@ -264,14 +265,13 @@ bool mul1(Emitter& e, const x86::DecodedInst& in) {
   if (keep & ~(kCF | kOF)) e.guest_flags_to_host();
   const Xbyak::Reg b = sized(rcx, s.size);
   in.op == ZYDIS_MNEMONIC_MUL ? e.mul(b) : e.imul(b);
-  e.flags_written(kArithFlags, keep);
+  e.flags_written(kArithFlags, keep, true);
   if (s.size == 1) {
     e.store_gpr(arch::kRax, 2, rax);
   } else {
     e.store_gpr(arch::kRax, s.size, rax);
     e.store_gpr(arch::kRdx, s.size, rdx);
   }
-  e.flags_committed(kArithFlags, keep);
   return true;
 }
 

@@ -198,7 +198,7 @@ bool call(Emitter& e, const x86::DecodedInst& in) {
   next_rip(e);
   e.mov(r14, rcx);
   e.mov(r13, e.gpr64(arch::kRsp));
-  e.sub(r13, 8);
+  e.lea(r13, ptr[r13 - 8]);  // keeps the host flags (lazily saved guest flags)
   e.store_mem(arch::kSs, 8);
   e.mov(e.gpr64(arch::kRsp), r13);
   const int64_t rel = in.ops[0].value;

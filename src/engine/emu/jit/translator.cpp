@@ -147,7 +147,7 @@ BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> ins
       e.pending = e.sets_rip ? 0 : e.pending + in.length;
       if (i == 0) clear_rf(e);
       if (e.wrote_memory && !e.ended) {  // a slow store to a code page may have dropped this block
-        e.host_flags = 0;
+        e.clobber_flags();
         e.cmp(e.byte[rbx + layout.end_block], 0);
         e.jne(e.exit(kLeft, e.index + 1, e.pending), CodeGenerator::T_NEAR);
       }
