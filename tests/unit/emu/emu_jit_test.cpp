@@ -350,6 +350,8 @@ TEST(EmuJit, CarryChainsMatchTheInterpreter) {
         "xor r9d, r9d\nmov r8d, 6\n"
         ".l: mov rax, [rbx+r8*8]\nmul rsi\nadd rax, r9\nadc rdx, 0\nadd [rbx+r8*8+8], rax\n"
         "adc rdx, 0\nmov r9, rdx\ndec r8\njnz .l",
+        "mov ecx, 6\nclc\n.l: mov rax, [rbx+rcx*8]\nadc rax, [rbx+rcx*8-8]\nmov [rbx+rcx*8], rax\n"
+        "inc rsi\ndec rcx\njnz .l\nsetc dl\nadc rdi, rsi",
         "mov ecx, 5\nclc\n.l: mov rax, [rbx+rcx*8]\nadc [rbx+rcx*8+8], rax\nlea rcx, [rcx-1]\n"
         "jrcxz .e\njmp .l\n.e: setc al"})
     expect_same(s, 8);

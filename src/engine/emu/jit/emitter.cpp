@@ -326,11 +326,21 @@ void Emitter::materialize() {
 
 // The flags not written stay right in r15 only if the host still holds them when it is next
 // overwritten (a save of this instruction's flags, now or deferred).
-void Emitter::prepare_flags(uint32_t writes, uint32_t keep, bool loads_mem, bool stores_mem) {
+void Emitter::prepare_flags(uint32_t writes, uint32_t keep, bool loads_mem, bool stores_mem,
+                            bool kept_cf) {
   const uint32_t pending = saved_flags | unsaved_flags;
   if (!pending) return;
   const uint32_t host_at_op = loads_mem ? 0 : host_flags;
-  if (stores_mem || (keep && (pending & ~writes & ~host_at_op))) materialize();
+  const uint32_t lost = pending & ~writes & ~host_at_op & ~(kept_cf ? 1u : 0u);
+  if (stores_mem || (keep && lost)) materialize();
+}
+
+// A CF pending when the host lost it is in r15 by now (a clobber saved it); the operation
+// writes every other flag, so bt's undefined ones do not matter.
+void Emitter::keep_carry(uint32_t keep) {
+  if (!keep || (host_flags & 1) || !(saved_flags & 1)) return;
+  bt(r15d, 0);
+  host_flags |= 1;
 }
 
 void Emitter::flags_written(uint32_t writes, uint32_t keep, bool defer) {

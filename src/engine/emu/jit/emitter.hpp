@@ -87,7 +87,11 @@ struct Emitter : Xbyak::CodeGenerator {
   // instruction's own save into r15 (of the `keep` flags out of `writes`) would lose flags
   // still only there, or where its memory store (which may fault after the operation) could
   // leave the block with r15 already overwritten.
-  void prepare_flags(uint32_t writes, uint32_t keep, bool loads_mem, bool stores_mem);
+  // `kept_cf`: the instruction keeps CF (INC/DEC), which keep_carry() puts back in the host
+  // from r15 right before the operation (bt) instead.
+  void prepare_flags(uint32_t writes, uint32_t keep, bool loads_mem, bool stores_mem,
+                     bool kept_cf = false);
+  void keep_carry(uint32_t keep);
   // Right after the operation: the host holds `writes` (and still what it held of the rest),
   // of which `keep` are live. `defer`: the instruction's write back cannot fault (GPR or none),
   // so the live flags wait in the host; else they are saved into r15 now (pushfq; pop r15:

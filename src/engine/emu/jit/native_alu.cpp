@@ -131,8 +131,11 @@ bool binary(Emitter& e, const x86::DecodedInst& in) {
 
 bool inc_dec(Emitter& e, const x86::DecodedInst& in, bool dec) {
   if (!is_rm(in.ops[0])) return false;
-  prepare(e, in, kArithFlags & ~kCF, true);
+  const uint32_t writes = kArithFlags & ~kCF;
+  const bool mem = in.ops[0].kind == OpKind::kMem;
+  e.prepare_flags(writes, writes & e.flags_live, mem, mem, true);
   load_dest(e, in);
+  e.keep_carry(writes & e.flags_live);
   const Xbyak::Reg a = sized(rax, in.ops[0].size);
   dec ? e.dec(a) : e.inc(a);
   finish(e, in, true, kArithFlags & ~kCF);  // CF is kept
