@@ -76,7 +76,7 @@ struct Emitter : Xbyak::CodeGenerator {
   void load_mem(unsigned seg, unsigned size);
   void store_mem(unsigned seg, unsigned size);
   // ---- Guest arithmetic flags (see the top of this file) ----
-  // Host EFLAGS = every guest arithmetic flag (one-operand MUL's undefined flags); rsi only.
+  // Host EFLAGS = every guest arithmetic flag (one-operand MUL's undefined flags); uses rax.
   void guest_flags_to_host();
   // Host CF = guest CF (ADC/SBB).
   void carry_to_host();

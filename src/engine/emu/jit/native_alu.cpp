@@ -264,8 +264,8 @@ bool mul1(Emitter& e, const x86::DecodedInst& in) {
   } else {
     e.load_gpr(rcx, s.reg);
   }
+  if (keep & ~(kCF | kOF)) e.guest_flags_to_host();  // uses rax: before RAX is loaded
   e.load_gpr(rax, arch::kRax);
-  if (keep & ~(kCF | kOF)) e.guest_flags_to_host();
   const Xbyak::Reg b = sized(rcx, s.size);
   in.op == ZYDIS_MNEMONIC_MUL ? e.mul(b) : e.imul(b);
   e.flags_written(kArithFlags, keep, true);
