@@ -230,8 +230,9 @@ TEST(EmuJit, NotNegBswapNop) {
 }
 
 // Lazy flags: random straight-line sequences of flag writers and readers (ALU, shifts, CMOVcc,
-// SETcc, ADC/SBB, PUSHFQ through a handler, memory operands, sometimes a #PF in the middle)
-// must leave the same state as the interpreter's, including the RFLAGS image a fault pushes.
+// SETcc, ADC/SBB, PUSHFQ and CQO through a handler, memory operands on the TLB and slow paths,
+// Jcc that end blocks mid-sequence, sometimes a #PF in the middle) must leave the same state as
+// the interpreter's, including the RFLAGS image a fault pushes.
 TEST(EmuJit, LazyFlagsMatchTheInterpreterOnRandomSequences) {
   const char* const regs[] = {"rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9",
                               "r12", "r13", "r14", "r15", "rbp", "r11"};
@@ -242,12 +243,12 @@ TEST(EmuJit, LazyFlagsMatchTheInterpreterOnRandomSequences) {
   const char* const binops[] = {"add", "sub", "adc", "sbb", "and", "or", "xor", "cmp", "test"};
   std::mt19937_64 rng(7);
   const auto pick = [&](const auto& list) { return std::string(list[rng() % std::size(list)]); };
-  for (int n = 0; n < 30; ++n) {
+  for (int n = 0; n < 80; ++n) {
     std::string src;
     const int len = 6 + static_cast<int>(rng() % 20);
     for (int i = 0; i < len; ++i) {
       const std::string r = pick(regs), q = pick(regs);
-      switch (rng() % 14) {
+      switch (rng() % 16) {
         case 0:
         case 1:
         case 2:
@@ -285,6 +286,14 @@ TEST(EmuJit, LazyFlagsMatchTheInterpreterOnRandomSequences) {
         case 12:
           src += rng() % 2 ? "add " + r + ", [rbx+8]" : "mov [rbx+16], " + r;
           break;
+        case 13:
+          src += pick(std::array{"mov rsi, [rbx+24]", "mov [rbx+32], rdi", "mov rsi, [rbx+0xffd]",
+                                 "cqo", "adc qword [rbx+40], 3", "sbb rdi, [rbx+0xffe]"});
+          break;
+        case 14:
+          src += "j" + pick(cc) + " .j" + std::to_string(i) + "\nnot " + r + "\n.j" +
+                 std::to_string(i) + ":";
+          break;
         default:
           src += rng() % 4 ? "adc " + r + ", 1" : "mov rax, [r10]";  // the #PF, sometimes
           break;
@@ -293,6 +302,72 @@ TEST(EmuJit, LazyFlagsMatchTheInterpreterOnRandomSequences) {
     }
     expect_same(src, 3);
   }
+}
+
+// Flags between a producer and its consumers (Emitter::condition): straight from the host
+// flags (adjacent), from r15 across a memory access (TLB hit, and the slow path of a load
+// crossing a page), from st.rflags (the block's incoming flags, or after a handler call), and
+// from both (mixed: inc keeps CF of an earlier add); every condition, each consumer kind.
+TEST(EmuJit, EveryConditionFromEveryPlaceTheFlagsLive) {
+  const char* const cc[] = {"o", "no", "b", "nb", "z", "nz", "be", "nbe",
+                            "s", "ns", "p", "np", "l", "nl", "le", "nle"};
+  const char* const between[] = {
+      "",                                           // host flags
+      "mov rsi, [rbx+8]\nmov rdi, [rbx+16]",        // r15: the second load hits the TLB
+      "mov rsi, [rbx+0xffd]",                       // r15: slow path (crosses a page)
+      "cqo\nxchg rsi, rdi",                         // handler calls: st.rflags
+      "mov rsi, [rbx]\ninc rdi\nmov rdi, [rbx+8]",  // mixed: CF in st.rflags, others in r15
+  };
+  const char* const producers[] = {"sub ecx, r9d", "add al, dl", "test r8, r9", "imul rsi, rdi"};
+  for (size_t c = 0; c < std::size(cc); ++c)
+    for (size_t b = 0; b < std::size(between); ++b)
+      for (const char* producer : {"cmp rax, rdx", producers[c % std::size(producers)]}) {
+        // Each consumer kind comes first (right after `between`) in turn; the later ones read
+        // the flags after it (a SETcc to memory clobbers the host flags, a CMOVcc does not).
+        const std::string x = cc[c];
+        const std::string consumers[] = {"set" + x + " r11b\nset" + x + " byte [rbx+2]\n",
+                                         "cmov" + x + " r12, rdx\ncmov" + x + " r13d, [rbx+24]\n",
+                                         "cmov" + x + " r14w, si\n"};
+        std::string src = std::string(producer) + "\n" + between[b] + "\n";
+        for (size_t k = 0; k < 3; ++k) src += consumers[(c + b + k) % 3];
+        expect_same(src + "j" + x + " .t\nmov eax, 1\n.t:", 3);
+      }
+  for (const char* c : cc) {  // the incoming flags of the block, in st.rflags
+    expect_same(std::string("j") + c + " .t\nmov eax, 1\n.t:", 6);
+    expect_same(std::string("set") + c + " al\ncmov" + c + " rcx, rdx", 6);
+  }
+}
+
+// Carry chains (the kernel's RSA bignum loops: mul, add, adc, dec, jnz), with the carry in the
+// host flags, in r15 across loads and stores, and across a page-crossing (slow) access.
+TEST(EmuJit, CarryChainsMatchTheInterpreter) {
+  for (const char* s :
+       {"add rax, rdx\nadc rcx, rsi\nadc rdi, r8\nsbb r9, r11\nsbb r12, 7\nadc r13, -1",
+        "add rax, [rbx]\nadc rcx, [rbx+8]\nmov [rbx+16], rax\nadc rdx, [rbx+0xffd]\n"
+        "mov [rbx+24], rcx\nsbb rsi, [rbx+32]",
+        "sub rax, rdx\nadc qword [rbx+8], 0\nsbb dword [rbx+16], ecx\nsetb dl",
+        "inc rcx\nadc rax, rdx\ndec rsi\nsbb rdi, 1",
+        "xor r9d, r9d\nmov r8d, 6\n"
+        ".l: mov rax, [rbx+r8*8]\nmul rsi\nadd rax, r9\nadc rdx, 0\nadd [rbx+r8*8+8], rax\n"
+        "adc rdx, 0\nmov r9, rdx\ndec r8\njnz .l",
+        "mov ecx, 6\nclc\n.l: mov rax, [rbx+rcx*8]\nadc rax, [rbx+rcx*8-8]\nmov [rbx+rcx*8], rax\n"
+        "inc rsi\ndec rcx\njnz .l\nsetc dl\nadc rdi, rsi",
+        "mov ecx, 5\nclc\n.l: mov rax, [rbx+rcx*8]\nadc [rbx+rcx*8+8], rax\nlea rcx, [rcx-1]\n"
+        "jrcxz .e\njmp .l\n.e: setc al"})
+    expect_same(s, 8);
+}
+
+// A fault between a flag producer and its consumer, or in the producer's own memory store: the
+// RFLAGS the #PF frame holds and st.rflags are the guest's at the faulting instruction.
+TEST(EmuJit, FaultsBetweenProducerAndConsumerSeeExactFlags) {
+  for (const char* s :
+       {"cmp rax, rdx\nmov rcx, [r10]\njz .t\n.t:",
+        "add rax, rdx\nmov rsi, [rbx+8]\nadc rcx, [r10]\nsetc al", "sub rax, rdx\nadd [r10], rcx",
+        "add rax, rdx\ninc rcx\nadc qword [r10+8], 1",
+        "cmp eax, edx\nmov [rbx+8], rax\nmov [r10], rax\ncmovz rax, rdx",
+        "shl rax, cl\nmov rsi, [r10]",
+        "imul rax, rdx\nmov rsi, [rbx+0xffd]\nmov rdi, [r10]\nseto al", "neg rax\nnot qword [r10]"})
+    expect_same(s, 6);
 }
 
 // The liveness pass itself: flags overwritten before any reader are not live, flags a reader

@@ -16,6 +16,7 @@ void Emitter::wrap_ip(const Xbyak::Reg64& r) {
 
 void Emitter::add_rip(int64_t n) {
   if (n == 0) return;
+  clobber_flags();
   // Deltas are instruction lengths plus a rel32: they fit an imm32 (checked, not assumed).
   if (n != static_cast<int32_t>(n)) throw Xbyak::Error(Xbyak::ERR_IMM_IS_TOO_BIG);
   if (mode == x86::CodeMode::k64) {
@@ -30,6 +31,7 @@ void Emitter::add_rip(int64_t n) {
 
 void Emitter::sub_rip(unsigned n) {
   if (n == 0) return;
+  clobber_flags();
   if (mode == x86::CodeMode::k64) {
     sub(field64(lay.rip), static_cast<int>(n));
     return;
@@ -44,7 +46,8 @@ Xbyak::Label& Emitter::find_exit(uint32_t status, unsigned retired, int64_t rip_
                                  ExitKind kind, uint64_t target_gpa) {
   for (Exit& x : exits_)
     if (x.status == status && x.retired == retired && x.rip_delta == rip_delta && x.kind == kind &&
-        x.target_gpa == target_gpa)
+        x.target_gpa == target_gpa && x.merge == (saved_flags | unsaved_flags) &&
+        x.save == (unsaved_flags != 0))
       return x.label;
   exits_.emplace_back();
   Exit& x = exits_.back();
@@ -53,6 +56,8 @@ Xbyak::Label& Emitter::find_exit(uint32_t status, unsigned retired, int64_t rip_
   x.rip_delta = rip_delta;
   x.kind = kind;
   x.target_gpa = target_gpa;
+  x.merge = saved_flags | unsaved_flags;
+  x.save = unsaved_flags != 0;
   return x.label;
 }
 
@@ -78,6 +83,12 @@ Xbyak::Label& Emitter::indirect_exit(unsigned retired) {
 void Emitter::emit_exits(Xbyak::Label& epilogue) {
   for (Exit& x : exits_) {
     L(x.label);
+    host_flags = saved_flags = unsaved_flags = 0;  // each exit's own, from its key
+    if (x.save) {
+      pushfq();
+      pop(r15);
+    }
+    if (x.merge) emit_merge(x.merge);
     add_rip(x.rip_delta);
     if (x.retired) {
       add(field64(lay.retired), static_cast<int>(x.retired));
@@ -155,7 +166,7 @@ void Emitter::effective_address(const x86::Operand& op, unsigned addrsize) {
   const int32_t disp = static_cast<int32_t>(op.value);
   if (op.base == x86::kRipReg) {  // 64-bit mode only: next RIP + disp
     mov(r13, field64(lay.rip));
-    add(r13, static_cast<int>(pending + length) + disp);
+    lea(r13, ptr[r13 + (static_cast<int>(pending + length) + disp)]);  // keeps host flags
   } else if (op.base != x86::kNoReg) {
     mov(r13, gpr64(op.base));
     if (op.index != x86::kNoReg) {
@@ -230,6 +241,7 @@ void Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& mis
 // then not done).
 void Emitter::access_mem(unsigned seg, unsigned size, bool store) {
   Xbyak::Label miss, done;
+  clobber_flags();  // the lookup compares
   if (mode != x86::CodeMode::k16) {
     if (mode == x86::CodeMode::k32) flat_check(seg, store, miss);
     tlb_lookup(seg, size, store ? 1 : 0, miss);
@@ -249,6 +261,7 @@ void Emitter::access_mem(unsigned seg, unsigned size, bool store) {
     jmp(done, T_NEAR);
   }
   L(miss);
+  if (saved_flags) emit_merge(saved_flags);  // C++ sees st.rflags (r15 keeps its value)
   add_rip(pending);
   mov(rdi, rbx);
   mov(esi, seg);
@@ -276,21 +289,6 @@ void Emitter::load_mem(unsigned seg, unsigned size) {
 void Emitter::store_mem(unsigned seg, unsigned size) {
   wrote_memory = true;
   access_mem(seg, size, true);
-}
-
-void Emitter::guest_flags_to_host() {
-  mov(r8, field64(lay.rflags));
-  and_(r8d, kArithFlags);
-  push(r8);
-  popfq();
-}
-
-void Emitter::merge_flags(uint32_t mask) {
-  and_(r15d, mask);
-  mov(rcx, field64(lay.rflags));
-  and_(rcx, ~static_cast<int>(mask));
-  or_(rcx, r15);
-  mov(field64(lay.rflags), rcx);
 }
 
 }  // namespace vessel::engine::emu::jit

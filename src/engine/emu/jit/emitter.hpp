@@ -2,8 +2,21 @@
 //
 // Registers: rbx = Cpu*, rbp = the run loop's budget (both callee-saved, so they survive
 // calls into C++). Within one instruction r13 holds a memory operand's offset, r14 a value to
-// store and r15 saved host flags (callee-saved: they survive the slow-path calls); rax, rcx,
-// rdx, rsi, rdi, r8-r11 are scratch. [rsp] is a spill slot for slow-path results.
+// store; r15 holds the host flags (a pushfq image) of the last flag-setting instruction while
+// they are not yet merged into st.rflags (callee-saved: it survives the slow-path calls); rax,
+// rcx, rdx, rsi, rdi are scratch; r8-r11 are the guest-register cache's. [rsp] is a spill slot
+// for slow-path results.
+//
+// Guest arithmetic flags live in up to three places, tracked at translation time: the host
+// EFLAGS right after a native flag-setting operation (`host_flags`: until emitted glue clobbers
+// them), r15 (`saved_flags`), and st.rflags (everything else). A consumer (Jcc/SETcc/CMOVcc,
+// ADC/SBB, MUL) uses the host flags when they hold what it reads and otherwise tests r15 or
+// st.rflags directly (no popfq). Live flags only in the host (`unsaved_flags`) are saved into
+// r15 (pushfq; pop r15) just before glue clobbers the host flags, so a producer whose consumer
+// follows it at once (cmp; jcc) saves nothing. Saved flags are merged into st.rflags only where
+// C++ code can see them: before handler and slow-path calls, and in every exit (faults
+// included), so st.rflags is exact there. Glue that clobbers host flags between two
+// instructions must call clobber_flags() first (access_mem, add_rip, emit_call, ... do).
 //
 // RIP and the retired count are not updated per instruction: `pending` counts the bytes of
 // instructions done since st.rip was last stored, and each exit adds its own counts. So st.rip
@@ -62,10 +75,38 @@ struct Emitter : Xbyak::CodeGenerator {
   // fault, leaves the block with the instruction not done.
   void load_mem(unsigned seg, unsigned size);
   void store_mem(unsigned seg, unsigned size);
-  // Guest arithmetic flags into the host's (for Jcc/CMOVcc/SETcc); uses only r8.
+  // ---- Guest arithmetic flags (see the top of this file) ----
+  // Host EFLAGS = every guest arithmetic flag (one-operand MUL's undefined flags); uses rax.
   void guest_flags_to_host();
-  // Merges the host flags saved in r15 (pushfq; pop r15) into the guest's, under `mask`.
-  void merge_flags(uint32_t mask);
+  // Host CF = guest CF (ADC/SBB).
+  void carry_to_host();
+  // The host condition to use (low nibble of Jcc) for guest condition `cc`: `cc` itself when
+  // the host flags hold what it reads, else a test of r15 or st.rflags (rsi, rdi) and z/nz.
+  unsigned condition(unsigned cc);
+  // Before a flag-writing instruction loads its operands: merges r15 into st.rflags where the
+  // instruction's own save into r15 (of the `keep` flags out of `writes`) would lose flags
+  // still only there, or where its memory store (which may fault after the operation) could
+  // leave the block with r15 already overwritten.
+  // `kept_cf`: the instruction keeps CF (INC/DEC), which keep_carry() puts back in the host
+  // from r15 right before the operation (bt) instead.
+  void prepare_flags(uint32_t writes, uint32_t keep, bool loads_mem, bool stores_mem,
+                     bool kept_cf = false);
+  void keep_carry(uint32_t keep);
+  // Right after the operation: the host holds `writes` (and still what it held of the rest),
+  // of which `keep` are live. `defer`: the instruction's write back cannot fault (GPR or none),
+  // so the live flags wait in the host; else they are saved into r15 now (pushfq; pop r15:
+  // host flags unchanged) and count as the guest's after flags_committed (past the store).
+  void flags_written(uint32_t writes, uint32_t keep, bool defer);
+  void flags_committed(uint32_t writes, uint32_t keep) {
+    saved_flags = (saved_flags & ~writes) | keep;
+  }
+  // Emitted glue is about to clobber the host flags: saves the unsaved ones into r15 first.
+  void clobber_flags();
+  // Merges the flags not yet in st.rflags into it now (clobbers the host flags).
+  void materialize();
+  // The code of a merge of r15 into st.rflags under `mask` (rsi, rdi; clobbers host flags);
+  // leaves the translation-time state alone (for code paths that rejoin).
+  void emit_merge(uint32_t mask);
 
   Jit& jit;
   const Layout& lay;
@@ -80,6 +121,9 @@ struct Emitter : Xbyak::CodeGenerator {
   bool sets_rip = false;      // it stored st.rip itself (branches): pending is 0 after it
   bool ended = false;         // it jumped to the block's exits itself (chained branches)
   uint32_t flags_live = 0x8d5;  // arithmetic flags live after it (lazy flags: only these saved)
+  uint32_t host_flags = 0;      // guest arithmetic flags the host EFLAGS hold at this point
+  uint32_t saved_flags = 0;     // guest arithmetic flags in r15, not yet in st.rflags
+  uint32_t unsaved_flags = 0;   // live guest flags only in the host flags (within host_flags)
 
  private:
   void tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& miss);
@@ -96,9 +140,12 @@ struct Emitter : Xbyak::CodeGenerator {
     int64_t rip_delta;
     ExitKind kind;
     uint64_t target_gpa;
+    uint32_t merge;  // saved_flags | unsaved_flags at the jumps to it
+    bool save;       // unsaved_flags were not 0: pushfq; pop r15 first
   };
   Xbyak::Label& find_exit(uint32_t status, unsigned retired, int64_t rip_delta, ExitKind kind,
                           uint64_t target_gpa);
+  // An exit merges the flags not yet in st.rflags at the jump to it (part of its identity).
   std::list<Exit> exits_;
 };
 

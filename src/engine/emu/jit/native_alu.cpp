@@ -41,15 +41,27 @@ void load_dest(Emitter& e, const x86::DecodedInst& in) {
   }
 }
 
-// Saves the host flags of the operation just done, writes rax back to operand 0, merges the
-// flags it writes that are live after it (lazy flags: dead ones are never stored).
+bool touches_mem(const x86::DecodedInst& in) {
+  for (unsigned i = 0; i < in.num_operands; ++i)
+    if (in.ops[i].kind == OpKind::kMem) return true;
+  return false;
+}
+
+// Before loading the operands of an instruction that writes `flags` (see prepare_flags).
+void prepare(Emitter& e, const x86::DecodedInst& in, uint32_t flags, bool write_back) {
+  const bool mem = touches_mem(in);
+  e.prepare_flags(flags, flags & e.flags_live, mem,
+                  mem && write_back && in.ops[0].kind == OpKind::kMem);
+}
+
+// Saves the host flags of the operation just done, writes rax back to operand 0; the flags it
+// writes that are live after it stay in r15 (lazy flags: dead ones are never stored) and in the
+// host flags until glue clobbers them.
 void finish(Emitter& e, const x86::DecodedInst& in, bool write_back, uint32_t flags) {
   const uint32_t keep = flags & e.flags_live;
-  if (keep) {
-    e.pushfq();
-    e.pop(r15);
-  }
   const x86::Operand& d = in.ops[0];
+  const bool stores = write_back && d.kind == OpKind::kMem;
+  e.flags_written(flags, keep, !stores);
   if (write_back) {
     if (d.kind == OpKind::kGpr) {
       e.store_gpr(d.reg, d.size, rax);
@@ -58,30 +70,30 @@ void finish(Emitter& e, const x86::DecodedInst& in, bool write_back, uint32_t fl
       e.store_mem(d.seg, d.size);
     }
   }
-  if (keep) e.merge_flags(keep);
+  if (stores) e.flags_committed(flags, keep);
 }
 
 bool binary(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand &d = in.ops[0], &s = in.ops[1];
   if (!is_rm(d)) return false;
   const unsigned size = d.size;
+  if (s.kind == OpKind::kMem && d.kind != OpKind::kGpr) return false;
+  if (!(s.kind == OpKind::kMem || is_gpr(s) || s.kind == OpKind::kImm)) return false;
+  const bool write_back = in.op != ZYDIS_MNEMONIC_CMP && in.op != ZYDIS_MNEMONIC_TEST;
+  prepare(e, in, kArithFlags, write_back);
   if (s.kind == OpKind::kMem) {  // r, [m]: the memory source first (rax is the load's)
-    if (d.kind != OpKind::kGpr) return false;
     e.effective_address(s, in.addrsize);
     e.load_mem(s.seg, size);
     e.mov(rdx, rax);
     e.load_gpr(rax, d.reg);
-  } else if (is_gpr(s) || s.kind == OpKind::kImm) {
+  } else {
     load_dest(e, in);
     if (s.kind == OpKind::kGpr)
       e.load_gpr(rdx, s.reg);
     else
       e.mov(rdx, static_cast<uint64_t>(s.value));
-  } else {
-    return false;
   }
   const Xbyak::Reg a = sized(rax, size), b = sized(rdx, size);
-  bool write_back = true;
   switch (in.op) {
     case ZYDIS_MNEMONIC_ADD:
       e.add(a, b);
@@ -99,20 +111,18 @@ bool binary(Emitter& e, const x86::DecodedInst& in) {
       e.xor_(a, b);
       break;
     case ZYDIS_MNEMONIC_ADC:
-      e.bt(e.field64(e.lay.rflags), 0);  // guest CF → host CF
+      e.carry_to_host();
       e.adc(a, b);
       break;
     case ZYDIS_MNEMONIC_SBB:
-      e.bt(e.field64(e.lay.rflags), 0);
+      e.carry_to_host();
       e.sbb(a, b);
       break;
     case ZYDIS_MNEMONIC_CMP:
       e.cmp(a, b);
-      write_back = false;
       break;
     default:  // TEST
       e.test(a, b);
-      write_back = false;
       break;
   }
   finish(e, in, write_back, kArithFlags);
@@ -121,7 +131,11 @@ bool binary(Emitter& e, const x86::DecodedInst& in) {
 
 bool inc_dec(Emitter& e, const x86::DecodedInst& in, bool dec) {
   if (!is_rm(in.ops[0])) return false;
+  const uint32_t writes = kArithFlags & ~kCF;
+  const bool mem = in.ops[0].kind == OpKind::kMem;
+  e.prepare_flags(writes, writes & e.flags_live, mem, mem, true);
   load_dest(e, in);
+  e.keep_carry(writes & e.flags_live);
   const Xbyak::Reg a = sized(rax, in.ops[0].size);
   dec ? e.dec(a) : e.inc(a);
   finish(e, in, true, kArithFlags & ~kCF);  // CF is kept
@@ -155,6 +169,7 @@ bool shift(Emitter& e, const x86::DecodedInst& in) {
   if (s.kind == OpKind::kImm) {
     const unsigned count = static_cast<unsigned>(s.value) & mask;
     if (!is_rm(d) || count == 0) return false;
+    prepare(e, in, writes, true);
     load_dest(e, in);
     if (rotate) {         // by CL as the interpreter does: the host's OF for counts > 1 (undefined
       e.mov(ecx, count);  // in the SDM) differs between the imm8 and CL forms on some hosts
@@ -166,13 +181,16 @@ bool shift(Emitter& e, const x86::DecodedInst& in) {
     return true;
   }
   if (!is_gpr(d) || s.kind != OpKind::kGpr || s.reg != arch::kRcx) return false;
+  // A count of 0 writes no flag: both ways leave every flag in st.rflags.
   Xbyak::Label zero, done;
+  e.materialize();
   e.load_gpr(rax, d.reg);
   e.mov(rcx, e.gpr64(arch::kRcx));
   e.and_(ecx, mask);
   e.jz(zero, Xbyak::CodeGenerator::T_NEAR);
   op(cl);
   finish(e, in, true, writes);
+  e.materialize();
   e.jmp(done, Xbyak::CodeGenerator::T_NEAR);
   e.L(zero);  // count 0: flags unchanged, but a 32-bit destination is still zero-extended
   if (size == 4) e.store_gpr(d.reg, 4, rax);
@@ -185,6 +203,7 @@ bool imul(Emitter& e, const x86::DecodedInst& in) {
   if (in.num_operands < 2 || !is_gpr(d) || d.size == 1) return false;
   const x86::Operand& s = in.ops[1];
   if (!is_rm(s) || (in.num_operands == 3 && in.ops[2].kind != OpKind::kImm)) return false;
+  prepare(e, in, kArithFlags, true);
   if (s.kind == OpKind::kMem) {
     e.effective_address(s, in.addrsize);
     e.load_mem(s.seg, d.size);
@@ -206,6 +225,7 @@ bool imul(Emitter& e, const x86::DecodedInst& in) {
 // NOT/NEG r/m (SDM Vol. 2B): NOT writes no flag, NEG all (as SUB from 0).
 bool not_neg(Emitter& e, const x86::DecodedInst& in, bool neg) {
   if (!is_rm(in.ops[0])) return false;
+  if (neg) prepare(e, in, kArithFlags, true);
   load_dest(e, in);
   const Xbyak::Reg a = sized(rax, in.ops[0].size);
   neg ? e.neg(a) : e.not_(a);
@@ -219,7 +239,7 @@ bool bswap(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand& d = in.ops[0];
   if (!is_gpr(d)) return false;
   if (d.size == 2) {
-    e.xor_(eax, eax);
+    e.mov(eax, 0);  // not xor: the host flags stay the guest's
   } else {
     e.load_gpr(rax, d.reg);
     d.size == 8 ? e.bswap(rax) : e.bswap(eax);
@@ -235,6 +255,8 @@ bool bswap(Emitter& e, const x86::DecodedInst& in) {
 bool mul1(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand& s = in.ops[0];
   if (in.num_operands != 1 || !is_rm(s)) return false;
+  const uint32_t keep = kArithFlags & e.flags_live;
+  prepare(e, in, kArithFlags, false);
   if (s.kind == OpKind::kMem) {
     e.effective_address(s, in.addrsize);
     e.load_mem(s.seg, s.size);
@@ -242,22 +264,17 @@ bool mul1(Emitter& e, const x86::DecodedInst& in) {
   } else {
     e.load_gpr(rcx, s.reg);
   }
+  if (keep & ~(kCF | kOF)) e.guest_flags_to_host();  // uses rax: before RAX is loaded
   e.load_gpr(rax, arch::kRax);
-  const uint32_t keep = kArithFlags & e.flags_live;
-  if (keep & ~(kCF | kOF)) e.guest_flags_to_host();
   const Xbyak::Reg b = sized(rcx, s.size);
   in.op == ZYDIS_MNEMONIC_MUL ? e.mul(b) : e.imul(b);
-  if (keep) {
-    e.pushfq();
-    e.pop(r15);
-  }
+  e.flags_written(kArithFlags, keep, true);
   if (s.size == 1) {
     e.store_gpr(arch::kRax, 2, rax);
   } else {
     e.store_gpr(arch::kRax, s.size, rax);
     e.store_gpr(arch::kRdx, s.size, rdx);
   }
-  if (keep) e.merge_flags(keep);
   return true;
 }
 

@@ -1,6 +1,6 @@
 // Condition codes and near control transfer: Jcc, JMP rel, CALL rel, RET (64-bit), CMOVcc,
-// SETcc. Conditions are evaluated by the host on the guest's arithmetic flags (loaded with
-// POPFQ: arithmetic bits only, so TF/DF/AC/IF stay the host's).
+// SETcc. Conditions are the host's own on the flags of the instruction that set them while
+// the host still holds them, else a test of the saved flags (Emitter::condition).
 #include <Zydis/Mnemonic.h>
 
 #include "engine/emu/jit/emitter.hpp"
@@ -123,7 +123,7 @@ void setcc(Emitter& e, unsigned cc, const Xbyak::Reg8& dst) {
 // rcx = the next instruction's address.
 void next_rip(Emitter& e) {
   e.mov(rcx, e.field64(e.lay.rip));
-  e.add(rcx, static_cast<int>(e.pending + e.length));
+  e.lea(rcx, ptr[rcx + static_cast<int>(e.pending + e.length)]);  // keeps host flags
   e.wrap_ip(rcx);
 }
 
@@ -162,8 +162,7 @@ bool jcc(Emitter& e, const x86::DecodedInst& in) {
     const int64_t rel = in.ops[0].value;
     const int64_t through = e.pending + e.length;
     Xbyak::Label taken;
-    e.guest_flags_to_host();
-    jcc_to(e, in.opcode, taken);
+    jcc_to(e, e.condition(in.opcode), taken);
     e.jmp(e.direct_exit(e.index + 1, through, e.target_of(0)), Xbyak::CodeGenerator::T_NEAR);
     e.L(taken);
     e.jmp(e.direct_exit(e.index + 1, through + rel, e.target_of(rel)),
@@ -173,8 +172,7 @@ bool jcc(Emitter& e, const x86::DecodedInst& in) {
   }
   next_rip(e);
   rel_target(e, in);
-  e.guest_flags_to_host();
-  cmov(e, in.opcode, rcx, rdx);
+  cmov(e, e.condition(in.opcode), rcx, rdx);
   set_rip(e, rcx);
   return true;
 }
@@ -200,7 +198,7 @@ bool call(Emitter& e, const x86::DecodedInst& in) {
   next_rip(e);
   e.mov(r14, rcx);
   e.mov(r13, e.gpr64(arch::kRsp));
-  e.sub(r13, 8);
+  e.lea(r13, ptr[r13 - 8]);  // keeps the host flags (lazily saved guest flags)
   e.store_mem(arch::kSs, 8);
   e.mov(e.gpr64(arch::kRsp), r13);
   const int64_t rel = in.ops[0].value;
@@ -235,8 +233,7 @@ bool cmovcc(Emitter& e, const x86::DecodedInst& in) {
     e.load_gpr(rax, s.reg);
   }
   e.load_gpr(rdx, d.reg);
-  e.guest_flags_to_host();
-  cmov(e, in.opcode, rdx, rax);  // 64-bit move: store_gpr applies the size rules
+  cmov(e, e.condition(in.opcode), rdx, rax);  // 64-bit move: store_gpr applies the size rules
   e.store_gpr(d.reg, d.size, rdx);
   return true;
 }
@@ -244,8 +241,7 @@ bool cmovcc(Emitter& e, const x86::DecodedInst& in) {
 bool set(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand& d = in.ops[0];
   if (!is_rm(d)) return false;
-  e.guest_flags_to_host();
-  setcc(e, in.opcode, al);
+  setcc(e, e.condition(in.opcode), al);
   e.movzx(eax, al);
   if (d.kind == OpKind::kGpr) {
     e.store_gpr(d.reg, 1, rax);

@@ -78,7 +78,7 @@ bool push(Emitter& e, const x86::DecodedInst& in) {
   else
     return false;
   e.mov(r13, e.gpr64(arch::kRsp));
-  e.sub(r13, 8);
+  e.lea(r13, ptr[r13 - 8]);  // keeps the host flags (lazily saved guest flags)
   e.store_mem(arch::kSs, 8);
   e.mov(e.gpr64(arch::kRsp), r13);
   return true;

@@ -35,6 +35,7 @@ namespace {
 
 // One instruction through its interpreter handler (call threading).
 void emit_call(Emitter& e, const x86::DecodedInst& in, Handler h) {
+  e.materialize();  // the handler reads and writes st.rflags
   e.add_rip(e.pending);
   e.pending = 0;
   e.mov(rcx, e.field64(e.lay.rip));
@@ -69,6 +70,18 @@ void patch_jump(uint8_t* at, const void* target) {
 }
 
 namespace {
+
+// RF lasts one instruction: cleared after a block's first one, keeping the host flags when they
+// hold the guest's (lahf/seto, then an add that overflows iff OF was set, and sahf: no popfq).
+void clear_rf(Emitter& e) {
+  const auto clear = [&] { e.and_(e.field64(e.lay.rflags), ~static_cast<int>(1u << 16)); };
+  if (!e.host_flags) return clear();
+  e.lahf();
+  e.seto(al);
+  clear();
+  e.add(al, 0x7f);
+  e.sahf();
+}
 
 // The chained entry: a patchable 5-byte NOP (see retire()), then the checks the run loop
 // would make between blocks, as far as chained code needs them (Header).
@@ -133,8 +146,9 @@ BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> ins
     if (emit_native(e, in)) {
       ++native;
       e.pending = e.sets_rip ? 0 : e.pending + in.length;
-      if (i == 0) e.and_(e.field64(layout.rflags), ~static_cast<int>(1u << 16));
+      if (i == 0) clear_rf(e);
       if (e.wrote_memory && !e.ended) {  // a slow store to a code page may have dropped this block
+        e.clobber_flags();
         e.cmp(e.byte[rbx + layout.end_block], 0);
         e.jne(e.exit(kLeft, e.index + 1, e.pending), CodeGenerator::T_NEAR);
       }
