@@ -3,6 +3,7 @@
 // Exit status 0 when no divergence was found, 1 otherwise, 2 on setup errors.
 //   vessel-difftest --oracle both --count 1000000 --seed 1
 //   vessel-difftest --oracle kvm --case 0x1234abcd   (re-run and print one case)
+//   vessel-difftest --exec jit --count 300000        (the translator instead of the interpreter)
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
@@ -27,9 +28,13 @@ int main(int argc, char** argv) {
   app.add_option("--max-reports", max_reports, "divergences printed in full");
   app.add_option("--case", only, "run only the case with this id (as printed in reports)");
   app.add_flag("--corpus", corpus, "also run the hand-written corpus");
+  std::string exec = "interp";
+  app.add_option("--exec", exec, "the software engine's interpreter, or its translator")
+      ->check(CLI::IsMember({"interp", "jit"}));
   CLI11_PARSE(app, argc, argv);
 
-  auto emu = make_emu_runner();
+  auto emu = make_emu_runner(exec == "jit" ? vessel::engine::emu::ExecMode::kJit
+                                           : vessel::engine::emu::ExecMode::kInterp);
   if (!emu) {
     fmt::print(stderr, "emu: {}\n", emu.error().message);
     return 2;

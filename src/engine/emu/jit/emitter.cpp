@@ -44,7 +44,7 @@ Xbyak::Label& Emitter::find_exit(uint32_t status, unsigned retired, int64_t rip_
                                  ExitKind kind, uint64_t target_gpa) {
   for (Exit& x : exits_)
     if (x.status == status && x.retired == retired && x.rip_delta == rip_delta && x.kind == kind &&
-        x.target_gpa == target_gpa)
+        x.target_gpa == target_gpa && x.dirty == dirty)
       return x.label;
   exits_.emplace_back();
   Exit& x = exits_.back();
@@ -53,6 +53,7 @@ Xbyak::Label& Emitter::find_exit(uint32_t status, unsigned retired, int64_t rip_
   x.rip_delta = rip_delta;
   x.kind = kind;
   x.target_gpa = target_gpa;
+  x.dirty = dirty;
   return x.label;
 }
 
@@ -78,6 +79,7 @@ Xbyak::Label& Emitter::indirect_exit(unsigned retired) {
 void Emitter::emit_exits(Xbyak::Label& epilogue) {
   for (Exit& x : exits_) {
     L(x.label);
+    store_cached(x.dirty);  // before a chained jump too: the successor loads its own
     add_rip(x.rip_delta);
     if (x.retired) {
       add(field64(lay.retired), static_cast<int>(x.retired));
@@ -132,7 +134,36 @@ void Emitter::leave_with_slot(const ExitSlot* slot) {
   mov(qword[rcx], rax);
 }
 
+void Emitter::load_cached() {
+  for (unsigned r = 0; r < 16; ++r)
+    if (cached(r)) mov(host_of(r), gpr64(r));
+}
+
+void Emitter::store_cached(uint16_t mask) {
+  for (unsigned r = 0; r < 16; ++r)
+    if (cached(r) && (mask >> r & 1)) mov(gpr64(r), host_of(r));
+}
+
 void Emitter::store_gpr(unsigned reg, unsigned size, const Xbyak::Reg64& src) {
+  if (cached(reg)) {  // the host register's own partial writes are the guest's
+    const Xbyak::Reg64 h = host_of(reg);
+    mark_dirty(reg);
+    switch (size) {
+      case 1:
+        mov(h.cvt8(), src.cvt8());
+        break;
+      case 2:
+        mov(h.cvt16(), src.cvt16());
+        break;
+      case 4:
+        mov(h.cvt32(), src.cvt32());
+        break;
+      default:
+        if (src.getIdx() != h.getIdx()) mov(h, src);
+        break;
+    }
+    return;
+  }
   const int off = lay.gpr + 8 * static_cast<int>(reg);
   switch (size) {
     case 1:
@@ -151,22 +182,20 @@ void Emitter::store_gpr(unsigned reg, unsigned size, const Xbyak::Reg64& src) {
   }
 }
 
+// Base and index straight from their cached host registers when they are cached.
 void Emitter::effective_address(const x86::Operand& op, unsigned addrsize) {
   const int32_t disp = static_cast<int32_t>(op.value);
   if (op.base == x86::kRipReg) {  // 64-bit mode only: next RIP + disp
     mov(r13, field64(lay.rip));
     add(r13, static_cast<int>(pending + length) + disp);
   } else if (op.base != x86::kNoReg) {
-    mov(r13, gpr64(op.base));
-    if (op.index != x86::kNoReg) {
-      mov(rcx, gpr64(op.index));
-      lea(r13, ptr[r13 + rcx * op.scale + disp]);
-    } else if (disp) {
-      lea(r13, ptr[r13 + disp]);
-    }
+    const Xbyak::Reg64 base = gpr_source(op.base, r13);
+    if (op.index != x86::kNoReg)
+      lea(r13, ptr[base + gpr_source(op.index, rcx) * op.scale + disp]);
+    else if (disp || base.getIdx() != r13.getIdx())
+      lea(r13, ptr[base + disp]);
   } else if (op.index != x86::kNoReg) {
-    mov(rcx, gpr64(op.index));
-    lea(r13, ptr[rcx * op.scale + disp]);
+    lea(r13, ptr[gpr_source(op.index, rcx) * op.scale + disp]);
   } else {
     mov(r13, static_cast<uint64_t>(static_cast<int64_t>(disp)));
   }
@@ -250,6 +279,10 @@ void Emitter::access_mem(unsigned seg, unsigned size, bool store) {
   }
   L(miss);
   add_rip(pending);
+  // The call clobbers r8-r11: keep the cached GPRs in the frame, so that they are intact
+  // whether the access faults (the fault exit writes the dirty ones back) or not.
+  for (unsigned i = 0; i < kCacheRegs; ++i)
+    if (i < regs.count) mov(qword[rsp + 8 + 8 * static_cast<int>(i)], host_reg(i));
   mov(rdi, rbx);
   mov(esi, seg);
   mov(rdx, r13);
@@ -262,6 +295,8 @@ void Emitter::access_mem(unsigned seg, unsigned size, bool store) {
     mov(rax, reinterpret_cast<uint64_t>(&slow_read));
   }
   call(rax);
+  for (unsigned i = 0; i < kCacheRegs; ++i)
+    if (i < regs.count) mov(host_reg(i), qword[rsp + 8 + 8 * static_cast<int>(i)]);
   test(eax, eax);
   jnz(exit(kFault, index, 0), T_NEAR);
   sub_rip(pending);
@@ -279,9 +314,9 @@ void Emitter::store_mem(unsigned seg, unsigned size) {
 }
 
 void Emitter::guest_flags_to_host() {
-  mov(r8, field64(lay.rflags));
-  and_(r8d, kArithFlags);
-  push(r8);
+  mov(rdi, field64(lay.rflags));
+  and_(edi, kArithFlags);
+  push(rdi);
   popfq();
 }
 

@@ -3,7 +3,10 @@
 // Registers: rbx = Cpu*, rbp = the run loop's budget (both callee-saved, so they survive
 // calls into C++). Within one instruction r13 holds a memory operand's offset, r14 a value to
 // store and r15 saved host flags (callee-saved: they survive the slow-path calls); rax, rcx,
-// rdx, rsi, rdi, r8-r11 are scratch. [rsp] is a spill slot for slow-path results.
+// rdx, rsi, rdi are scratch. r8-r11 hold the guest GPRs the block caches (reg_cache.hpp) from
+// its entries to its exits: CpuState::gpr is behind them (only the `dirty` ones) until an exit
+// writes them back or a handler call needs the whole state. [rsp] is a spill slot for
+// slow-path results, [rsp+8..39] where slow-path calls keep r8-r11 (caller-saved).
 //
 // RIP and the retired count are not updated per instruction: `pending` counts the bytes of
 // instructions done since st.rip was last stored, and each exit adds its own counts. So st.rip
@@ -15,17 +18,19 @@
 #include <xbyak/xbyak.h>
 
 #include "engine/emu/jit/jit.hpp"
+#include "engine/emu/jit/reg_cache.hpp"
 
 namespace vessel::engine::emu::jit {
 
 struct Emitter : Xbyak::CodeGenerator {
-  Emitter(Jit& j, uint64_t block_gpa, x86::CodeMode code_mode, bool user_mode)
+  Emitter(Jit& j, uint64_t block_gpa, x86::CodeMode code_mode, bool user_mode, RegCache reg_cache)
       : Xbyak::CodeGenerator(j.cache.free_bytes(), j.cache.free_ptr()),
         jit(j),
         lay(j.layout),
         gpa(block_gpa),
         mode(code_mode),
-        user(user_mode) {}
+        user(user_mode),
+        regs(reg_cache) {}
 
   Xbyak::Address gpr64(unsigned r) { return qword[rbx + lay.gpr + 8 * static_cast<int>(r)]; }
   Xbyak::Address field64(int32_t off) { return qword[rbx + off]; }
@@ -51,9 +56,35 @@ struct Emitter : Xbyak::CodeGenerator {
   // RIP plus a constant).
   bool ip_sized(unsigned opsize) const { return ip_mask() == (~0ull >> (64 - 8 * opsize)); }
 
+  // ---- The block's cached guest GPRs (reg_cache.hpp) ----
+  static Xbyak::Reg64 host_reg(unsigned i) { return Xbyak::Reg64(8 + static_cast<int>(i)); }
+  // The host register holding guest GPR `reg` (0-15) for the whole block, if it is cached.
+  bool cached(unsigned reg) const { return regs.has(reg); }
+  Xbyak::Reg64 host_of(unsigned reg) const {
+    return host_reg(static_cast<unsigned>(regs.host[reg]));
+  }
+  // The cached GPRs from CpuState (block entry, after a handler call).
+  void load_cached();
+  // Writes the `mask` cached GPRs back to CpuState.
+  void store_cached(uint16_t mask);
+  // A native emitter wrote cached GPR `reg` in its host register itself.
+  void mark_dirty(unsigned reg) { dirty |= static_cast<uint16_t>(1u << reg); }
+
   // ---- Operands of the current instruction (native_*.cpp) ----
-  // Guest register at `size` into host register `dst` (zero-extended); false for AH..BH.
-  void load_gpr(const Xbyak::Reg64& dst, unsigned reg) { mov(dst, gpr64(reg)); }
+  // Guest register `reg` (0-15, all 64 bits) into host register `dst`.
+  void load_gpr(const Xbyak::Reg64& dst, unsigned reg) {
+    if (!cached(reg))
+      mov(dst, gpr64(reg));
+    else if (dst.getIdx() != host_of(reg).getIdx())
+      mov(dst, host_of(reg));
+  }
+  // A register holding guest GPR `reg` for reading: its cached host register, else `scratch`
+  // loaded from CpuState.
+  Xbyak::Reg64 gpr_source(unsigned reg, const Xbyak::Reg64& scratch) {
+    if (cached(reg)) return host_of(reg);
+    mov(scratch, gpr64(reg));
+    return scratch;
+  }
   // Stores `src` at `size` with the partial-write rules (8/16 merge, 32 zero-extends).
   void store_gpr(unsigned reg, unsigned size, const Xbyak::Reg64& src);
   // r13 = the operand's offset (wrapped to the address size).
@@ -62,7 +93,7 @@ struct Emitter : Xbyak::CodeGenerator {
   // fault, leaves the block with the instruction not done.
   void load_mem(unsigned seg, unsigned size);
   void store_mem(unsigned seg, unsigned size);
-  // Guest arithmetic flags into the host's (for Jcc/CMOVcc/SETcc); uses only r8.
+  // Guest arithmetic flags into the host's (for Jcc/CMOVcc/SETcc); uses only rdi.
   void guest_flags_to_host();
   // Merges the host flags saved in r15 (pushfq; pop r15) into the guest's, under `mask`.
   void merge_flags(uint32_t mask);
@@ -80,6 +111,10 @@ struct Emitter : Xbyak::CodeGenerator {
   bool sets_rip = false;      // it stored st.rip itself (branches): pending is 0 after it
   bool ended = false;         // it jumped to the block's exits itself (chained branches)
   uint32_t flags_live = 0x8d5;  // arithmetic flags live after it (lazy flags: only these saved)
+  const RegCache regs;          // the guest GPRs in r8-r11
+  // The cached GPRs written since CpuState last had them, at this point of the emission (the
+  // code is straight-line: every exit takes the mask of the place that jumps to it).
+  uint16_t dirty = 0;
 
  private:
   void tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& miss);
@@ -96,6 +131,7 @@ struct Emitter : Xbyak::CodeGenerator {
     int64_t rip_delta;
     ExitKind kind;
     uint64_t target_gpa;
+    uint16_t dirty;  // cached GPRs it writes back
   };
   Xbyak::Label& find_exit(uint32_t status, unsigned retired, int64_t rip_delta, ExitKind kind,
                           uint64_t target_gpa);

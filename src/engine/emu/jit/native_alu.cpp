@@ -168,7 +168,7 @@ bool shift(Emitter& e, const x86::DecodedInst& in) {
   if (!is_gpr(d) || s.kind != OpKind::kGpr || s.reg != arch::kRcx) return false;
   Xbyak::Label zero, done;
   e.load_gpr(rax, d.reg);
-  e.mov(rcx, e.gpr64(arch::kRcx));
+  e.load_gpr(rcx, arch::kRcx);
   e.and_(ecx, mask);
   e.jz(zero, Xbyak::CodeGenerator::T_NEAR);
   op(cl);

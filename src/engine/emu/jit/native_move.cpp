@@ -77,20 +77,20 @@ bool push(Emitter& e, const x86::DecodedInst& in) {
     e.mov(r14, static_cast<uint64_t>(s.value));
   else
     return false;
-  e.mov(r13, e.gpr64(arch::kRsp));
+  e.load_gpr(r13, arch::kRsp);
   e.sub(r13, 8);
   e.store_mem(arch::kSs, 8);
-  e.mov(e.gpr64(arch::kRsp), r13);
+  e.store_gpr(arch::kRsp, 8, r13);
   return true;
 }
 
 bool pop(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand& d = in.ops[0];
   if (e.mode != x86::CodeMode::k64 || in.opsize != 8 || !is_gpr(d)) return false;
-  e.mov(r13, e.gpr64(arch::kRsp));
+  e.load_gpr(r13, arch::kRsp);
   e.load_mem(arch::kSs, 8);
   e.lea(rcx, ptr[r13 + 8]);
-  e.mov(e.gpr64(arch::kRsp), rcx);
+  e.store_gpr(arch::kRsp, 8, rcx);
   e.store_gpr(d.reg, 8, rax);  // after RSP: POP RSP loads the popped value
   return true;
 }
