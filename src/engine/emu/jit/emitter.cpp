@@ -172,9 +172,9 @@ void Emitter::store_gpr(unsigned reg, unsigned size, const Xbyak::Reg64& src) {
     case 2:
       mov(word[rbx + off], src.cvt16());
       break;
-    case 4:
-      mov(src.cvt32(), src.cvt32());
-      mov(qword[rbx + off], src);
+    case 4:  // zero-extends, without touching `src` (it may be a cached GPR)
+      mov(dword[rbx + off], src.cvt32());
+      mov(dword[rbx + off + 4], 0);
       break;
     default:
       mov(qword[rbx + off], src);

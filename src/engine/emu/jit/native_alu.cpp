@@ -30,19 +30,24 @@ Xbyak::Reg sized(const Xbyak::Reg64& r, unsigned size) {
   }
 }
 
-// rax = operand 0 (GPR or memory; r13 keeps a memory operand's offset for the write back).
-void load_dest(Emitter& e, const x86::DecodedInst& in) {
+// The register to compute operand 0 in: a cached GPR's own host register (the host's partial
+// writes are the guest's), else rax loaded with it (r13 keeps a memory operand's offset for
+// the write back).
+Xbyak::Reg64 load_dest(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand& d = in.ops[0];
   if (d.kind == OpKind::kGpr) {
+    if (e.cached(d.reg)) return e.host_of(d.reg);
     e.load_gpr(rax, d.reg);
   } else {
     e.effective_address(d, in.addrsize);
     e.load_mem(d.seg, d.size);
   }
+  return rax;
 }
 
-// Saves the host flags of the operation just done, writes rax back to operand 0, merges the
-// flags it writes that are live after it (lazy flags: dead ones are never stored).
+// Saves the host flags of the operation just done, writes rax back to operand 0 (unless it is
+// a cached GPR, computed in place by load_dest), merges the flags it writes that are live
+// after it (lazy flags: dead ones are never stored).
 void finish(Emitter& e, const x86::DecodedInst& in, bool write_back, uint32_t flags) {
   const uint32_t keep = flags & e.flags_live;
   if (keep) {
@@ -51,7 +56,9 @@ void finish(Emitter& e, const x86::DecodedInst& in, bool write_back, uint32_t fl
   }
   const x86::Operand& d = in.ops[0];
   if (write_back) {
-    if (d.kind == OpKind::kGpr) {
+    if (d.kind == OpKind::kGpr && e.cached(d.reg)) {
+      e.mark_dirty(d.reg);
+    } else if (d.kind == OpKind::kGpr) {
       e.store_gpr(d.reg, d.size, rax);
     } else {
       e.mov(r14, rax);
@@ -65,22 +72,23 @@ bool binary(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand &d = in.ops[0], &s = in.ops[1];
   if (!is_rm(d)) return false;
   const unsigned size = d.size;
+  Xbyak::Reg64 dst = rax, src = rdx;
   if (s.kind == OpKind::kMem) {  // r, [m]: the memory source first (rax is the load's)
     if (d.kind != OpKind::kGpr) return false;
     e.effective_address(s, in.addrsize);
     e.load_mem(s.seg, size);
     e.mov(rdx, rax);
-    e.load_gpr(rax, d.reg);
+    dst = load_dest(e, in);
   } else if (is_gpr(s) || s.kind == OpKind::kImm) {
-    load_dest(e, in);
+    dst = load_dest(e, in);
     if (s.kind == OpKind::kGpr)
-      e.load_gpr(rdx, s.reg);
+      src = e.gpr_source(s.reg, rdx);
     else
       e.mov(rdx, static_cast<uint64_t>(s.value));
   } else {
     return false;
   }
-  const Xbyak::Reg a = sized(rax, size), b = sized(rdx, size);
+  const Xbyak::Reg a = sized(dst, size), b = sized(src, size);
   bool write_back = true;
   switch (in.op) {
     case ZYDIS_MNEMONIC_ADD:
@@ -121,8 +129,7 @@ bool binary(Emitter& e, const x86::DecodedInst& in) {
 
 bool inc_dec(Emitter& e, const x86::DecodedInst& in, bool dec) {
   if (!is_rm(in.ops[0])) return false;
-  load_dest(e, in);
-  const Xbyak::Reg a = sized(rax, in.ops[0].size);
+  const Xbyak::Reg a = sized(load_dest(e, in), in.ops[0].size);
   dec ? e.dec(a) : e.inc(a);
   finish(e, in, true, kArithFlags & ~kCF);  // CF is kept
   return true;
@@ -134,7 +141,7 @@ bool shift(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand &d = in.ops[0], &s = in.ops[1];
   const unsigned size = d.size;
   const unsigned mask = size == 8 ? 63 : 31;
-  const Xbyak::Reg a = sized(rax, size);
+  Xbyak::Reg a = sized(rax, size);
   const auto op = [&](const auto& count) {
     switch (in.op) {
       case ZYDIS_MNEMONIC_SHL:
@@ -155,7 +162,7 @@ bool shift(Emitter& e, const x86::DecodedInst& in) {
   if (s.kind == OpKind::kImm) {
     const unsigned count = static_cast<unsigned>(s.value) & mask;
     if (!is_rm(d) || count == 0) return false;
-    load_dest(e, in);
+    a = sized(load_dest(e, in), size);
     if (rotate) {         // by CL as the interpreter does: the host's OF for counts > 1 (undefined
       e.mov(ecx, count);  // in the SDM) differs between the imm8 and CL forms on some hosts
       op(cl);
@@ -167,7 +174,8 @@ bool shift(Emitter& e, const x86::DecodedInst& in) {
   }
   if (!is_gpr(d) || s.kind != OpKind::kGpr || s.reg != arch::kRcx) return false;
   Xbyak::Label zero, done;
-  e.load_gpr(rax, d.reg);
+  const Xbyak::Reg64 dst = load_dest(e, in);
+  a = sized(dst, size);
   e.load_gpr(rcx, arch::kRcx);
   e.and_(ecx, mask);
   e.jz(zero, Xbyak::CodeGenerator::T_NEAR);
@@ -175,7 +183,7 @@ bool shift(Emitter& e, const x86::DecodedInst& in) {
   finish(e, in, true, writes);
   e.jmp(done, Xbyak::CodeGenerator::T_NEAR);
   e.L(zero);  // count 0: flags unchanged, but a 32-bit destination is still zero-extended
-  if (size == 4) e.store_gpr(d.reg, 4, rax);
+  if (size == 4) e.store_gpr(d.reg, 4, dst);
   e.L(done);
   return true;
 }
@@ -185,18 +193,20 @@ bool imul(Emitter& e, const x86::DecodedInst& in) {
   if (in.num_operands < 2 || !is_gpr(d) || d.size == 1) return false;
   const x86::Operand& s = in.ops[1];
   if (!is_rm(s) || (in.num_operands == 3 && in.ops[2].kind != OpKind::kImm)) return false;
+  Xbyak::Reg64 src = rdx;
   if (s.kind == OpKind::kMem) {
     e.effective_address(s, in.addrsize);
     e.load_mem(s.seg, d.size);
     e.mov(rdx, rax);
   } else {
-    e.load_gpr(rdx, s.reg);
+    src = e.gpr_source(s.reg, rdx);
   }
-  const Xbyak::Reg a = sized(rax, d.size), b = sized(rdx, d.size);
+  const Xbyak::Reg64 dst = e.cached(d.reg) ? e.host_of(d.reg) : rax;
+  const Xbyak::Reg a = sized(dst, d.size), b = sized(src, d.size);
   if (in.num_operands == 3) {
     e.imul(a, b, static_cast<int>(in.ops[2].value));
   } else {
-    e.load_gpr(rax, d.reg);
+    e.load_gpr(dst, d.reg);  // nothing when cached
     e.imul(a, b);
   }
   finish(e, in, true, kArithFlags);
@@ -206,8 +216,7 @@ bool imul(Emitter& e, const x86::DecodedInst& in) {
 // NOT/NEG r/m (SDM Vol. 2B): NOT writes no flag, NEG all (as SUB from 0).
 bool not_neg(Emitter& e, const x86::DecodedInst& in, bool neg) {
   if (!is_rm(in.ops[0])) return false;
-  load_dest(e, in);
-  const Xbyak::Reg a = sized(rax, in.ops[0].size);
+  const Xbyak::Reg a = sized(load_dest(e, in), in.ops[0].size);
   neg ? e.neg(a) : e.not_(a);
   finish(e, in, true, neg ? kArithFlags : 0);
   return true;
@@ -220,11 +229,15 @@ bool bswap(Emitter& e, const x86::DecodedInst& in) {
   if (!is_gpr(d)) return false;
   if (d.size == 2) {
     e.xor_(eax, eax);
-  } else {
-    e.load_gpr(rax, d.reg);
-    d.size == 8 ? e.bswap(rax) : e.bswap(eax);
+    e.store_gpr(d.reg, 2, rax);
+    return true;
   }
-  e.store_gpr(d.reg, d.size, rax);
+  const Xbyak::Reg64 dst = load_dest(e, in);
+  d.size == 8 ? e.bswap(dst) : e.bswap(dst.cvt32());  // the 32-bit form zero-extends
+  if (e.cached(d.reg))
+    e.mark_dirty(d.reg);
+  else
+    e.store_gpr(d.reg, d.size, rax);
   return true;
 }
 

@@ -28,11 +28,15 @@ void load_operand(Emitter& e, const x86::DecodedInst& in, const x86::Operand& op
 bool mov(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand &d = in.ops[0], &s = in.ops[1];
   if (!is_rm(d) || !(is_rm(s) || s.kind == OpKind::kImm)) return false;
-  load_operand(e, in, s, d.size);
+  Xbyak::Reg64 src = rax;
+  if (s.kind == OpKind::kGpr)
+    src = e.gpr_source(s.reg, rax);  // a cached GPR is moved from its host register
+  else
+    load_operand(e, in, s, d.size);
   if (d.kind == OpKind::kGpr) {
-    e.store_gpr(d.reg, d.size, rax);
+    e.store_gpr(d.reg, d.size, src);
   } else {
-    e.mov(r14, rax);
+    e.mov(r14, src);
     e.effective_address(d, in.addrsize);
     e.store_mem(d.seg, d.size);
   }
