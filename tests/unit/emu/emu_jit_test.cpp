@@ -505,6 +505,22 @@ TEST(EmuJit, PartialWritesOfCachedRegisters) {
     expect_same(s, 12);
 }
 
+// Immediate operands straight into the host instruction, on cached registers (named twice)
+// and uncached ones, at every width, with immediates at the edges of imm8/imm16/imm32.
+TEST(EmuJit, ImmediatesOnCachedRegisters) {
+  const std::pair<const char*, const char*> regs[] = {
+      {"rax", "rdx"}, {"eax", "edx"}, {"ax", "dx"}, {"al", "dl"}, {"r9", "r12"}};
+  for (const char* op : {"add", "or", "and", "sub", "xor", "cmp", "test", "adc", "sbb", "mov"})
+    for (const auto& [r, other] : regs)
+      for (const char* imm : {"-3", "0x7f", "0x80", "0x7fff", "-0x8000", "0x12345678", "-1"}) {
+        const std::string src = std::string(op) + " " + r + ", " + imm +
+                                "\nadd rsi, rax\nadd rsi, "
+                                "r9\nsbb " +
+                                other + ", " + r + "\n" + op + " " + other + ", " + imm;
+        expect_same(src, 1);
+      }
+}
+
 // 32-bit protected mode without paging: memory operands take the inline TLB path only through
 // a flat segment; a segment with a base, a short limit or no write permission must still
 // relocate or fault exactly as the interpreter does.

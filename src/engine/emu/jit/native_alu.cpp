@@ -5,6 +5,8 @@
 // interpreter's fast forms; the result is the same as the interpreter's.
 #include <Zydis/Mnemonic.h>
 
+#include <optional>
+
 #include "engine/emu/interp/alu_ops.hpp"
 #include "engine/emu/jit/emitter.hpp"
 
@@ -68,6 +70,46 @@ void finish(Emitter& e, const x86::DecodedInst& in, bool write_back, uint32_t fl
   if (keep) e.merge_flags(keep);
 }
 
+// An immediate as the host instruction's imm8/imm16/imm32 for an operation of `size` bytes
+// (sign-extended, as xbyak picks the encoding); none for a 64-bit one beyond imm32's range.
+std::optional<uint32_t> host_imm(const x86::Operand& s, unsigned size) {
+  const int64_t v = s.value;
+  if (size == 8 && v != static_cast<int32_t>(v)) return std::nullopt;
+  const int32_t imm = size == 1   ? static_cast<int8_t>(v)
+                      : size == 2 ? static_cast<int16_t>(v)
+                                  : static_cast<int32_t>(v);
+  return static_cast<uint32_t>(imm);
+}
+
+// `a op= imm` for the binary operations that read no flag; false for ADC/SBB.
+bool op_with_imm(Emitter& e, uint16_t op, const Xbyak::Reg& a, uint32_t imm) {
+  switch (op) {
+    case ZYDIS_MNEMONIC_ADD:
+      e.add(a, imm);
+      return true;
+    case ZYDIS_MNEMONIC_OR:
+      e.or_(a, imm);
+      return true;
+    case ZYDIS_MNEMONIC_AND:
+      e.and_(a, imm);
+      return true;
+    case ZYDIS_MNEMONIC_SUB:
+      e.sub(a, imm);
+      return true;
+    case ZYDIS_MNEMONIC_XOR:
+      e.xor_(a, imm);
+      return true;
+    case ZYDIS_MNEMONIC_CMP:
+      e.cmp(a, imm);
+      return true;
+    case ZYDIS_MNEMONIC_TEST:
+      e.test(a, imm);
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool binary(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand &d = in.ops[0], &s = in.ops[1];
   if (!is_rm(d)) return false;
@@ -81,6 +123,12 @@ bool binary(Emitter& e, const x86::DecodedInst& in) {
     dst = load_dest(e, in);
   } else if (is_gpr(s) || s.kind == OpKind::kImm) {
     dst = load_dest(e, in);
+    const auto imm = s.kind == OpKind::kImm ? host_imm(s, size) : std::nullopt;
+    if (imm && op_with_imm(e, in.op, sized(dst, size), *imm)) {
+      const bool compare = in.op == ZYDIS_MNEMONIC_CMP || in.op == ZYDIS_MNEMONIC_TEST;
+      finish(e, in, !compare, kArithFlags);
+      return true;
+    }
     if (s.kind == OpKind::kGpr)
       src = e.gpr_source(s.reg, rdx);
     else

@@ -28,6 +28,17 @@ void load_operand(Emitter& e, const x86::DecodedInst& in, const x86::Operand& op
 bool mov(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand &d = in.ops[0], &s = in.ops[1];
   if (!is_rm(d) || !(is_rm(s) || s.kind == OpKind::kImm)) return false;
+  if (s.kind == OpKind::kImm && d.kind == OpKind::kGpr && e.cached(d.reg)) {
+    const Xbyak::Reg64 h = e.host_of(d.reg);  // the host's MOV imm has the guest's width rules
+    const auto v = static_cast<uint64_t>(s.value);
+    d.size == 8 ? e.mov(h, v)
+                : e.mov(d.size == 4   ? Xbyak::Reg(h.cvt32())
+                        : d.size == 2 ? Xbyak::Reg(h.cvt16())
+                                      : Xbyak::Reg(h.cvt8()),
+                        v & (~0ull >> (64 - 8 * d.size)));
+    e.mark_dirty(d.reg);
+    return true;
+  }
   Xbyak::Reg64 src = rax;
   if (s.kind == OpKind::kGpr)
     src = e.gpr_source(s.reg, rax);  // a cached GPR is moved from its host register
