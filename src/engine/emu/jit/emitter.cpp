@@ -256,52 +256,66 @@ void Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& mis
 
 // A load into rax or a store of r14: the inline TLB hit path (64-bit mode, flat segments in
 // 32-bit mode), else the slow path through the soft MMU, which may fault (the instruction is
-// then not done).
+// then not done). The slow path is out of line, after the block's exits (emit_slow_paths), so
+// that hits run straight on.
 void Emitter::access_mem(unsigned seg, unsigned size, bool store) {
-  Xbyak::Label miss, done;
-  if (mode != x86::CodeMode::k16) {
-    if (mode == x86::CodeMode::k32) flat_check(seg, store, miss);
-    tlb_lookup(seg, size, store ? 1 : 0, miss);
-    const Xbyak::Address at = size == 1   ? byte[rdi]
-                              : size == 2 ? word[rdi]
-                              : size == 4 ? dword[rdi]
-                                          : qword[rdi];
-    if (store)
-      mov(at, size == 1   ? Xbyak::Reg(r14b)
-              : size == 2 ? Xbyak::Reg(r14w)
-              : size == 4 ? Xbyak::Reg(r14d)
-                          : Xbyak::Reg(r14));
-    else if (size <= 2)
-      movzx(eax, at);
-    else
-      mov(size == 4 ? Xbyak::Reg(eax) : Xbyak::Reg(rax), at);
-    jmp(done, T_NEAR);
+  SlowPath& p = slow_.emplace_back();
+  p.seg = seg;
+  p.size = size;
+  p.store = store;
+  p.pending = pending;
+  p.fault = &exit(kFault, index, 0);  // with the cached GPRs dirty here
+  if (mode == x86::CodeMode::k16) {
+    jmp(p.miss, T_NEAR);
+    L(p.done);
+    return;
   }
-  L(miss);
-  add_rip(pending);
-  // The call clobbers r8-r11: keep the cached GPRs in the frame, so that they are intact
-  // whether the access faults (the fault exit writes the dirty ones back) or not.
-  for (unsigned i = 0; i < kCacheRegs; ++i)
-    if (i < regs.count) mov(qword[rsp + 8 + 8 * static_cast<int>(i)], host_reg(i));
-  mov(rdi, rbx);
-  mov(esi, seg);
-  mov(rdx, r13);
-  mov(ecx, size);
-  if (store) {
-    mov(r8, r14);
-    mov(rax, reinterpret_cast<uint64_t>(&slow_write));
-  } else {
-    mov(r8, rsp);  // the spill slot receives the value
-    mov(rax, reinterpret_cast<uint64_t>(&slow_read));
+  if (mode == x86::CodeMode::k32) flat_check(seg, store, p.miss);
+  tlb_lookup(seg, size, store ? 1 : 0, p.miss);
+  const Xbyak::Address at = size == 1   ? byte[rdi]
+                            : size == 2 ? word[rdi]
+                            : size == 4 ? dword[rdi]
+                                        : qword[rdi];
+  if (store)
+    mov(at, size == 1   ? Xbyak::Reg(r14b)
+            : size == 2 ? Xbyak::Reg(r14w)
+            : size == 4 ? Xbyak::Reg(r14d)
+                        : Xbyak::Reg(r14));
+  else if (size <= 2)
+    movzx(eax, at);
+  else
+    mov(size == 4 ? Xbyak::Reg(eax) : Xbyak::Reg(rax), at);
+  L(p.done);
+}
+
+void Emitter::emit_slow_paths() {
+  for (SlowPath& p : slow_) {
+    L(p.miss);
+    add_rip(p.pending);
+    // The call clobbers r8-r11: keep the cached GPRs in the frame, so that they are intact
+    // whether the access faults (the fault exit writes the dirty ones back) or not.
+    for (unsigned i = 0; i < kCacheRegs; ++i)
+      if (i < regs.count) mov(qword[rsp + 8 + 8 * static_cast<int>(i)], host_reg(i));
+    mov(rdi, rbx);
+    mov(esi, p.seg);
+    mov(rdx, r13);
+    mov(ecx, p.size);
+    if (p.store) {
+      mov(r8, r14);
+      mov(rax, reinterpret_cast<uint64_t>(&slow_write));
+    } else {
+      mov(r8, rsp);  // the spill slot receives the value
+      mov(rax, reinterpret_cast<uint64_t>(&slow_read));
+    }
+    call(rax);
+    for (unsigned i = 0; i < kCacheRegs; ++i)
+      if (i < regs.count) mov(host_reg(i), qword[rsp + 8 + 8 * static_cast<int>(i)]);
+    test(eax, eax);
+    jnz(*p.fault, T_NEAR);
+    sub_rip(p.pending);
+    if (!p.store) mov(rax, qword[rsp]);
+    jmp(p.done, T_NEAR);
   }
-  call(rax);
-  for (unsigned i = 0; i < kCacheRegs; ++i)
-    if (i < regs.count) mov(host_reg(i), qword[rsp + 8 + 8 * static_cast<int>(i)]);
-  test(eax, eax);
-  jnz(exit(kFault, index, 0), T_NEAR);
-  sub_rip(pending);
-  if (!store) mov(rax, qword[rsp]);
-  L(done);
 }
 
 void Emitter::load_mem(unsigned seg, unsigned size) {

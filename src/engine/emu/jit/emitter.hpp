@@ -50,6 +50,8 @@ struct Emitter : Xbyak::CodeGenerator {
   // The exit after a near indirect transfer (st.rip already set): probes the indirect lookup.
   Xbyak::Label& indirect_exit(unsigned retired);
   void emit_exits(Xbyak::Label& epilogue);
+  // The slow paths of the block's memory accesses (after its exits).
+  void emit_slow_paths();
   // The current instruction's target `rel` bytes after it, from the block's start.
   int64_t target_of(int64_t rel) const { return offset + length + rel; }
   // Whether near branches of operand size `opsize` wrap like RIP does (so that a target is
@@ -136,6 +138,14 @@ struct Emitter : Xbyak::CodeGenerator {
   Xbyak::Label& find_exit(uint32_t status, unsigned retired, int64_t rip_delta, ExitKind kind,
                           uint64_t target_gpa);
   std::list<Exit> exits_;
+  struct SlowPath {
+    Xbyak::Label miss, done;
+    unsigned seg, size;
+    bool store;
+    unsigned pending;     // RIP bytes not stored at the access
+    Xbyak::Label* fault;  // the exit if it faults
+  };
+  std::list<SlowPath> slow_;
 };
 
 inline constexpr uint32_t kArithFlags = 0x8d5;  // OF SF ZF AF PF CF

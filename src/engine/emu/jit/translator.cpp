@@ -154,6 +154,7 @@ BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> ins
   }
   emit_end(e, insts);
   e.emit_exits(epilogue);
+  e.emit_slow_paths();
   e.L(not_run);
   e.mov(eax, kNotRun);
   e.L(epilogue);
