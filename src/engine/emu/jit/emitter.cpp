@@ -172,9 +172,14 @@ void Emitter::store_gpr(unsigned reg, unsigned size, const Xbyak::Reg64& src) {
     case 2:
       mov(word[rbx + off], src.cvt16());
       break;
-    case 4:  // zero-extends, without touching `src` (it may be a cached GPR)
-      mov(dword[rbx + off], src.cvt32());
-      mov(dword[rbx + off + 4], 0);
+    case 4:  // zero-extends; a cached GPR as `src` must stay as it is
+      if (src.getIdx() >= 8 && src.getIdx() < 8 + static_cast<int>(kCacheRegs)) {
+        mov(dword[rbx + off], src.cvt32());
+        mov(dword[rbx + off + 4], 0);
+      } else {
+        mov(src.cvt32(), src.cvt32());
+        mov(qword[rbx + off], src);
+      }
       break;
     default:
       mov(qword[rbx + off], src);
