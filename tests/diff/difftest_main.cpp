@@ -3,7 +3,7 @@
 // Exit status 0 when no divergence was found, 1 otherwise, 2 on setup errors.
 //   vessel-difftest --oracle both --count 1000000 --seed 1
 //   vessel-difftest --oracle kvm --case 0x1234abcd   (re-run and print one case)
-//   vessel-difftest --jit --count 300000          (the translator instead of the interpreter)
+//   vessel-difftest --exec jit --count 300000        (the translator instead of the interpreter)
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Differential testing of the software x86-64 engine"};
   std::string oracle = "unicorn";
   uint64_t count = 10000, seed = 1, max_reports = 20, only = 0;
-  bool corpus = false, jit = false;
+  bool corpus = false;
   app.add_option("--oracle", oracle, "unicorn | kvm | both")
       ->check(CLI::IsMember({"unicorn", "kvm", "both"}));
   app.add_option("--count", count, "random cases to run");
@@ -28,12 +28,13 @@ int main(int argc, char** argv) {
   app.add_option("--max-reports", max_reports, "divergences printed in full");
   app.add_option("--case", only, "run only the case with this id (as printed in reports)");
   app.add_flag("--corpus", corpus, "also run the hand-written corpus");
-  app.add_flag("--jit", jit,
-               "test the translator (every block translated) instead of the interpreter");
+  std::string exec = "interp";
+  app.add_option("--exec", exec, "the software engine's interpreter, or its translator")
+      ->check(CLI::IsMember({"interp", "jit"}));
   CLI11_PARSE(app, argc, argv);
 
-  auto emu = make_emu_runner(jit ? vessel::engine::emu::ExecMode::kJit
-                                 : vessel::engine::emu::ExecMode::kInterp);
+  auto emu = make_emu_runner(exec == "jit" ? vessel::engine::emu::ExecMode::kJit
+                                           : vessel::engine::emu::ExecMode::kInterp);
   if (!emu) {
     fmt::print(stderr, "emu: {}\n", emu.error().message);
     return 2;

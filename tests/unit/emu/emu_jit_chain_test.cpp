@@ -151,15 +151,18 @@ struct LateController : bus::InterruptController {
 
 // A guest spinning in a tight chained loop still gets its timer interrupt: signalled (the
 // vCPU's waker calls request_exit) or only polled (then the chain span bounds the wait).
-void tight_loop_gets_interrupt(bool signalled) {
+// The handler sets RBX to 0x1234 (after checking the loop's registers, if it wants).
+void tight_loop_gets_interrupt(bool signalled,
+                               const std::string& loop = "xor eax, eax\n.l: inc rax\njmp .l",
+                               const std::string& handler = "mov ebx, 0x1234\nhlt") {
   SCOPED_TRACE(signalled ? "signalled" : "polled");
   ChainEnv e(ExecMode::kJit);
   LateController ic;
   e.cpu.set_interrupt_controller(&ic);
   e.set_gate(0x40, kHandlers);
-  e.load(kHandlers, assemble(64, "mov ebx, 0x1234\nhlt", kHandlers));
+  e.load(kHandlers, assemble(64, handler, kHandlers));
   e.st().gpr[kRbx] = 0;
-  e.load(kCode, assemble(64, "sti\nxor eax, eax\n.l: inc rax\njmp .l", kCode));
+  e.load(kCode, assemble(64, "sti\n" + loop, kCode));
   // The interrupt comes once the loop runs chained (the run loop has been visited a few times
   // after the first blocks, each visit at most a chain span apart), whatever the host's load.
   std::thread timer([&] {
@@ -184,6 +187,49 @@ TEST(EmuJitChain, TightChainedLoopGetsSignalledInterrupt) {
 
 TEST(EmuJitChain, TightChainedLoopGetsPolledInterrupt) {
   tight_loop_gets_interrupt(false);
+}
+
+// The loop keeps RAX, RCX and RDX in host registers across two chained blocks: the interrupt
+// must find them written back and consistent (RCX = RAX(RAX+1)/2, RDX = 2 RAX at every block
+// boundary), else the handler sets RBX to 0xbad.
+TEST(EmuJitChain, InterruptIntoChainedLoopSeesCachedRegisters) {
+  const std::string loop =
+      "xor eax, eax\nxor ecx, ecx\nxor edx, edx\n"
+      ".l: inc rax\nadd rcx, rax\nadd rdx, 2\njmp .m\n"
+      ".m: add rdx, rcx\nadd rdx, rax\nsub rdx, rcx\nsub rdx, rax\njmp .l";
+  const std::string handler =
+      "mov rsi, rax\ninc rsi\nimul rsi, rax\nshr rsi, 1\ncmp rsi, rcx\njne .bad\n"
+      "lea rdi, [rax+rax]\ncmp rdi, rdx\njne .bad\nmov ebx, 0x1234\nhlt\n"
+      ".bad: mov ebx, 0xbad\nhlt";
+  for (bool signalled : {true, false}) tight_loop_gets_interrupt(signalled, loop, handler);
+}
+
+// Values in cached registers go through patched jumps (JMP, Jcc, fall-through), the indirect
+// lookup (CALL reg, RET) and the run loop: every GPR must end as the interpreter's.
+TEST(EmuJitChain, CachedRegistersCrossChainedAndIndirectTransitions) {
+  const std::string src =
+      "xor eax, eax\nmov ecx, 300\nmov edx, 7\nxor esi, esi\nmov r8, 3\nmov r9, 5\n"
+      "lea rdi, [rel .f]\n"
+      ".a: add rax, rcx\nadd rdx, rax\nxor rsi, rdx\nadd r8, rsi\njmp .b\n"
+      ".b: add rsi, rcx\nadd rax, r8\nimul rdx, rdx, 3\ntest cl, 1\njz .c\n"
+      "add r9, rax\nadd r9, rdx\nadd r8, r9\n"
+      ".c: call rdi\nadd rax, rdx\nadd rsi, rax\ncall .g\ndec ecx\njnz .a\nhlt\n"
+      ".f: add rdx, rsi\nadd rsi, rax\nrol rdx, 7\nret\n"
+      ".g: push rax\nadd rax, rdx\nadd rdx, [rsp]\npop rsi\nadd rsi, rdx\nret";
+  CpuState st[2];
+  uint64_t chained = 0, indirect = 0;
+  int i = 0;
+  for (ExecMode mode : {ExecMode::kInterp, ExecMode::kJit}) {
+    ChainEnv e(mode);
+    EXPECT_EQ(e.run_code(src, 10'000'000), StopReason::kHalt);
+    st[i++] = e.cpu.state();
+    chained = e.cpu.jit_chained_jumps();
+    indirect = e.cpu.jit_indirect_hits();
+  }
+  for (int r = 0; r < 16; ++r) EXPECT_EQ(st[0].gpr[r], st[1].gpr[r]) << "gpr " << r;
+  EXPECT_EQ(st[0].rflags, st[1].rflags);
+  EXPECT_GT(chained, 300u);
+  EXPECT_GT(indirect, 600u);  // the two calls' returns, CALL reg
 }
 
 }  // namespace

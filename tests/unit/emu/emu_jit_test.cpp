@@ -9,6 +9,7 @@
 
 #include "engine/emu/jit/code_cache.hpp"
 #include "engine/emu/jit/flag_liveness.hpp"
+#include "engine/emu/jit/reg_cache.hpp"
 #include "x86/decode/decoder.hpp"
 
 namespace vessel::engine::emu::test {
@@ -419,6 +420,180 @@ TEST(EmuJit, FlagLivenessAroundMul) {
   const jit::FlagPlan zf = plan("add rax, rdx\nimul rcx\nsetz dl\nsub rax, rax");
   EXPECT_EQ(zf.live_out[0], 0x8d5u);  // add: the undefined ZF may come from the incoming flags
   EXPECT_EQ(zf.live_out[1], 0x8d5u);  // imul: setz reads every condition flag
+}
+
+// The instructions of `src` (64-bit code), decoded.
+std::vector<x86::DecodedInst> decode_all(const std::string& src) {
+  const auto code = assemble(64, src);
+  std::vector<x86::DecodedInst> insts;
+  x86::Decoder dec;
+  for (size_t at = 0; at < code.size();) {
+    x86::DecodedInst in;
+    EXPECT_EQ(dec.decode(x86::CodeMode::k64, code.data() + at, code.size() - at, in),
+              x86::DecodeStatus::kOk);
+    if (!in.length) break;
+    insts.push_back(in);
+    at += in.length;
+  }
+  return insts;
+}
+
+// The registers a block caches: the most named ones (bases, indexes and the implicit RSP
+// count), at most four, none named only once.
+TEST(EmuJitRegCache, ChoosesTheMostNamedRegisters) {
+  const auto insts = decode_all(
+      "mov rax, [rbx+rsi*8]\nadd rax, rdx\nadd [rbx+8], rax\npush rsi\npop rdx\n"
+      "inc r12\nadd rcx, 1");
+  const auto n = jit::gpr_references(insts);
+  EXPECT_EQ(n[kRax], 3u);
+  EXPECT_EQ(n[kRbx], 2u);
+  EXPECT_EQ(n[kRsi], 2u);
+  EXPECT_EQ(n[kRsp], 2u);  // PUSH and POP
+  EXPECT_EQ(n[kRdx], 2u);
+  EXPECT_EQ(n[kR12], 1u);
+  const jit::RegCache c = jit::choose_cached_gprs(insts);
+  EXPECT_EQ(c.count, 4u);
+  EXPECT_EQ(c.host[kRax], 0);                              // r8: the most named
+  EXPECT_TRUE(c.has(kRdx) && c.has(kRbx) && c.has(kRsp));  // ties: the lower numbers
+  EXPECT_FALSE(c.has(kRsi) || c.has(kR12) || c.has(kRcx));
+  const jit::RegCache once = jit::choose_cached_gprs(decode_all("add rax, rdx\ninc rcx"));
+  EXPECT_EQ(once.count, 0u);
+  EXPECT_EQ(once.mask, 0u);
+}
+
+// Blocks whose registers live in host registers: random sequences over six registers (four
+// of them cached), with every partial width (AL/AH/AX/EAX), memory operands based
+// and indexed on them, PUSH/POP, handler calls that read and write them in the middle (CPUID,
+// XCHG, BSR, CQO, LAHF/SAHF, AH forms), slow-path memory accesses (the first touch of a page)
+// and sometimes a #PF with the cached registers dirty: the same state as the interpreter's.
+TEST(EmuJit, CachedRegistersMatchTheInterpreterOnRandomSequences) {
+  // Six registers: four cached, two not (moves and operations between the two kinds).
+  const char* const q[] = {"rax", "rcx", "rdx", "rsi", "rdi", "r9"};
+  const char* const d[] = {"eax", "ecx", "edx", "esi", "edi", "r9d"};
+  const char* const w[] = {"ax", "cx", "dx", "si", "di", "r9w"};
+  const char* const b[] = {"al", "cl", "dl", "sil", "dil", "r9b"};
+  const char* const h[] = {"ah", "ch", "dh"};
+  const char* const ops[] = {"add", "sub", "adc", "and", "or", "xor", "cmp"};
+  std::mt19937_64 rng(11);
+  const auto pick = [&](const auto& list) { return std::string(list[rng() % std::size(list)]); };
+  unsigned cached_blocks = 0;
+  for (int n = 0; n < 60; ++n) {
+    std::string src;
+    const int len = 8 + static_cast<int>(rng() % 24);
+    for (int i = 0; i < len; ++i) {
+      switch (rng() % 16) {
+        case 0:
+          src += pick(ops) + " " + pick(q) + ", " + pick(q);
+          break;
+        case 1:
+          src += pick(ops) + " " + pick(d) + ", " + pick(d);
+          break;
+        case 2:
+          src += pick(ops) + " " + pick(w) + ", " + pick(w);
+          break;
+        case 3:
+          src += pick(ops) + " " + pick(b) + ", " + pick(b);
+          break;
+        case 4:
+          src += "mov " + pick(b) + ", " + std::to_string(rng() % 256) + "\nmov " + pick(w) + ", " +
+                 pick(w) + "\nmov " + pick(d) + ", " + pick(d);
+          break;
+        case 5:
+          src += rng() % 2 ? "mov " + pick(h) + ", " + pick(h) : "add " + pick(h) + ", 3";
+          break;
+        case 6:
+          src += "and esi, 31\nmov " + pick(q) + ", [rbx+rsi*2]\nadd [rbx+rsi+8], " + pick(d);
+          break;
+        case 7:
+          src += "lea " + pick(q) + ", [" + pick(q) + "+" + pick(q) + "*4+7]";
+          break;
+        case 8:
+          src += "push " + pick(q) + "\npop " + pick(q);
+          break;
+        case 9:
+          src += "and eax, 7\nmov ecx, eax\ncpuid";
+          break;
+        case 10:
+          src += pick(std::array{"xchg ", "bsr ", "bsf "}) + pick(q) + ", " + pick(q);
+          break;
+        case 11:
+          src += pick(std::array{"cqo", "cdq", "lahf", "sahf", "cwd", "cbw"});
+          break;
+        case 12:
+          src += pick(std::array{"inc ", "dec ", "neg ", "not "}) + pick(b);
+          break;
+        case 13:
+          src += "shl " + pick(q) + ", cl\nimul " + pick(d) + ", " + pick(d);
+          break;
+        case 14:  // a page the TLB has not seen: the slow path, with r8-r11 live
+          src += "mov " + pick(q) + ", [rbx+" + std::to_string(0x1000 * (1 + rng() % 8)) + "]";
+          break;
+        default:
+          src += rng() % 5 ? "add " + pick(q) + ", [rbx+8]" : "mov " + pick(q) + ", [r10]";
+          break;
+      }
+      src += "\n";
+    }
+    cached_blocks += jit::choose_cached_gprs(decode_all(src)).count == 4;
+    expect_same(src, 3);
+  }
+  EXPECT_GT(cached_blocks, 45u) << "the sequences should keep four registers in the cache";
+}
+
+// A fault in the middle of a block whose cached registers are dirty (written, not yet stored):
+// on the inline TLB path's miss (slow path), in a handler, and after a handler call.
+TEST(EmuJit, FaultsWithDirtyCachedRegistersArePrecise) {
+  for (const char* s :
+       {"add rax, rcx\nadd rcx, rax\nmov dl, al\nmov ah, 3\nadd rax, [r10]\nadd rcx, 1",
+        "inc rax\ninc rcx\nmov edx, ecx\nadd rax, rdx\npush rax\npop rcx\nmov [r10], rcx\ninc "
+        "rax",
+        "add rax, rcx\nadd rcx, rax\nxchg rax, [r10]\nadd rcx, rax",
+        "add rax, rcx\nadd rcx, rax\ncpuid\nadd rax, rcx\nadd rcx, [r10+rax]\nadd rax, 1",
+        "mov al, 1\nmov ax, 2\nmov eax, 3\nadd rcx, rax\nadd rcx, rax\ninc qword [r10+rcx]"})
+    expect_same(s, 4);
+}
+
+// A handler in the middle reads the cached registers (written before it, not stored yet) and
+// writes some of them (read after it from the host registers again).
+TEST(EmuJit, HandlerCallReadsAndWritesCachedRegisters) {
+  for (const char* s : {"and eax, 3\nadd rcx, rax\nxor ecx, ecx\nadd rbx, rax\ncpuid\nadd rax, "
+                        "rbx\nadd rcx, rdx\nadd rdx, rax\nadd rbx, rcx",
+                        "add rax, rdx\nadd rdx, rax\nxchg rax, rdx\nadd rax, rdx\nsub rdx, rax",
+                        "add rax, rdx\nmov ah, dl\nadd al, ah\nadd rdx, rax\ncqo\nadd rax, rdx",
+                        "add rax, rcx\nlahf\nadd rcx, rax\nsahf\nadc rax, rcx"})
+    expect_same(s, 12);
+}
+
+// Partial writes of a cached register: the 8-bit (low and high), 16-bit and 32-bit forms
+// (merge, merge, zero-extend) in both the native and the handler paths.
+TEST(EmuJit, PartialWritesOfCachedRegisters) {
+  for (const char* s :
+       {"mov al, dl\nmov ah, dl\nadd al, 1\nadd ax, dx\nmov eax, eax\nadd rdx, rax\nadd al, dl",
+        "add rax, rdx\nmov ax, -1\nadd rdx, rax\nmov eax, -1\nadd rdx, rax\nmov al, 0\nadd rdx, "
+        "rax",
+        "add rax, rdx\nsetz al\nadd rdx, rax\nnot ax\nneg al\nadd rdx, rax\nbswap eax\nadd rdx, "
+        "rax",
+        "add rax, rdx\nxor eax, eax\nadd rdx, rax\ninc ah\nadd rdx, rax\nmovzx eax, dh\nadd "
+        "rdx, rax",
+        "add rax, rdx\nshl ax, cl\nshr eax, cl\nadd rdx, rax\ncmovz eax, edx\ncmovnz ax, "
+        "dx\nadd rdx, rax"})
+    expect_same(s, 12);
+}
+
+// Immediate operands straight into the host instruction, on cached registers (named twice)
+// and uncached ones, at every width, with immediates at the edges of imm8/imm16/imm32.
+TEST(EmuJit, ImmediatesOnCachedRegisters) {
+  const std::pair<const char*, const char*> regs[] = {
+      {"rax", "rdx"}, {"eax", "edx"}, {"ax", "dx"}, {"al", "dl"}, {"r9", "r12"}};
+  for (const char* op : {"add", "or", "and", "sub", "xor", "cmp", "test", "adc", "sbb", "mov"})
+    for (const auto& [r, other] : regs)
+      for (const char* imm : {"-3", "0x7f", "0x80", "0x7fff", "-0x8000", "0x12345678", "-1"}) {
+        const std::string src = std::string(op) + " " + r + ", " + imm +
+                                "\nadd rsi, rax\nadd rsi, "
+                                "r9\nsbb " +
+                                other + ", " + r + "\n" + op + " " + other + ", " + imm;
+        expect_same(src, 1);
+      }
 }
 
 // 32-bit protected mode without paging: memory operands take the inline TLB path only through

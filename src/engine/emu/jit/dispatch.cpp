@@ -106,6 +106,9 @@ std::string Cpu::exec_stats() const {
   const auto pct = [](uint64_t part, uint64_t whole) {
     return whole ? 100.0 * double(part) / double(whole) : 0.0;
   };
+  const auto per_block = [&](uint64_t n) {
+    return j.stats.blocks_translated ? double(n) / double(j.stats.blocks_translated) : 0.0;
+  };
   const uint64_t loop_runs = j.translated_runs + j.interpreted_runs;
   const uint64_t chained = j.chained_entries;
   const uint64_t direct = chained - std::min(chained, j.indirect_hits);
@@ -114,12 +117,14 @@ std::string Cpu::exec_stats() const {
       "translator: {} blocks translated ({} native / {} handler-call instructions), {} cache "
       "flushes, {:.1f}% translation cache hits (run-loop lookups); block transitions: {:.1f}% "
       "patched jumps, {:.1f}% indirect lookup, {:.1f}% run loop; {:.1f}% of run-loop block "
-      "runs translated; {:.0f} interpreter fallbacks per million translated instructions",
+      "runs translated; {:.0f} interpreter fallbacks per million translated instructions; "
+      "{:.2f} guest GPRs in host registers and {:.0f} code bytes per block",
       j.stats.blocks_translated, j.stats.native_insts, j.stats.called_insts, j.cache.flushes(),
       pct(j.cache_hits, j.translated_runs), pct(direct, transitions),
       pct(j.indirect_hits, transitions), pct(loop_runs, transitions),
       pct(j.translated_runs, loop_runs),
-      j.translated_insts ? 1e6 * double(jit_fallbacks_) / double(j.translated_insts) : 0.0);
+      j.translated_insts ? 1e6 * double(jit_fallbacks_) / double(j.translated_insts) : 0.0,
+      per_block(j.stats.cached_gprs), per_block(j.stats.code_bytes));
 }
 
 }  // namespace vessel::engine::emu

@@ -47,7 +47,7 @@ Xbyak::Label& Emitter::find_exit(uint32_t status, unsigned retired, int64_t rip_
   for (Exit& x : exits_)
     if (x.status == status && x.retired == retired && x.rip_delta == rip_delta && x.kind == kind &&
         x.target_gpa == target_gpa && x.merge == (saved_flags | unsaved_flags) &&
-        x.save == (unsaved_flags != 0))
+        x.save == (unsaved_flags != 0) && x.dirty == dirty)
       return x.label;
   exits_.emplace_back();
   Exit& x = exits_.back();
@@ -58,6 +58,7 @@ Xbyak::Label& Emitter::find_exit(uint32_t status, unsigned retired, int64_t rip_
   x.target_gpa = target_gpa;
   x.merge = saved_flags | unsaved_flags;
   x.save = unsaved_flags != 0;
+  x.dirty = dirty;
   return x.label;
 }
 
@@ -89,6 +90,7 @@ void Emitter::emit_exits(Xbyak::Label& epilogue) {
       pop(r15);
     }
     if (x.merge) emit_merge(x.merge);
+    store_cached(x.dirty);  // before a chained jump too: the successor loads its own
     add_rip(x.rip_delta);
     if (x.retired) {
       add(field64(lay.retired), static_cast<int>(x.retired));
@@ -143,7 +145,36 @@ void Emitter::leave_with_slot(const ExitSlot* slot) {
   mov(qword[rcx], rax);
 }
 
+void Emitter::load_cached() {
+  for (unsigned r = 0; r < 16; ++r)
+    if (cached(r)) mov(host_of(r), gpr64(r));
+}
+
+void Emitter::store_cached(uint16_t mask) {
+  for (unsigned r = 0; r < 16; ++r)
+    if (cached(r) && (mask >> r & 1)) mov(gpr64(r), host_of(r));
+}
+
 void Emitter::store_gpr(unsigned reg, unsigned size, const Xbyak::Reg64& src) {
+  if (cached(reg)) {  // the host register's own partial writes are the guest's
+    const Xbyak::Reg64 h = host_of(reg);
+    mark_dirty(reg);
+    switch (size) {
+      case 1:
+        mov(h.cvt8(), src.cvt8());
+        break;
+      case 2:
+        mov(h.cvt16(), src.cvt16());
+        break;
+      case 4:
+        mov(h.cvt32(), src.cvt32());
+        break;
+      default:
+        if (src.getIdx() != h.getIdx()) mov(h, src);
+        break;
+    }
+    return;
+  }
   const int off = lay.gpr + 8 * static_cast<int>(reg);
   switch (size) {
     case 1:
@@ -152,9 +183,14 @@ void Emitter::store_gpr(unsigned reg, unsigned size, const Xbyak::Reg64& src) {
     case 2:
       mov(word[rbx + off], src.cvt16());
       break;
-    case 4:
-      mov(src.cvt32(), src.cvt32());
-      mov(qword[rbx + off], src);
+    case 4:  // zero-extends; a cached GPR as `src` must stay as it is
+      if (src.getIdx() >= 8 && src.getIdx() < 8 + static_cast<int>(kCacheRegs)) {
+        mov(dword[rbx + off], src.cvt32());
+        mov(dword[rbx + off + 4], 0);
+      } else {
+        mov(src.cvt32(), src.cvt32());
+        mov(qword[rbx + off], src);
+      }
       break;
     default:
       mov(qword[rbx + off], src);
@@ -162,22 +198,20 @@ void Emitter::store_gpr(unsigned reg, unsigned size, const Xbyak::Reg64& src) {
   }
 }
 
+// Base and index straight from their cached host registers when they are cached.
 void Emitter::effective_address(const x86::Operand& op, unsigned addrsize) {
   const int32_t disp = static_cast<int32_t>(op.value);
   if (op.base == x86::kRipReg) {  // 64-bit mode only: next RIP + disp
     mov(r13, field64(lay.rip));
     lea(r13, ptr[r13 + (static_cast<int>(pending + length) + disp)]);  // keeps host flags
   } else if (op.base != x86::kNoReg) {
-    mov(r13, gpr64(op.base));
-    if (op.index != x86::kNoReg) {
-      mov(rcx, gpr64(op.index));
-      lea(r13, ptr[r13 + rcx * op.scale + disp]);
-    } else if (disp) {
-      lea(r13, ptr[r13 + disp]);
-    }
+    const Xbyak::Reg64 base = gpr_source(op.base, r13);
+    if (op.index != x86::kNoReg)
+      lea(r13, ptr[base + gpr_source(op.index, rcx) * op.scale + disp]);
+    else if (disp || base.getIdx() != r13.getIdx())
+      lea(r13, ptr[base + disp]);
   } else if (op.index != x86::kNoReg) {
-    mov(rcx, gpr64(op.index));
-    lea(r13, ptr[rcx * op.scale + disp]);
+    lea(r13, ptr[gpr_source(op.index, rcx) * op.scale + disp]);
   } else {
     mov(r13, static_cast<uint64_t>(static_cast<int64_t>(disp)));
   }
@@ -238,48 +272,69 @@ void Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& mis
 
 // A load into rax or a store of r14: the inline TLB hit path (64-bit mode, flat segments in
 // 32-bit mode), else the slow path through the soft MMU, which may fault (the instruction is
-// then not done).
+// then not done). The slow path is out of line, after the block's exits (emit_slow_paths), so
+// that hits run straight on.
 void Emitter::access_mem(unsigned seg, unsigned size, bool store) {
-  Xbyak::Label miss, done;
   clobber_flags();  // the lookup compares
-  if (mode != x86::CodeMode::k16) {
-    if (mode == x86::CodeMode::k32) flat_check(seg, store, miss);
-    tlb_lookup(seg, size, store ? 1 : 0, miss);
-    const Xbyak::Address at = size == 1   ? byte[rdi]
-                              : size == 2 ? word[rdi]
-                              : size == 4 ? dword[rdi]
-                                          : qword[rdi];
-    if (store)
-      mov(at, size == 1   ? Xbyak::Reg(r14b)
-              : size == 2 ? Xbyak::Reg(r14w)
-              : size == 4 ? Xbyak::Reg(r14d)
-                          : Xbyak::Reg(r14));
-    else if (size <= 2)
-      movzx(eax, at);
-    else
-      mov(size == 4 ? Xbyak::Reg(eax) : Xbyak::Reg(rax), at);
-    jmp(done, T_NEAR);
+  SlowPath& p = slow_.emplace_back();
+  p.seg = seg;
+  p.size = size;
+  p.store = store;
+  p.pending = pending;
+  p.merge = saved_flags;               // C++ sees st.rflags (r15 keeps its value)
+  p.fault = &exit(kFault, index, 0);  // with the cached GPRs dirty and the flags as here
+  if (mode == x86::CodeMode::k16) {
+    jmp(p.miss, T_NEAR);
+    L(p.done);
+    return;
   }
-  L(miss);
-  if (saved_flags) emit_merge(saved_flags);  // C++ sees st.rflags (r15 keeps its value)
-  add_rip(pending);
-  mov(rdi, rbx);
-  mov(esi, seg);
-  mov(rdx, r13);
-  mov(ecx, size);
-  if (store) {
-    mov(r8, r14);
-    mov(rax, reinterpret_cast<uint64_t>(&slow_write));
-  } else {
-    mov(r8, rsp);  // the spill slot receives the value
-    mov(rax, reinterpret_cast<uint64_t>(&slow_read));
+  if (mode == x86::CodeMode::k32) flat_check(seg, store, p.miss);
+  tlb_lookup(seg, size, store ? 1 : 0, p.miss);
+  const Xbyak::Address at = size == 1   ? byte[rdi]
+                            : size == 2 ? word[rdi]
+                            : size == 4 ? dword[rdi]
+                                        : qword[rdi];
+  if (store)
+    mov(at, size == 1   ? Xbyak::Reg(r14b)
+            : size == 2 ? Xbyak::Reg(r14w)
+            : size == 4 ? Xbyak::Reg(r14d)
+                        : Xbyak::Reg(r14));
+  else if (size <= 2)
+    movzx(eax, at);
+  else
+    mov(size == 4 ? Xbyak::Reg(eax) : Xbyak::Reg(rax), at);
+  L(p.done);
+}
+
+void Emitter::emit_slow_paths() {
+  for (SlowPath& p : slow_) {
+    L(p.miss);
+    if (p.merge) emit_merge(p.merge);
+    add_rip(p.pending);
+    // The call clobbers r8-r11: keep the cached GPRs in the frame, so that they are intact
+    // whether the access faults (the fault exit writes the dirty ones back) or not.
+    for (unsigned i = 0; i < kCacheRegs; ++i)
+      if (i < regs.count) mov(qword[rsp + 8 + 8 * static_cast<int>(i)], host_reg(i));
+    mov(rdi, rbx);
+    mov(esi, p.seg);
+    mov(rdx, r13);
+    mov(ecx, p.size);
+    if (p.store) {
+      mov(r8, r14);
+      mov(rax, reinterpret_cast<uint64_t>(&slow_write));
+    } else {
+      mov(r8, rsp);  // the spill slot receives the value
+      mov(rax, reinterpret_cast<uint64_t>(&slow_read));
+    }
+    call(rax);
+    for (unsigned i = 0; i < kCacheRegs; ++i)
+      if (i < regs.count) mov(host_reg(i), qword[rsp + 8 + 8 * static_cast<int>(i)]);
+    test(eax, eax);
+    jnz(*p.fault, T_NEAR);
+    sub_rip(p.pending);
+    if (!p.store) mov(rax, qword[rsp]);
+    jmp(p.done, T_NEAR);
   }
-  call(rax);
-  test(eax, eax);
-  jnz(exit(kFault, index, 0), T_NEAR);
-  sub_rip(pending);
-  if (!store) mov(rax, qword[rsp]);
-  L(done);
 }
 
 void Emitter::load_mem(unsigned seg, unsigned size) {

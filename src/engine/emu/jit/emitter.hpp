@@ -4,8 +4,10 @@
 // calls into C++). Within one instruction r13 holds a memory operand's offset, r14 a value to
 // store; r15 holds the host flags (a pushfq image) of the last flag-setting instruction while
 // they are not yet merged into st.rflags (callee-saved: it survives the slow-path calls); rax,
-// rcx, rdx, rsi, rdi are scratch; r8-r11 are the guest-register cache's. [rsp] is a spill slot
-// for slow-path results.
+// rcx, rdx, rsi, rdi are scratch. r8-r11 hold the guest GPRs the block caches (reg_cache.hpp)
+// from its entries to its exits: CpuState::gpr is behind them (only the `dirty` ones) until an
+// exit writes them back or a handler call needs the whole state. [rsp] is a spill slot for
+// slow-path results, [rsp+8..39] where slow-path calls keep r8-r11 (caller-saved).
 //
 // Guest arithmetic flags live in up to three places, tracked at translation time: the host
 // EFLAGS right after a native flag-setting operation (`host_flags`: until emitted glue clobbers
@@ -28,17 +30,19 @@
 #include <xbyak/xbyak.h>
 
 #include "engine/emu/jit/jit.hpp"
+#include "engine/emu/jit/reg_cache.hpp"
 
 namespace vessel::engine::emu::jit {
 
 struct Emitter : Xbyak::CodeGenerator {
-  Emitter(Jit& j, uint64_t block_gpa, x86::CodeMode code_mode, bool user_mode)
+  Emitter(Jit& j, uint64_t block_gpa, x86::CodeMode code_mode, bool user_mode, RegCache reg_cache)
       : Xbyak::CodeGenerator(j.cache.free_bytes(), j.cache.free_ptr()),
         jit(j),
         lay(j.layout),
         gpa(block_gpa),
         mode(code_mode),
-        user(user_mode) {}
+        user(user_mode),
+        regs(reg_cache) {}
 
   Xbyak::Address gpr64(unsigned r) { return qword[rbx + lay.gpr + 8 * static_cast<int>(r)]; }
   Xbyak::Address field64(int32_t off) { return qword[rbx + off]; }
@@ -58,15 +62,43 @@ struct Emitter : Xbyak::CodeGenerator {
   // The exit after a near indirect transfer (st.rip already set): probes the indirect lookup.
   Xbyak::Label& indirect_exit(unsigned retired);
   void emit_exits(Xbyak::Label& epilogue);
+  // The slow paths of the block's memory accesses (after its exits).
+  void emit_slow_paths();
   // The current instruction's target `rel` bytes after it, from the block's start.
   int64_t target_of(int64_t rel) const { return offset + length + rel; }
   // Whether near branches of operand size `opsize` wrap like RIP does (so that a target is
   // RIP plus a constant).
   bool ip_sized(unsigned opsize) const { return ip_mask() == (~0ull >> (64 - 8 * opsize)); }
 
+  // ---- The block's cached guest GPRs (reg_cache.hpp) ----
+  static Xbyak::Reg64 host_reg(unsigned i) { return Xbyak::Reg64(8 + static_cast<int>(i)); }
+  // The host register holding guest GPR `reg` (0-15) for the whole block, if it is cached.
+  bool cached(unsigned reg) const { return regs.has(reg); }
+  Xbyak::Reg64 host_of(unsigned reg) const {
+    return host_reg(static_cast<unsigned>(regs.host[reg]));
+  }
+  // The cached GPRs from CpuState (block entry, after a handler call).
+  void load_cached();
+  // Writes the `mask` cached GPRs back to CpuState.
+  void store_cached(uint16_t mask);
+  // A native emitter wrote cached GPR `reg` in its host register itself.
+  void mark_dirty(unsigned reg) { dirty |= static_cast<uint16_t>(1u << reg); }
+
   // ---- Operands of the current instruction (native_*.cpp) ----
-  // Guest register at `size` into host register `dst` (zero-extended); false for AH..BH.
-  void load_gpr(const Xbyak::Reg64& dst, unsigned reg) { mov(dst, gpr64(reg)); }
+  // Guest register `reg` (0-15, all 64 bits) into host register `dst`.
+  void load_gpr(const Xbyak::Reg64& dst, unsigned reg) {
+    if (!cached(reg))
+      mov(dst, gpr64(reg));
+    else if (dst.getIdx() != host_of(reg).getIdx())
+      mov(dst, host_of(reg));
+  }
+  // A register holding guest GPR `reg` for reading: its cached host register, else `scratch`
+  // loaded from CpuState.
+  Xbyak::Reg64 gpr_source(unsigned reg, const Xbyak::Reg64& scratch) {
+    if (cached(reg)) return host_of(reg);
+    mov(scratch, gpr64(reg));
+    return scratch;
+  }
   // Stores `src` at `size` with the partial-write rules (8/16 merge, 32 zero-extends).
   void store_gpr(unsigned reg, unsigned size, const Xbyak::Reg64& src);
   // r13 = the operand's offset (wrapped to the address size).
@@ -124,6 +156,10 @@ struct Emitter : Xbyak::CodeGenerator {
   uint32_t host_flags = 0;      // guest arithmetic flags the host EFLAGS hold at this point
   uint32_t saved_flags = 0;     // guest arithmetic flags in r15, not yet in st.rflags
   uint32_t unsaved_flags = 0;   // live guest flags only in the host flags (within host_flags)
+  const RegCache regs;          // the guest GPRs in r8-r11
+  // The cached GPRs written since CpuState last had them, at this point of the emission (the
+  // code is straight-line: every exit takes the mask of the place that jumps to it).
+  uint16_t dirty = 0;
 
  private:
   void tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& miss);
@@ -142,11 +178,21 @@ struct Emitter : Xbyak::CodeGenerator {
     uint64_t target_gpa;
     uint32_t merge;  // saved_flags | unsaved_flags at the jumps to it
     bool save;       // unsaved_flags were not 0: pushfq; pop r15 first
+    uint16_t dirty;  // cached GPRs it writes back
   };
   Xbyak::Label& find_exit(uint32_t status, unsigned retired, int64_t rip_delta, ExitKind kind,
                           uint64_t target_gpa);
   // An exit merges the flags not yet in st.rflags at the jump to it (part of its identity).
   std::list<Exit> exits_;
+  struct SlowPath {
+    Xbyak::Label miss, done;
+    unsigned seg, size;
+    bool store;
+    unsigned pending;     // RIP bytes not stored at the access
+    uint32_t merge;       // flags in r15 to merge into st.rflags before the call
+    Xbyak::Label* fault;  // the exit if it faults
+  };
+  std::list<SlowPath> slow_;
 };
 
 inline constexpr uint32_t kArithFlags = 0x8d5;  // OF SF ZF AF PF CF

@@ -5,6 +5,8 @@
 // interpreter's fast forms; the result is the same as the interpreter's.
 #include <Zydis/Mnemonic.h>
 
+#include <optional>
+
 #include "engine/emu/interp/alu_ops.hpp"
 #include "engine/emu/jit/emitter.hpp"
 
@@ -30,15 +32,19 @@ Xbyak::Reg sized(const Xbyak::Reg64& r, unsigned size) {
   }
 }
 
-// rax = operand 0 (GPR or memory; r13 keeps a memory operand's offset for the write back).
-void load_dest(Emitter& e, const x86::DecodedInst& in) {
+// The register to compute operand 0 in: a cached GPR's own host register (the host's partial
+// writes are the guest's), else rax loaded with it (r13 keeps a memory operand's offset for
+// the write back).
+Xbyak::Reg64 load_dest(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand& d = in.ops[0];
   if (d.kind == OpKind::kGpr) {
+    if (e.cached(d.reg)) return e.host_of(d.reg);
     e.load_gpr(rax, d.reg);
   } else {
     e.effective_address(d, in.addrsize);
     e.load_mem(d.seg, d.size);
   }
+  return rax;
 }
 
 bool touches_mem(const x86::DecodedInst& in) {
@@ -54,16 +60,18 @@ void prepare(Emitter& e, const x86::DecodedInst& in, uint32_t flags, bool write_
                   mem && write_back && in.ops[0].kind == OpKind::kMem);
 }
 
-// Saves the host flags of the operation just done, writes rax back to operand 0; the flags it
-// writes that are live after it stay in r15 (lazy flags: dead ones are never stored) and in the
-// host flags until glue clobbers them.
+// Writes the result back to operand 0 (rax, or a cached GPR computed in place by load_dest,
+// which only becomes dirty); the flags it writes that are live after it stay in r15 (lazy
+// flags: dead ones are never stored) and in the host flags until glue clobbers them.
 void finish(Emitter& e, const x86::DecodedInst& in, bool write_back, uint32_t flags) {
   const uint32_t keep = flags & e.flags_live;
   const x86::Operand& d = in.ops[0];
   const bool stores = write_back && d.kind == OpKind::kMem;
   e.flags_written(flags, keep, !stores);
   if (write_back) {
-    if (d.kind == OpKind::kGpr) {
+    if (d.kind == OpKind::kGpr && e.cached(d.reg)) {
+      e.mark_dirty(d.reg);
+    } else if (d.kind == OpKind::kGpr) {
       e.store_gpr(d.reg, d.size, rax);
     } else {
       e.mov(r14, rax);
@@ -71,6 +79,46 @@ void finish(Emitter& e, const x86::DecodedInst& in, bool write_back, uint32_t fl
     }
   }
   if (stores) e.flags_committed(flags, keep);
+}
+
+// An immediate as the host instruction's imm8/imm16/imm32 for an operation of `size` bytes
+// (sign-extended, as xbyak picks the encoding); none for a 64-bit one beyond imm32's range.
+std::optional<uint32_t> host_imm(const x86::Operand& s, unsigned size) {
+  const int64_t v = s.value;
+  if (size == 8 && v != static_cast<int32_t>(v)) return std::nullopt;
+  const int32_t imm = size == 1   ? static_cast<int8_t>(v)
+                      : size == 2 ? static_cast<int16_t>(v)
+                                  : static_cast<int32_t>(v);
+  return static_cast<uint32_t>(imm);
+}
+
+// `a op= imm` for the binary operations that read no flag; false for ADC/SBB.
+bool op_with_imm(Emitter& e, uint16_t op, const Xbyak::Reg& a, uint32_t imm) {
+  switch (op) {
+    case ZYDIS_MNEMONIC_ADD:
+      e.add(a, imm);
+      return true;
+    case ZYDIS_MNEMONIC_OR:
+      e.or_(a, imm);
+      return true;
+    case ZYDIS_MNEMONIC_AND:
+      e.and_(a, imm);
+      return true;
+    case ZYDIS_MNEMONIC_SUB:
+      e.sub(a, imm);
+      return true;
+    case ZYDIS_MNEMONIC_XOR:
+      e.xor_(a, imm);
+      return true;
+    case ZYDIS_MNEMONIC_CMP:
+      e.cmp(a, imm);
+      return true;
+    case ZYDIS_MNEMONIC_TEST:
+      e.test(a, imm);
+      return true;
+    default:
+      return false;
+  }
 }
 
 bool binary(Emitter& e, const x86::DecodedInst& in) {
@@ -81,19 +129,25 @@ bool binary(Emitter& e, const x86::DecodedInst& in) {
   if (!(s.kind == OpKind::kMem || is_gpr(s) || s.kind == OpKind::kImm)) return false;
   const bool write_back = in.op != ZYDIS_MNEMONIC_CMP && in.op != ZYDIS_MNEMONIC_TEST;
   prepare(e, in, kArithFlags, write_back);
+  Xbyak::Reg64 dst = rax, src = rdx;
   if (s.kind == OpKind::kMem) {  // r, [m]: the memory source first (rax is the load's)
     e.effective_address(s, in.addrsize);
     e.load_mem(s.seg, size);
     e.mov(rdx, rax);
-    e.load_gpr(rax, d.reg);
+    dst = load_dest(e, in);
   } else {
-    load_dest(e, in);
+    dst = load_dest(e, in);
+    const auto imm = s.kind == OpKind::kImm ? host_imm(s, size) : std::nullopt;
+    if (imm && op_with_imm(e, in.op, sized(dst, size), *imm)) {
+      finish(e, in, write_back, kArithFlags);
+      return true;
+    }
     if (s.kind == OpKind::kGpr)
-      e.load_gpr(rdx, s.reg);
+      src = e.gpr_source(s.reg, rdx);
     else
       e.mov(rdx, static_cast<uint64_t>(s.value));
   }
-  const Xbyak::Reg a = sized(rax, size), b = sized(rdx, size);
+  const Xbyak::Reg a = sized(dst, size), b = sized(src, size);
   switch (in.op) {
     case ZYDIS_MNEMONIC_ADD:
       e.add(a, b);
@@ -134,9 +188,8 @@ bool inc_dec(Emitter& e, const x86::DecodedInst& in, bool dec) {
   const uint32_t writes = kArithFlags & ~kCF;
   const bool mem = in.ops[0].kind == OpKind::kMem;
   e.prepare_flags(writes, writes & e.flags_live, mem, mem, true);
-  load_dest(e, in);
+  const Xbyak::Reg a = sized(load_dest(e, in), in.ops[0].size);
   e.keep_carry(writes & e.flags_live);
-  const Xbyak::Reg a = sized(rax, in.ops[0].size);
   dec ? e.dec(a) : e.inc(a);
   finish(e, in, true, kArithFlags & ~kCF);  // CF is kept
   return true;
@@ -148,7 +201,7 @@ bool shift(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand &d = in.ops[0], &s = in.ops[1];
   const unsigned size = d.size;
   const unsigned mask = size == 8 ? 63 : 31;
-  const Xbyak::Reg a = sized(rax, size);
+  Xbyak::Reg a = sized(rax, size);
   const auto op = [&](const auto& count) {
     switch (in.op) {
       case ZYDIS_MNEMONIC_SHL:
@@ -170,7 +223,7 @@ bool shift(Emitter& e, const x86::DecodedInst& in) {
     const unsigned count = static_cast<unsigned>(s.value) & mask;
     if (!is_rm(d) || count == 0) return false;
     prepare(e, in, writes, true);
-    load_dest(e, in);
+    a = sized(load_dest(e, in), size);
     if (rotate) {         // by CL as the interpreter does: the host's OF for counts > 1 (undefined
       e.mov(ecx, count);  // in the SDM) differs between the imm8 and CL forms on some hosts
       op(cl);
@@ -184,8 +237,9 @@ bool shift(Emitter& e, const x86::DecodedInst& in) {
   // A count of 0 writes no flag: both ways leave every flag in st.rflags.
   Xbyak::Label zero, done;
   e.materialize();
-  e.load_gpr(rax, d.reg);
-  e.mov(rcx, e.gpr64(arch::kRcx));
+  const Xbyak::Reg64 dst = load_dest(e, in);
+  a = sized(dst, size);
+  e.load_gpr(rcx, arch::kRcx);
   e.and_(ecx, mask);
   e.jz(zero, Xbyak::CodeGenerator::T_NEAR);
   op(cl);
@@ -193,7 +247,7 @@ bool shift(Emitter& e, const x86::DecodedInst& in) {
   e.materialize();
   e.jmp(done, Xbyak::CodeGenerator::T_NEAR);
   e.L(zero);  // count 0: flags unchanged, but a 32-bit destination is still zero-extended
-  if (size == 4) e.store_gpr(d.reg, 4, rax);
+  if (size == 4) e.store_gpr(d.reg, 4, dst);
   e.L(done);
   return true;
 }
@@ -204,18 +258,20 @@ bool imul(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand& s = in.ops[1];
   if (!is_rm(s) || (in.num_operands == 3 && in.ops[2].kind != OpKind::kImm)) return false;
   prepare(e, in, kArithFlags, true);
+  Xbyak::Reg64 src = rdx;
   if (s.kind == OpKind::kMem) {
     e.effective_address(s, in.addrsize);
     e.load_mem(s.seg, d.size);
     e.mov(rdx, rax);
   } else {
-    e.load_gpr(rdx, s.reg);
+    src = e.gpr_source(s.reg, rdx);
   }
-  const Xbyak::Reg a = sized(rax, d.size), b = sized(rdx, d.size);
+  const Xbyak::Reg64 dst = e.cached(d.reg) ? e.host_of(d.reg) : rax;
+  const Xbyak::Reg a = sized(dst, d.size), b = sized(src, d.size);
   if (in.num_operands == 3) {
     e.imul(a, b, static_cast<int>(in.ops[2].value));
   } else {
-    e.load_gpr(rax, d.reg);
+    e.load_gpr(dst, d.reg);  // nothing when cached
     e.imul(a, b);
   }
   finish(e, in, true, kArithFlags);
@@ -226,8 +282,7 @@ bool imul(Emitter& e, const x86::DecodedInst& in) {
 bool not_neg(Emitter& e, const x86::DecodedInst& in, bool neg) {
   if (!is_rm(in.ops[0])) return false;
   if (neg) prepare(e, in, kArithFlags, true);
-  load_dest(e, in);
-  const Xbyak::Reg a = sized(rax, in.ops[0].size);
+  const Xbyak::Reg a = sized(load_dest(e, in), in.ops[0].size);
   neg ? e.neg(a) : e.not_(a);
   finish(e, in, true, neg ? kArithFlags : 0);
   return true;
@@ -240,11 +295,15 @@ bool bswap(Emitter& e, const x86::DecodedInst& in) {
   if (!is_gpr(d)) return false;
   if (d.size == 2) {
     e.mov(eax, 0);  // not xor: the host flags stay the guest's
-  } else {
-    e.load_gpr(rax, d.reg);
-    d.size == 8 ? e.bswap(rax) : e.bswap(eax);
+    e.store_gpr(d.reg, 2, rax);
+    return true;
   }
-  e.store_gpr(d.reg, d.size, rax);
+  const Xbyak::Reg64 dst = load_dest(e, in);
+  d.size == 8 ? e.bswap(dst) : e.bswap(dst.cvt32());  // the 32-bit form zero-extends
+  if (e.cached(d.reg))
+    e.mark_dirty(d.reg);
+  else
+    e.store_gpr(d.reg, d.size, rax);
   return true;
 }
 

@@ -197,10 +197,10 @@ bool call(Emitter& e, const x86::DecodedInst& in) {
     return false;
   next_rip(e);
   e.mov(r14, rcx);
-  e.mov(r13, e.gpr64(arch::kRsp));
+  e.load_gpr(r13, arch::kRsp);
   e.lea(r13, ptr[r13 - 8]);  // keeps the host flags (lazily saved guest flags)
   e.store_mem(arch::kSs, 8);
-  e.mov(e.gpr64(arch::kRsp), r13);
+  e.store_gpr(arch::kRsp, 8, r13);
   const int64_t rel = in.ops[0].value;
   const int64_t delta = e.pending + e.length + rel;
   // The push may have hit a code page and dropped translations: back to the run loop.
@@ -215,10 +215,10 @@ bool ret(Emitter& e, const x86::DecodedInst& in) {
   if ((in.opcode != 0xc3 && in.opcode != 0xc2) || e.mode != x86::CodeMode::k64 || in.opsize != 8)
     return false;
   const int extra = in.num_operands ? static_cast<int>(in.ops[0].value & 0xffff) : 0;
-  e.mov(r13, e.gpr64(arch::kRsp));
+  e.load_gpr(r13, arch::kRsp);
   e.load_mem(arch::kSs, 8);
   e.lea(rcx, ptr[r13 + 8 + extra]);
-  e.mov(e.gpr64(arch::kRsp), rcx);
+  e.store_gpr(arch::kRsp, 8, rcx);
   set_rip(e, rax);
   return true;
 }

@@ -28,11 +28,26 @@ void load_operand(Emitter& e, const x86::DecodedInst& in, const x86::Operand& op
 bool mov(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand &d = in.ops[0], &s = in.ops[1];
   if (!is_rm(d) || !(is_rm(s) || s.kind == OpKind::kImm)) return false;
-  load_operand(e, in, s, d.size);
+  if (s.kind == OpKind::kImm && d.kind == OpKind::kGpr && e.cached(d.reg)) {
+    const Xbyak::Reg64 h = e.host_of(d.reg);  // the host's MOV imm has the guest's width rules
+    const auto v = static_cast<uint64_t>(s.value);
+    d.size == 8 ? e.mov(h, v)
+                : e.mov(d.size == 4   ? Xbyak::Reg(h.cvt32())
+                        : d.size == 2 ? Xbyak::Reg(h.cvt16())
+                                      : Xbyak::Reg(h.cvt8()),
+                        v & (~0ull >> (64 - 8 * d.size)));
+    e.mark_dirty(d.reg);
+    return true;
+  }
+  Xbyak::Reg64 src = rax;
+  if (s.kind == OpKind::kGpr)
+    src = e.gpr_source(s.reg, rax);  // a cached GPR is moved from its host register
+  else
+    load_operand(e, in, s, d.size);
   if (d.kind == OpKind::kGpr) {
-    e.store_gpr(d.reg, d.size, rax);
+    e.store_gpr(d.reg, d.size, src);
   } else {
-    e.mov(r14, rax);
+    e.mov(r14, src);
     e.effective_address(d, in.addrsize);
     e.store_mem(d.seg, d.size);
   }
@@ -77,20 +92,20 @@ bool push(Emitter& e, const x86::DecodedInst& in) {
     e.mov(r14, static_cast<uint64_t>(s.value));
   else
     return false;
-  e.mov(r13, e.gpr64(arch::kRsp));
+  e.load_gpr(r13, arch::kRsp);
   e.lea(r13, ptr[r13 - 8]);  // keeps the host flags (lazily saved guest flags)
   e.store_mem(arch::kSs, 8);
-  e.mov(e.gpr64(arch::kRsp), r13);
+  e.store_gpr(arch::kRsp, 8, r13);
   return true;
 }
 
 bool pop(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand& d = in.ops[0];
   if (e.mode != x86::CodeMode::k64 || in.opsize != 8 || !is_gpr(d)) return false;
-  e.mov(r13, e.gpr64(arch::kRsp));
+  e.load_gpr(r13, arch::kRsp);
   e.load_mem(arch::kSs, 8);
   e.lea(rcx, ptr[r13 + 8]);
-  e.mov(e.gpr64(arch::kRsp), rcx);
+  e.store_gpr(arch::kRsp, 8, rcx);
   e.store_gpr(d.reg, 8, rax);  // after RSP: POP RSP loads the popped value
   return true;
 }

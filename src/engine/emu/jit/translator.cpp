@@ -5,6 +5,7 @@
 #include "engine/emu/jit/emitter.hpp"
 #include "engine/emu/jit/flag_liveness.hpp"
 #include "engine/emu/jit/perf_map.hpp"
+#include "engine/emu/jit/reg_cache.hpp"
 #include "x86/decode/branch.hpp"
 
 namespace vessel::engine::emu::jit {
@@ -33,9 +34,14 @@ Layout Layout::of(const Cpu& c) {
 
 namespace {
 
-// One instruction through its interpreter handler (call threading).
-void emit_call(Emitter& e, const x86::DecodedInst& in, Handler h) {
+// One instruction through its interpreter handler (call threading). The handler sees the
+// whole guest state: flags merged into st.rflags, the cached GPRs written back before and read
+// again after (but not after the block's last instruction: only exits follow, and nothing is
+// dirty).
+void emit_call(Emitter& e, const x86::DecodedInst& in, Handler h, bool last) {
   e.materialize();  // the handler reads and writes st.rflags
+  e.store_cached(e.dirty);
+  e.dirty = 0;
   e.add_rip(e.pending);
   e.pending = 0;
   e.mov(rcx, e.field64(e.lay.rip));
@@ -47,6 +53,7 @@ void emit_call(Emitter& e, const x86::DecodedInst& in, Handler h) {
   e.mov(rdx, reinterpret_cast<uint64_t>(h));
   e.mov(rax, reinterpret_cast<uint64_t>(&guarded_call));
   e.call(rax);
+  if (!last) e.load_cached();  // keeps eax
   e.cmp(eax, kFault);
   e.je(e.exit(kFault, e.index, 0), CodeGenerator::T_NEAR);
   e.mov(r12d, eax);
@@ -115,24 +122,28 @@ void emit_end(Emitter& e, std::span<const x86::DecodedInst> insts) {
   }
 }
 
+constexpr int kFrame = 8 + 8 * kCacheRegs;
+static_assert((8 + 6 * 8 + kFrame) % 16 == 0, "calls from translated code are 16-byte aligned");
+
 // Emits the translation; nullptr when `plan` took an instruction for native that was not.
 BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> insts,
                    std::span<const Handler> handlers, x86::CodeMode mode, bool user,
                    const FlagPlan* plan) {
   const Layout& layout = jit.layout;
-  Emitter e(jit, gpa, mode, user);
+  Emitter e(jit, gpa, mode, user, choose_cached_gprs(insts));
   Xbyak::Label epilogue, chained, body, not_run;
   e.putL(chained);  // the Header
   e.putL(not_run);
   const uint8_t* const entry = e.getCurr();
   for (const auto& r : {rbx, rbp, r12, r13, r14, r15}) e.push(r);
-  e.sub(rsp, 8);  // the spill slot; keeps calls 16-byte aligned
+  e.sub(rsp, kFrame);  // the spill slot and r8-r11's (see Emitter); keeps calls 16-byte aligned
   e.mov(rbx, rdi);
   e.mov(rbp, rsi);
   e.jmp(body, CodeGenerator::T_NEAR);
   e.L(chained);
   emit_chained_entry(e, insts.size(), not_run);
   e.L(body);
+  e.load_cached();
   uint64_t native = 0;
   unsigned offset = 0;
   for (size_t i = 0; i < insts.size(); ++i) {
@@ -154,15 +165,16 @@ BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> ins
       }
     } else {
       if (plan && plan->assumed_native[i]) return nullptr;
-      emit_call(e, in, handlers[i]);
+      emit_call(e, in, handlers[i], i + 1 == insts.size());
     }
   }
   emit_end(e, insts);
   e.emit_exits(epilogue);
+  e.emit_slow_paths();
   e.L(not_run);
   e.mov(eax, kNotRun);
   e.L(epilogue);
-  e.add(rsp, 8);
+  e.add(rsp, kFrame);
   for (const auto& r : {r15, r14, r13, r12, rbp, rbx}) e.pop(r);
   e.ret();
   e.ready();
@@ -171,6 +183,8 @@ BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> ins
   ++jit.stats.blocks_translated;
   jit.stats.native_insts += native;
   jit.stats.called_insts += insts.size() - native;
+  jit.stats.cached_gprs += e.regs.count;
+  jit.stats.code_bytes += e.getSize();
   return reinterpret_cast<BlockFn>(const_cast<uint8_t*>(entry));
 }
 

@@ -87,6 +87,8 @@ struct Stats {
   uint64_t blocks_translated = 0;
   uint64_t native_insts = 0, called_insts = 0;  // static counts, per translated instruction
   uint64_t all_live_retries = 0;  // blocks translated again without lazy flags (flag_liveness)
+  uint64_t cached_gprs = 0;       // guest GPRs kept in host registers, summed over blocks
+  uint64_t code_bytes = 0;        // of the translations made
 };
 
 class Jit;

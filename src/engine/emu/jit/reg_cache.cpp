@@ -1,0 +1,68 @@
+#include "engine/emu/jit/reg_cache.hpp"
+
+#include <Zydis/Mnemonic.h>
+
+#include <algorithm>
+
+#include "arch/x86/cpu_state.hpp"
+
+namespace vessel::engine::emu::jit {
+
+namespace {
+
+void count_operand(const x86::Operand& op, std::array<unsigned, 16>& n) {
+  if (op.kind == x86::OpKind::kGpr && op.reg < 20) {
+    ++n[op.reg < 16 ? op.reg : op.reg - 16];  // AH..BH are bits 15:8 of RAX..RBX
+  } else if (op.kind == x86::OpKind::kMem) {
+    if (op.base < 16) ++n[op.base];
+    if (op.index < 16) ++n[op.index];
+  }
+}
+
+// The implicit operands of the natively translated forms.
+void count_implicit(const x86::DecodedInst& in, std::array<unsigned, 16>& n) {
+  switch (in.op) {
+    case ZYDIS_MNEMONIC_PUSH:
+    case ZYDIS_MNEMONIC_POP:
+    case ZYDIS_MNEMONIC_CALL:
+    case ZYDIS_MNEMONIC_RET:
+      ++n[arch::kRsp];
+      break;
+    case ZYDIS_MNEMONIC_MUL:
+    case ZYDIS_MNEMONIC_IMUL:
+      if (in.num_operands == 1) {
+        ++n[arch::kRax];
+        ++n[arch::kRdx];
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
+std::array<unsigned, 16> gpr_references(std::span<const x86::DecodedInst> insts) {
+  std::array<unsigned, 16> n{};
+  for (const x86::DecodedInst& in : insts) {
+    for (unsigned i = 0; i < in.num_operands && i < 3; ++i) count_operand(in.ops[i], n);
+    count_implicit(in, n);
+  }
+  return n;
+}
+
+RegCache choose_cached_gprs(std::span<const x86::DecodedInst> insts) {
+  const std::array<unsigned, 16> n = gpr_references(insts);
+  std::array<uint8_t, 16> order{};
+  for (uint8_t r = 0; r < 16; ++r) order[r] = r;
+  std::stable_sort(order.begin(), order.end(), [&](uint8_t a, uint8_t b) { return n[a] > n[b]; });
+  RegCache c;
+  for (unsigned i = 0; i < kCacheRegs && n[order[i]] >= 2; ++i) {
+    c.host[order[i]] = static_cast<int8_t>(i);
+    c.mask = static_cast<uint16_t>(c.mask | 1u << order[i]);
+    c.count = i + 1;
+  }
+  return c;
+}
+
+}  // namespace vessel::engine::emu::jit
