@@ -57,7 +57,6 @@ Cpu::Block* Cpu::block_at_rip() {
 }
 
 Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
-  const HandlerTable& table = handler_table();
   auto block = std::make_unique<Block>();
   block->gpa = gpa;
   block->mode = mode;
@@ -65,8 +64,8 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
   const uint64_t page_end = (gpa | 0xfff) + 1;
   const uint64_t limit = std::min(page_end, region->end());
   uint64_t at = gpa;
-  // Decoded into a reused buffer, then copied at their exact size: vectors grown by push_back
-  // keep up to twice the memory, and a boot holds tens of thousands of blocks.
+  // Decoded into a reused buffer, then copied into one allocation of their exact size: a boot
+  // holds tens of thousands of blocks.
   std::vector<x86::DecodedInst>& insts = decode_scratch_;
   insts.clear();
   while (insts.size() < kMaxBlockInsts && at < limit) {
@@ -88,10 +87,10 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
       }
       single_.gpa = ~0ull;
       single_.mode = mode;  // sets the RIP width the run loop uses
-      single_.insts.assign(1, {});
+      single_.size = 1;
+      if (!single_.insts) single_.insts = std::make_unique<x86::DecodedInst[]>(1);
       if (decoder_.decode(mode, bytes, 15, single_.insts[0]) != x86::DecodeStatus::kOk)
         raise(vec::kUD);
-      single_.handlers.assign(1, table[single_.insts[0].op]);
       return &single_;
     }
     if (status == x86::DecodeStatus::kInvalid) {
@@ -102,9 +101,9 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
     at += inst.length;
     if (inst.flags & x86::iflag::kEndsBlock) break;
   }
-  block->insts.assign(insts.begin(), insts.end());
-  block->handlers.reserve(insts.size());
-  for (const x86::DecodedInst& i : insts) block->handlers.push_back(table[i.op]);
+  block->size = static_cast<uint8_t>(insts.size());
+  block->insts = std::make_unique_for_overwrite<x86::DecodedInst[]>(insts.size());
+  std::copy(insts.begin(), insts.end(), block->insts.get());
   block->chainable = !insts.empty() && x86::keeps_code_segment(insts.back());
   mark_code_page(gpa);
   const uint64_t key = gpa << 2 | static_cast<uint64_t>(mode);
@@ -112,6 +111,22 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
   Block* raw = block.get();
   blocks_[key] = std::move(block);
   return raw;
+}
+
+void Cpu::redecode(Block* b) {
+  // The page still holds the bytes the block was decoded from (any write to them drops the
+  // block), so the same instructions come out.
+  const memory::Region* region = mem.region_of(b->gpa);
+  const uint64_t limit = std::min((b->gpa | 0xfff) + 1, region->end());
+  auto insts = std::make_unique_for_overwrite<x86::DecodedInst[]>(b->size);
+  uint64_t at = b->gpa;
+  for (unsigned i = 0; i < b->size; ++i) {
+    if (decoder_.decode(b->mode, region->host + (at - region->gpa), limit - at, insts[i]) !=
+        x86::DecodeStatus::kOk)
+      fatal(fmt::format("code at guest-physical {:#x} no longer decodes", at));
+    at += insts[i].length;
+  }
+  b->insts = std::move(insts);
 }
 
 void Cpu::mark_code_page(uint64_t gpa) {

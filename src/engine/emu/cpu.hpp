@@ -334,15 +334,19 @@ class Cpu {
     // after it are those it ran in: its successors may be chained.
     bool chainable = false;
     uint8_t next_link = 0;
+    bool jit_user = false;  // translated for CPL 3 (its memory accesses use the user TLB)
+    uint8_t size = 0;       // instructions
+    uint32_t heat = 0;
     std::array<Link, 2> links{};
-    std::vector<x86::DecodedInst> insts;
-    std::vector<Handler> handlers;
+    // The decoded instructions, one allocation (their handler is handler_table()[op]).
+    // Dropped once the block has a translation that calls no handler (it holds no pointer
+    // into them): most of a boot's blocks then cost their header only. decoded() brings them
+    // back when the block is interpreted or translated again.
+    std::unique_ptr<x86::DecodedInst[]> insts;
     // The translation (a jit::BlockFn), valid while jit_gen is the code cache's generation;
     // made once the block has run kJitThreshold times through the interpreter.
     void* jit_code = nullptr;
     uint64_t jit_gen = 0;
-    uint32_t heat = 0;
-    bool jit_user = false;  // translated for CPL 3 (its memory accesses use the user TLB)
   };
   Block* next_block(Block* prev);
   uint64_t read_slow(uint64_t la, unsigned size, bool user);
@@ -353,6 +357,13 @@ class Cpu {
   // Code cache (block_cache.cpp).
   Block* block_at_rip();
   Block* decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode);
+  // b's instructions, decoded again from its page if they were dropped.
+  const x86::DecodedInst* decoded(Block* b) {
+    if (!b->insts) [[unlikely]]
+      redecode(b);
+    return b->insts.get();
+  }
+  void redecode(Block* b);
   void mark_code_page(uint64_t gpa);
   void invalidate_code_page(uint64_t page);
   // Drops the code cached for pages devices wrote since the last look (GuestMemory's
