@@ -50,7 +50,7 @@ Cpu::Block* Cpu::block_at_rip() {
   const uint64_t key = gpa << 2 | static_cast<uint64_t>(mode);
   Block*& slot = jump_cache_[(gpa ^ (gpa >> 10)) & (jump_cache_.size() - 1)];
   if (slot && slot->gpa == gpa && slot->mode == mode) return slot;
-  if (auto it = blocks_.find(key); it != blocks_.end()) return slot = it->second.get();
+  if (std::unique_ptr<Block>* b = blocks_.find(key)) return slot = b->get();
   Block* b = decode_block(gpa, la, mode);
   if (b != &single_) slot = b;
   return b;
@@ -108,9 +108,7 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
   mark_code_page(gpa);
   const uint64_t key = gpa << 2 | static_cast<uint64_t>(mode);
   page_blocks_[gpa >> 12].push_back(key);
-  Block* raw = block.get();
-  blocks_[key] = std::move(block);
-  return raw;
+  return blocks_.insert(key, std::move(block)).get();
 }
 
 void Cpu::redecode(Block* b) {
@@ -147,11 +145,10 @@ void Cpu::invalidate_code_page(uint64_t page) {
   shared_code_->remove(page, index_);
   if (auto it = page_blocks_.find(page); it != page_blocks_.end()) {
     for (uint64_t key : it->second) {
-      if (auto b = blocks_.find(key); b != blocks_.end()) {
-        jit_forget(b->second.get());
+      if (std::unique_ptr<Block> b = blocks_.take(key)) {
+        jit_forget(b.get());
         // The running block may be this one: keep it alive until the next block boundary.
-        dead_blocks_.push_back(std::move(b->second));
-        blocks_.erase(b);
+        dead_blocks_.push_back(std::move(b));
       }
     }
     page_blocks_.erase(it);

@@ -25,6 +25,7 @@
 #include "bus/bus.hpp"
 #include "bus/interrupt_controller.hpp"
 #include "engine/emu/exec_mode.hpp"
+#include "engine/emu/key_table.hpp"
 #include "engine/emu/shared_code_pages.hpp"
 #include "memory/guest_memory.hpp"
 #include "x86/decode/decoded_inst.hpp"
@@ -437,7 +438,7 @@ class Cpu {
   uint64_t device_writes_seen_ = 0;               // DeviceWriteLog sequence number already applied
   std::shared_ptr<SharedCodePages> shared_code_;  // the VM's (share_code_pages) or our own
   uint64_t code_marks_seen_ = 0;                  // shared_code_->marks() already applied
-  std::unordered_map<uint64_t, std::unique_ptr<Block>> blocks_;      // key: gpa << 2 | mode
+  KeyTable<std::unique_ptr<Block>> blocks_;       // key: gpa << 2 | mode
   std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;  // page → block keys
   std::vector<std::unique_ptr<Block>> dead_blocks_;  // freed at the next block boundary
   std::array<Block*, 1024> jump_cache_{};
