@@ -108,6 +108,10 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
   mark_code_page(gpa);
   const uint64_t key = gpa << 2 | static_cast<uint64_t>(mode);
   page_blocks_[gpa >> 12].push_back(key);
+  if (--blocks_until_sweep_ == 0) {
+    blocks_until_sweep_ = kSweepPeriod;
+    sweep_decoded();
+  }
   return blocks_.insert(key, std::move(block)).get();
 }
 
@@ -125,6 +129,14 @@ void Cpu::redecode(Block* b) {
     at += insts[i].length;
   }
   b->insts = std::move(insts);
+}
+
+void Cpu::sweep_decoded() {
+  // At a block boundary (from block_at_rip): no instruction of a cached block is running.
+  blocks_.for_each([](uint64_t, std::unique_ptr<Block>& b) {
+    if (!b->insts_used && !b->insts_pinned) b->insts.reset();
+    b->insts_used = false;
+  });
 }
 
 void Cpu::mark_code_page(uint64_t gpa) {

@@ -62,7 +62,8 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
       return interpret_block(b, budget);
     }
     // Code that calls no handler holds no pointer into the decoded instructions.
-    if (j.stats.called_insts == called_before) b->insts.reset();
+    b->insts_pinned = j.stats.called_insts != called_before;
+    if (!b->insts_pinned) b->insts.reset();
     b->jit_code = reinterpret_cast<void*>(fn);
     b->jit_gen = j.cache.generation();
     b->jit_user = user;
