@@ -116,17 +116,28 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
 }
 
 void Cpu::redecode(Block* b) {
-  // The page still holds the bytes the block was decoded from (any write to them drops the
-  // block), so the same instructions come out.
+  // The page holds the bytes the block was decoded from (a write to them drops the block), so
+  // the same instructions come out; except when another vCPU's unsynchronized write to the
+  // page is not applied yet (it is at the next block boundary): then the block is cut before
+  // what changed, as a fresh decode would cut it, and is #UD if nothing of it is left.
   const memory::Region* region = mem.region_of(b->gpa);
   const uint64_t limit = std::min((b->gpa | 0xfff) + 1, region->end());
   auto insts = std::make_unique_for_overwrite<x86::DecodedInst[]>(b->size);
   uint64_t at = b->gpa;
-  for (unsigned i = 0; i < b->size; ++i) {
-    if (decoder_.decode(b->mode, region->host + (at - region->gpa), limit - at, insts[i]) !=
+  unsigned n = 0;
+  while (n < b->size) {
+    x86::DecodedInst& inst = insts[n];
+    if (decoder_.decode(b->mode, region->host + (at - region->gpa), limit - at, inst) !=
         x86::DecodeStatus::kOk)
-      fatal(fmt::format("code at guest-physical {:#x} no longer decodes", at));
-    at += insts[i].length;
+      break;
+    ++n;
+    at += inst.length;
+    if ((inst.flags & x86::iflag::kEndsBlock) && n < b->size) break;
+  }
+  if (n == 0) raise(vec::kUD);
+  if (n < b->size) {
+    b->size = static_cast<uint8_t>(n);
+    b->chainable = b->chainable && x86::keeps_code_segment(insts[n - 1]);
   }
   b->insts = std::move(insts);
 }
