@@ -50,14 +50,13 @@ Cpu::Block* Cpu::block_at_rip() {
   const uint64_t key = gpa << 2 | static_cast<uint64_t>(mode);
   Block*& slot = jump_cache_[(gpa ^ (gpa >> 10)) & (jump_cache_.size() - 1)];
   if (slot && slot->gpa == gpa && slot->mode == mode) return slot;
-  if (auto it = blocks_.find(key); it != blocks_.end()) return slot = it->second.get();
+  if (std::unique_ptr<Block>* b = blocks_.find(key)) return slot = b->get();
   Block* b = decode_block(gpa, la, mode);
   if (b != &single_) slot = b;
   return b;
 }
 
 Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
-  const HandlerTable& table = handler_table();
   auto block = std::make_unique<Block>();
   block->gpa = gpa;
   block->mode = mode;
@@ -65,8 +64,8 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
   const uint64_t page_end = (gpa | 0xfff) + 1;
   const uint64_t limit = std::min(page_end, region->end());
   uint64_t at = gpa;
-  // Decoded into a reused buffer, then copied at their exact size: vectors grown by push_back
-  // keep up to twice the memory, and a boot holds tens of thousands of blocks.
+  // Decoded into a reused buffer, then copied into one allocation of their exact size: a boot
+  // holds tens of thousands of blocks.
   std::vector<x86::DecodedInst>& insts = decode_scratch_;
   insts.clear();
   while (insts.size() < kMaxBlockInsts && at < limit) {
@@ -88,10 +87,10 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
       }
       single_.gpa = ~0ull;
       single_.mode = mode;  // sets the RIP width the run loop uses
-      single_.insts.assign(1, {});
+      single_.size = 1;
+      if (!single_.insts) single_.insts = std::make_unique<x86::DecodedInst[]>(1);
       if (decoder_.decode(mode, bytes, 15, single_.insts[0]) != x86::DecodeStatus::kOk)
         raise(vec::kUD);
-      single_.handlers.assign(1, table[single_.insts[0].op]);
       return &single_;
     }
     if (status == x86::DecodeStatus::kInvalid) {
@@ -102,16 +101,53 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
     at += inst.length;
     if (inst.flags & x86::iflag::kEndsBlock) break;
   }
-  block->insts.assign(insts.begin(), insts.end());
-  block->handlers.reserve(insts.size());
-  for (const x86::DecodedInst& i : insts) block->handlers.push_back(table[i.op]);
+  block->size = static_cast<uint8_t>(insts.size());
+  block->insts = std::make_unique_for_overwrite<x86::DecodedInst[]>(insts.size());
+  std::copy(insts.begin(), insts.end(), block->insts.get());
   block->chainable = !insts.empty() && x86::keeps_code_segment(insts.back());
   mark_code_page(gpa);
   const uint64_t key = gpa << 2 | static_cast<uint64_t>(mode);
   page_blocks_[gpa >> 12].push_back(key);
-  Block* raw = block.get();
-  blocks_[key] = std::move(block);
-  return raw;
+  if (--blocks_until_sweep_ == 0) {
+    blocks_until_sweep_ = kSweepPeriod;
+    sweep_decoded();
+  }
+  return blocks_.insert(key, std::move(block)).get();
+}
+
+void Cpu::redecode(Block* b) {
+  // The page holds the bytes the block was decoded from (a write to them drops the block), so
+  // the same instructions come out; except when another vCPU's unsynchronized write to the
+  // page is not applied yet (it is at the next block boundary): then the block is cut before
+  // what changed, as a fresh decode would cut it, and is #UD if nothing of it is left.
+  const memory::Region* region = mem.region_of(b->gpa);
+  const uint64_t limit = std::min((b->gpa | 0xfff) + 1, region->end());
+  auto insts = std::make_unique_for_overwrite<x86::DecodedInst[]>(b->size);
+  uint64_t at = b->gpa;
+  unsigned n = 0;
+  while (n < b->size) {
+    x86::DecodedInst& inst = insts[n];
+    if (decoder_.decode(b->mode, region->host + (at - region->gpa), limit - at, inst) !=
+        x86::DecodeStatus::kOk)
+      break;
+    ++n;
+    at += inst.length;
+    if ((inst.flags & x86::iflag::kEndsBlock) && n < b->size) break;
+  }
+  if (n == 0) raise(vec::kUD);
+  if (n < b->size) {
+    b->size = static_cast<uint8_t>(n);
+    b->chainable = b->chainable && x86::keeps_code_segment(insts[n - 1]);
+  }
+  b->insts = std::move(insts);
+}
+
+void Cpu::sweep_decoded() {
+  // At a block boundary (from block_at_rip): no instruction of a cached block is running.
+  blocks_.for_each([](uint64_t, std::unique_ptr<Block>& b) {
+    if (!b->insts_used && !b->insts_pinned) b->insts.reset();
+    b->insts_used = false;
+  });
 }
 
 void Cpu::mark_code_page(uint64_t gpa) {
@@ -132,11 +168,10 @@ void Cpu::invalidate_code_page(uint64_t page) {
   shared_code_->remove(page, index_);
   if (auto it = page_blocks_.find(page); it != page_blocks_.end()) {
     for (uint64_t key : it->second) {
-      if (auto b = blocks_.find(key); b != blocks_.end()) {
-        jit_forget(b->second.get());
+      if (std::unique_ptr<Block> b = blocks_.take(key)) {
+        jit_forget(b.get());
         // The running block may be this one: keep it alive until the next block boundary.
-        dead_blocks_.push_back(std::move(b->second));
-        blocks_.erase(b);
+        dead_blocks_.push_back(std::move(b));
       }
     }
     page_blocks_.erase(it);

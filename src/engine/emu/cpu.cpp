@@ -146,13 +146,15 @@ bool Cpu::interpret_block(Block* b, uint64_t& budget) {
   const uint64_t ip_mask = b->mode == x86::CodeMode::k64   ? ~0ull
                            : b->mode == x86::CodeMode::k32 ? 0xffffffffull
                                                            : 0xffffull;
-  const size_t n = b->insts.size();
+  const size_t n = b->size;
+  const x86::DecodedInst* insts = decoded(b);
+  const HandlerTable& table = handler_table();
   end_block = false;
   for (size_t i = 0; i < n; ++i) {
-    const x86::DecodedInst& inst = b->insts[i];
+    const x86::DecodedInst& inst = insts[i];
     const bool shadow = st.events.interrupt_shadow;
     next_rip = (st.rip + inst.length) & ip_mask;
-    b->handlers[i](*this, inst);
+    table[inst.op](*this, inst);
     st.rip = next_rip;
     ++retired_;
     if (shadow) {  // the shadowed instruction is done: look at interrupts now

@@ -25,6 +25,7 @@
 #include "bus/bus.hpp"
 #include "bus/interrupt_controller.hpp"
 #include "engine/emu/exec_mode.hpp"
+#include "engine/emu/key_table.hpp"
 #include "engine/emu/shared_code_pages.hpp"
 #include "memory/guest_memory.hpp"
 #include "x86/decode/decoded_inst.hpp"
@@ -350,15 +351,21 @@ class Cpu {
     // after it are those it ran in: its successors may be chained.
     bool chainable = false;
     uint8_t next_link = 0;
+    bool jit_user = false;      // translated for CPL 3 (its memory accesses use the user TLB)
+    uint8_t size = 0;           // instructions
+    bool insts_used = false;    // decoded() since the last sweep_decoded()
+    bool insts_pinned = false;  // the translation calls handlers with pointers into insts
+    uint32_t heat = 0;
     std::array<Link, 2> links{};
-    std::vector<x86::DecodedInst> insts;
-    std::vector<Handler> handlers;
+    // The decoded instructions, one allocation (their handler is handler_table()[op]).
+    // Dropped once the block has a translation that calls no handler (it holds no pointer
+    // into them), and by sweep_decoded() when the block has not run for a while: most of a
+    // boot's blocks then cost their header only. decoded() brings them back.
+    std::unique_ptr<x86::DecodedInst[]> insts;
     // The translation (a jit::BlockFn), valid while jit_gen is the code cache's generation;
     // made once the block has run kJitThreshold times through the interpreter.
     void* jit_code = nullptr;
     uint64_t jit_gen = 0;
-    uint32_t heat = 0;
-    bool jit_user = false;  // translated for CPL 3 (its memory accesses use the user TLB)
   };
   Block* next_block(Block* prev);
   uint64_t read_slow(uint64_t la, unsigned size, bool user);
@@ -369,6 +376,18 @@ class Cpu {
   // Code cache (block_cache.cpp).
   Block* block_at_rip();
   Block* decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode);
+  // b's instructions, decoded again from its page if they were dropped.
+  const x86::DecodedInst* decoded(Block* b) {
+    if (!b->insts) [[unlikely]]
+      redecode(b);
+    b->insts_used = true;
+    return b->insts.get();
+  }
+  void redecode(Block* b);
+  // Drops the decoded instructions of blocks that did not run since the last sweep (code
+  // that ran once, most of a boot's set-up code). Every kSweepPeriod new blocks.
+  static constexpr uint32_t kSweepPeriod = 2048;
+  void sweep_decoded();
   void mark_code_page(uint64_t gpa);
   void invalidate_code_page(uint64_t page);
   // Drops the code cached for pages devices wrote since the last look (GuestMemory's
@@ -442,9 +461,10 @@ class Cpu {
   uint64_t device_writes_seen_ = 0;               // DeviceWriteLog sequence number already applied
   std::shared_ptr<SharedCodePages> shared_code_;  // the VM's (share_code_pages) or our own
   uint64_t code_marks_seen_ = 0;                  // shared_code_->marks() already applied
-  std::unordered_map<uint64_t, std::unique_ptr<Block>> blocks_;      // key: gpa << 2 | mode
+  KeyTable<std::unique_ptr<Block>> blocks_;       // key: gpa << 2 | mode
   std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;  // page → block keys
   std::vector<std::unique_ptr<Block>> dead_blocks_;  // freed at the next block boundary
+  uint32_t blocks_until_sweep_ = kSweepPeriod;
   std::array<Block*, 1024> jump_cache_{};
   uint64_t chain_gen_ = 1;  // see Link
   Block single_{};          // a page-crossing instruction, decoded each time (not cached)

@@ -124,7 +124,7 @@ void Cpu::check_instruction_bp() {
 }
 
 void Cpu::run_traced(Block* b, uint64_t& budget) {
-  const x86::DecodedInst& inst = b->insts[0];
+  const x86::DecodedInst& inst = decoded(b)[0];
   const uint64_t ip_mask = b->mode == x86::CodeMode::k64   ? ~0ull
                            : b->mode == x86::CodeMode::k32 ? 0xffffffffull
                                                            : 0xffffull;
@@ -135,7 +135,7 @@ void Cpu::run_traced(Block* b, uint64_t& budget) {
   end_block = false;
   rep_resume = false;
   next_rip = (st.rip + inst.length) & ip_mask;
-  b->handlers[0](*this, inst);
+  handler_table()[inst.op](*this, inst);
   st.rip = next_rip;
   ++retired_;
   --budget;

@@ -39,7 +39,7 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
   const bool user = cpl() == 3;
   // Translated code counts the budget per block: a block longer than what is left runs in
   // the interpreter, which stops at the exact instruction.
-  if (budget < b->insts.size()) {
+  if (budget < b->size) {
     ++j.interpreted_runs;
     return interpret_block(b, budget);
   }
@@ -47,15 +47,23 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
     // A translation for the other privilege: chained jumps must not reach it any more.
     if (b->jit_gen == j.cache.generation())
       jit::retire(reinterpret_cast<jit::BlockFn>(b->jit_code));
-    auto fn = jit::translate(j, b->gpa, b->insts, b->handlers, b->mode, user);
+    const std::span<const x86::DecodedInst> insts(decoded(b), b->size);
+    std::array<Handler, kMaxBlockInsts> handlers;
+    for (size_t i = 0; i < insts.size(); ++i) handlers[i] = handler_table()[insts[i].op];
+    const std::span<const Handler> calls(handlers.data(), insts.size());
+    const uint64_t called_before = j.stats.called_insts;
+    auto fn = jit::translate(j, b->gpa, insts, calls, b->mode, user);
     if (!fn && j.cache.ok()) {  // full: start over (we are at a block boundary)
       j.flush();
-      fn = jit::translate(j, b->gpa, b->insts, b->handlers, b->mode, user);
+      fn = jit::translate(j, b->gpa, insts, calls, b->mode, user);
     }
     if (!fn) {
       ++j.interpreted_runs;
       return interpret_block(b, budget);
     }
+    // Code that calls no handler holds no pointer into the decoded instructions.
+    b->insts_pinned = j.stats.called_insts != called_before;
+    if (!b->insts_pinned) b->insts.reset();
     b->jit_code = reinterpret_cast<void*>(fn);
     b->jit_gen = j.cache.generation();
     b->jit_user = user;
