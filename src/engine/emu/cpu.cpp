@@ -35,6 +35,8 @@ Cpu::Cpu(const memory::GuestMemory& memory, bus::IoHandler& io_handler, unsigned
   code_pages_.assign(top >> 12, 0);
   shared_code_ = std::make_shared<SharedCodePages>(top >> 12);
   device_writes_seen_ = memory.device_writes().seq();
+  tlb_filled_.reserve(2 * kTlbSize);
+  tlb_global_filled_.reserve(2 * kTlbSize);
   state_changed();
 }
 

@@ -68,7 +68,10 @@ struct TlbEntry {
   uint8_t* host = nullptr;
   uint64_t gpa = 0;
   bool global = false;
-  bool listed = false;  // in Cpu::tlb_filled_ (reset with the entry)
+  // In Cpu::tlb_filled_ / tlb_global_filled_. Kept when the entry is reset (the index stays
+  // in its list until the next flush walks it), so an index is never listed twice.
+  bool listed = false;
+  bool listed_global = false;
 };
 
 class Cpu;
@@ -412,12 +415,18 @@ class Cpu {
   uint64_t host_ns() const;
   TlbEntry tlb_[2][kTlbSize];
   // The entries filled since the last flush (indices into tlb_ as one array), so a flush costs
-  // what was used rather than both whole arrays (Linux reloads CR3 on every process switch).
-  // A refill after INVLPG may list an entry twice; past kTlbListMax the list is dropped and
-  // the next flush clears everything.
-  static constexpr size_t kTlbListMax = 2 * kTlbSize;
+  // what was used rather than both whole arrays. Global entries have their own list: Linux
+  // reloads CR3 (which keeps them) some 3,000 times a second of boot, and the kernel's global
+  // entries, most of what is filled, are then not walked. An index is in a list at most once.
   std::vector<uint16_t> tlb_filled_;
-  bool tlb_list_overflow_ = false;
+  std::vector<uint16_t> tlb_global_filled_;
+  void list_tlb_entry(TlbEntry& e, bool global);
+  static void reset_tlb_entry(TlbEntry& e) {
+    const bool listed = e.listed, listed_global = e.listed_global;
+    e = TlbEntry{};
+    e.listed = listed;
+    e.listed_global = listed_global;
+  }
   template <class Fn>
   void for_each_filled_tlb_entry(Fn&& fn);
   x86::Decoder decoder_;
@@ -443,11 +452,8 @@ class Cpu {
 template <class Fn>
 void Cpu::for_each_filled_tlb_entry(Fn&& fn) {
   TlbEntry* all = &tlb_[0][0];
-  if (tlb_list_overflow_) {
-    for (unsigned i = 0; i < 2 * kTlbSize; ++i) fn(all[i]);
-  } else {
-    for (uint16_t i : tlb_filled_) fn(all[i]);
-  }
+  for (uint16_t i : tlb_filled_) fn(all[i]);
+  for (uint16_t i : tlb_global_filled_) fn(all[i]);
 }
 
 // The dispatch table, indexed by DecodedInst::op; filled by the interp/ files.
