@@ -179,6 +179,14 @@ class Cpu {
     }
     write_slow(la, sizeof(T), v, user);
   }
+  // Host address of `la` when the TLB gives access `acc` the fast path on its page (RAM; for
+  // writes: dirty, no code anyone holds, no data breakpoint), else nullptr: what bulk REP
+  // MOVS/STOS may touch directly for the rest of that page (interp/string_bulk.cpp).
+  uint8_t* fast_host(uint64_t la, Access acc, bool user) const {
+    const TlbEntry& e = tlb_[user][(la >> 12) & (kTlbSize - 1)];
+    if (e.tag[static_cast<unsigned>(acc)] != (la & ~0xfffull)) return nullptr;
+    return e.host + (la & 0xfff);
+  }
   uint64_t read_la_n(uint64_t la, unsigned size, bool user) {
     switch (size) {
       case 1:
