@@ -330,8 +330,10 @@ class Cpu {
 
  private:
   // A successor seen after a block ran to its end: the next RIP and its block, valid while
-  // `gen` equals chain_gen_ (bumped by every TLB flush, INVLPG and block invalidation, the
-  // only ways the RIP → block mapping can change without a mode change).
+  // `gen` equals chain_gen_ + cr3_flushes_ (chain_gen_ is bumped by every TLB flush but a CR3
+  // write's, INVLPG and block invalidation, cr3_flushes_ by CR3 writes: the only ways the
+  // RIP → block mapping can change without a mode change). The indirect lookup of translated
+  // code checks chain_gen_ alone: a CR3 write drops its non-global entries one by one.
   struct Block;
   struct Link {
     uint64_t rip = 0;
@@ -394,6 +396,9 @@ class Cpu {
   bool interpret_block(Block* b, uint64_t& budget);
   bool run_translated(Block* b, uint64_t& budget);  // jit/dispatch.cpp
   void jit_forget(Block* b);  // b is going away: no chained jump may reach its translation
+  // A CR3 write: drops the indirect-lookup entries of RIPs on non-global pages; false when
+  // it cannot tell them apart (the caller then bumps chain_gen_).
+  bool jit_forget_local_lookups();
 
   unsigned index_;
   // The last few block start addresses, oldest first through recent_blocks(): a cheap branch
@@ -448,7 +453,10 @@ class Cpu {
   std::vector<std::unique_ptr<Block>> dead_blocks_;  // freed at the next block boundary
   std::array<Block*, 1024> jump_cache_{};
   uint64_t chain_gen_ = 1;  // see Link
-  Block single_{};          // a page-crossing instruction, decoded each time (not cached)
+  // CR3 writes that kept global translations: run-loop links are valid while their gen is
+  // chain_gen_ + cr3_flushes_ (a CR3 write does not bump chain_gen_, see flush_tlb).
+  uint64_t cr3_flushes_ = 0;
+  Block single_{};  // a page-crossing instruction, decoded each time (not cached)
   ExecMode exec_mode_ = default_exec_mode();
   uint32_t jit_threshold_ = kJitThreshold;
   std::unique_ptr<jit::Jit> jit_;  // created at the first translation

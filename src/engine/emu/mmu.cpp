@@ -181,7 +181,12 @@ void Cpu::list_tlb_entry(TlbEntry& e, bool global) {
 }
 
 void Cpu::flush_tlb(bool keep_global) {
-  ++chain_gen_;
+  // RIP -> block mappings change only for non-global pages when globals are kept: the
+  // indirect lookup drops just those and keeps the kernel's, instead of a new generation.
+  if (keep_global && jit_forget_local_lookups())
+    ++cr3_flushes_;
+  else
+    ++chain_gen_;
   TlbEntry* all = &tlb_[0][0];
   if (!keep_global) {
     for (uint16_t i : tlb_filled_) all[i] = TlbEntry{};
