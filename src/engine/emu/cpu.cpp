@@ -35,6 +35,8 @@ Cpu::Cpu(const memory::GuestMemory& memory, bus::IoHandler& io_handler, unsigned
   code_pages_.assign(top >> 12, 0);
   shared_code_ = std::make_shared<SharedCodePages>(top >> 12);
   device_writes_seen_ = memory.device_writes().seq();
+  tlb_filled_.reserve(2 * kTlbSize);
+  tlb_global_filled_.reserve(2 * kTlbSize);
   state_changed();
 }
 
@@ -83,13 +85,14 @@ StopReason Cpu::run(uint64_t max_instructions) {
 // The block at RIP: through `prev`'s links when `prev` (the block that just ran to its end
 // with no event in between) knows it, else from the code cache, then linked to `prev`.
 Cpu::Block* Cpu::next_block(Block* prev) {
+  const uint64_t gen = chain_gen_ + cr3_flushes_;
   if (prev) {
     for (const Link& l : prev->links)
-      if (l.rip == st.rip && l.gen == chain_gen_) return l.to;
+      if (l.rip == st.rip && l.gen == gen) return l.to;
   }
   Block* b = block_at_rip();
   if (prev && prev->chainable && b != &single_) {
-    prev->links[prev->next_link] = Link{st.rip, b, chain_gen_};
+    prev->links[prev->next_link] = Link{st.rip, b, gen};
     prev->next_link ^= 1;
   }
   return b;

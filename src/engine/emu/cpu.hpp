@@ -69,7 +69,10 @@ struct TlbEntry {
   uint8_t* host = nullptr;
   uint64_t gpa = 0;
   bool global = false;
-  bool listed = false;  // in Cpu::tlb_filled_ (reset with the entry)
+  // In Cpu::tlb_filled_ / tlb_global_filled_. Kept when the entry is reset (the index stays
+  // in its list until the next flush walks it), so an index is never listed twice.
+  bool listed = false;
+  bool listed_global = false;
 };
 
 class Cpu;
@@ -176,6 +179,14 @@ class Cpu {
       return;
     }
     write_slow(la, sizeof(T), v, user);
+  }
+  // Host address of `la` when the TLB gives access `acc` the fast path on its page (RAM; for
+  // writes: dirty, no code anyone holds, no data breakpoint), else nullptr: what bulk REP
+  // MOVS/STOS may touch directly for the rest of that page (interp/string_bulk.cpp).
+  uint8_t* fast_host(uint64_t la, Access acc, bool user) const {
+    const TlbEntry& e = tlb_[user][(la >> 12) & (kTlbSize - 1)];
+    if (e.tag[static_cast<unsigned>(acc)] != (la & ~0xfffull)) return nullptr;
+    return e.host + (la & 0xfff);
   }
   uint64_t read_la_n(uint64_t la, unsigned size, bool user) {
     switch (size) {
@@ -336,8 +347,10 @@ class Cpu {
 
  private:
   // A successor seen after a block ran to its end: the next RIP and its block, valid while
-  // `gen` equals chain_gen_ (bumped by every TLB flush, INVLPG and block invalidation, the
-  // only ways the RIP → block mapping can change without a mode change).
+  // `gen` equals chain_gen_ + cr3_flushes_ (chain_gen_ is bumped by every TLB flush but a CR3
+  // write's, INVLPG and block invalidation, cr3_flushes_ by CR3 writes: the only ways the
+  // RIP → block mapping can change without a mode change). The indirect lookup of translated
+  // code checks chain_gen_ alone: a CR3 write drops its non-global entries one by one.
   struct Block;
   struct Link {
     uint64_t rip = 0;
@@ -418,6 +431,9 @@ class Cpu {
   bool interpret_block(Block* b, uint64_t& budget);
   bool run_translated(Block* b, uint64_t& budget);  // jit/dispatch.cpp
   void jit_forget(Block* b);  // b is going away: no chained jump may reach its translation
+  // A CR3 write: drops the indirect-lookup entries of RIPs on non-global pages; false when
+  // it cannot tell them apart (the caller then bumps chain_gen_).
+  bool jit_forget_local_lookups();
 
   unsigned index_;
   // The last few block start addresses, oldest first through recent_blocks(): a cheap branch
@@ -447,12 +463,18 @@ class Cpu {
   uint64_t host_ns() const;
   TlbEntry tlb_[2][kTlbSize];
   // The entries filled since the last flush (indices into tlb_ as one array), so a flush costs
-  // what was used rather than both whole arrays (Linux reloads CR3 on every process switch).
-  // A refill after INVLPG may list an entry twice; past kTlbListMax the list is dropped and
-  // the next flush clears everything.
-  static constexpr size_t kTlbListMax = 2 * kTlbSize;
+  // what was used rather than both whole arrays. Global entries have their own list: Linux
+  // reloads CR3 (which keeps them) some 3,000 times a second of boot, and the kernel's global
+  // entries, most of what is filled, are then not walked. An index is in a list at most once.
   std::vector<uint16_t> tlb_filled_;
-  bool tlb_list_overflow_ = false;
+  std::vector<uint16_t> tlb_global_filled_;
+  void list_tlb_entry(TlbEntry& e, bool global);
+  static void reset_tlb_entry(TlbEntry& e) {
+    const bool listed = e.listed, listed_global = e.listed_global;
+    e = TlbEntry{};
+    e.listed = listed;
+    e.listed_global = listed_global;
+  }
   template <class Fn>
   void for_each_filled_tlb_entry(Fn&& fn);
   x86::Decoder decoder_;
@@ -467,7 +489,10 @@ class Cpu {
   uint32_t blocks_until_sweep_ = kSweepPeriod;
   std::array<Block*, 1024> jump_cache_{};
   uint64_t chain_gen_ = 1;  // see Link
-  Block single_{};          // a page-crossing instruction, decoded each time (not cached)
+  // CR3 writes that kept global translations: run-loop links are valid while their gen is
+  // chain_gen_ + cr3_flushes_ (a CR3 write does not bump chain_gen_, see flush_tlb).
+  uint64_t cr3_flushes_ = 0;
+  Block single_{};  // a page-crossing instruction, decoded each time (not cached)
   ExecMode exec_mode_ = default_exec_mode();
   uint32_t jit_threshold_ = kJitThreshold;
   std::unique_ptr<jit::Jit> jit_;  // created at the first translation
@@ -479,11 +504,8 @@ class Cpu {
 template <class Fn>
 void Cpu::for_each_filled_tlb_entry(Fn&& fn) {
   TlbEntry* all = &tlb_[0][0];
-  if (tlb_list_overflow_) {
-    for (unsigned i = 0; i < 2 * kTlbSize; ++i) fn(all[i]);
-  } else {
-    for (uint16_t i : tlb_filled_) fn(all[i]);
-  }
+  for (uint16_t i : tlb_filled_) fn(all[i]);
+  for (uint16_t i : tlb_global_filled_) fn(all[i]);
 }
 
 // The dispatch table, indexed by DecodedInst::op; filled by the interp/ files.

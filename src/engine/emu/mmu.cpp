@@ -156,20 +156,13 @@ uint64_t Cpu::translate(uint64_t la, Access acc, bool user) {
 void Cpu::fill_tlb(uint64_t la, uint64_t gpa, Access, bool user, bool writable, bool dirty, bool nx,
                    bool global) {
   uint8_t* host = mem.host_address(gpa & ~0xfffull);
-  const unsigned index = (user ? kTlbSize : 0) + ((la >> 12) & (kTlbSize - 1));
   TlbEntry& e = tlb_[user][(la >> 12) & (kTlbSize - 1)];
   const uint64_t page = la & ~0xfffull;
   if (!host) {  // MMIO: every access takes the slow path
-    e = TlbEntry{};
+    reset_tlb_entry(e);
     return;
   }
-  if (!e.listed) {
-    e.listed = true;
-    if (tlb_filled_.size() < kTlbListMax)
-      tlb_filled_.push_back(static_cast<uint16_t>(index));
-    else
-      tlb_list_overflow_ = true;
-  }
+  list_tlb_entry(e, global);
   e.host = host;
   e.gpa = gpa & ~0xfffull;
   e.global = global;
@@ -179,26 +172,40 @@ void Cpu::fill_tlb(uint64_t la, uint64_t gpa, Access, bool user, bool writable, 
   e.tag[2] = nx ? 1 : page;
 }
 
+void Cpu::list_tlb_entry(TlbEntry& e, bool global) {
+  bool& listed = global ? e.listed_global : e.listed;
+  if (listed) return;
+  listed = true;
+  // Never reallocates: an index is listed at most once per list (reserved in the constructor).
+  (global ? tlb_global_filled_ : tlb_filled_).push_back(static_cast<uint16_t>(&e - &tlb_[0][0]));
+}
+
 void Cpu::flush_tlb(bool keep_global) {
-  ++chain_gen_;
-  std::vector<uint16_t> kept;
+  // RIP -> block mappings change only for non-global pages when globals are kept: the
+  // indirect lookup drops just those and keeps the kernel's, instead of a new generation.
+  if (keep_global && jit_forget_local_lookups())
+    ++cr3_flushes_;
+  else
+    ++chain_gen_;
   TlbEntry* all = &tlb_[0][0];
-  for_each_filled_tlb_entry([&](TlbEntry& e) {
-    if (keep_global && e.global) {
-      if (e.listed) kept.push_back(static_cast<uint16_t>(&e - all));
-      e.listed = false;  // so that a duplicate index does not list it twice in `kept`
-    } else {
-      e = TlbEntry{};
+  if (!keep_global) {
+    for (uint16_t i : tlb_filled_) all[i] = TlbEntry{};
+    for (uint16_t i : tlb_global_filled_) all[i] = TlbEntry{};
+    tlb_global_filled_.clear();
+  } else {
+    for (uint16_t i : tlb_filled_) {
+      TlbEntry& e = all[i];
+      // Refilled as global since it was listed here: it is in the global list as well.
+      if (!e.global) reset_tlb_entry(e);
+      e.listed = false;
     }
-  });
-  for (uint16_t i : kept) all[i].listed = true;
-  tlb_filled_.swap(kept);
-  tlb_list_overflow_ = false;
+  }
+  tlb_filled_.clear();
 }
 
 void Cpu::invlpg(uint64_t la) {
   ++chain_gen_;
-  for (auto& t : tlb_) t[(la >> 12) & (kTlbSize - 1)] = TlbEntry{};
+  for (auto& t : tlb_) reset_tlb_entry(t[(la >> 12) & (kTlbSize - 1)]);
 }
 
 namespace {

@@ -122,6 +122,44 @@ TEST(EmuJitChain, RemappedCodePageIsNotRunThroughOldChains) {
     for (const std::string& remap : {pte, cr3}) remap_case(call, remap);
 }
 
+// The same with kFn mapped global: a CR3 write keeps its TLB entry, so the old frame's code
+// keeps running (interpreter and translator alike) and the translator's lookup entries for it
+// survive the write (only non-global pages' entries are dropped).
+TEST(EmuJitChain, GlobalCodePageKeepsItsTranslationAcrossCr3Write) {
+  for (const std::string& call : {std::string("call ") + std::to_string(kFn),
+                                  "mov edx, " + std::to_string(kFn) + "\ncall rdx"}) {
+    SCOPED_TRACE(call);
+    const auto setup = [](ChainEnv& e) {
+      e.load(kFn, assemble(64, "add rax, 1\njmp .n\n.n: add rax, 2\nret", kFn));
+      e.load(kFn + 0x1000, assemble(64, "add rax, 1000\nret", kFn));
+      e.poke<uint64_t>(kPt + 8 * 6, kFn | 0x107);
+      const uint64_t pml4b = kPml4 + 0x5000, pdpt = pml4b + 0x1000, pd = pml4b + 0x2000,
+                     pt = pml4b + 0x3000;
+      e.poke<uint64_t>(pml4b, pdpt | 7);
+      e.poke<uint64_t>(pdpt, pd | 7);
+      for (uint64_t i = 0; i < 512; ++i) {
+        e.poke<uint64_t>(pd + 8 * i, e.peek<uint64_t>(kPml4 + 0x2000 + 8 * i));
+        e.poke<uint64_t>(pt + 8 * i, e.peek<uint64_t>(kPt + 8 * i));
+      }
+      e.poke<uint64_t>(pd + 8 * 3, pt | 7);
+      e.poke<uint64_t>(pt + 8 * 6, (kFn + 0x1000) | 0x107);
+    };
+    const auto loop = [&](const std::string& label) {
+      return "mov ecx, 20\n" + label + ": " + call + "\ndec ecx\njnz " + label + "\n";
+    };
+    const Result once = run_both("xor eax, eax\n" + loop(".a") + "hlt", setup);
+    const Result r =
+        run_both("xor eax, eax\n" + loop(".a") + "mov rdx, " + std::to_string(kPml4 + 0x5000) +
+                     "\nmov cr3, rdx\n" + loop(".b") + "hlt",
+                 setup);
+    EXPECT_EQ(once.rax, 20u * 3u);
+    EXPECT_EQ(r.rax, 40u * 3u);
+    // The second loop's first call into kFn hits the lookup entry the first loop filled (its
+    // first return, to a new address, misses); dropped by the CR3 write, it would miss too.
+    EXPECT_GT(r.indirect, 2 * once.indirect);
+  }
+}
+
 // RET and CALL through a register go through the indirect lookup once it knows the target;
 // targets that change (two functions in turn) must each be found, never confused.
 TEST(EmuJitChain, IndirectCallsAndReturnsUseTheLookup) {

@@ -144,6 +144,34 @@ TEST(EmuMmu, Cr3WriteKeepsOnlyGlobalTranslations) {
   EXPECT_EQ(e.st().gpr[kR10], 0xeu);  // CR4.PGE cleared: walked again
 }
 
+// The TLB lists global and non-global entries apart (a CR3 write walks only the latter): an
+// entry refilled with the other kind after INVLPG must follow its new kind.
+TEST(EmuMmu, Cr3WriteFollowsGlobalBitOfRefilledEntries) {
+  PagingEnv e;
+  e.set_pte(12, 0x107);  // global at first
+  e.poke<uint64_t>(0x60c000, 0xc);
+  e.poke<uint64_t>(0x60d000, 0xd);
+  e.poke<uint64_t>(0x60e000, 0xe);
+  const std::string pte12 = std::to_string(kPt + 8 * 12), pte13 = std::to_string(kPt + 8 * 13);
+  ASSERT_EQ(e.run_code("mov rax, cr4\nor rax, 0x80\nmov cr4, rax\n"
+                       "mov rax, [0x60c000]\nmov rax, [0x60d000]\n"
+                       // Page 12 becomes non-global and page 13 global, each refilled.
+                       "mov qword [" +
+                       pte12 + "], 0x60c007\ninvlpg [0x60c000]\nmov rax, [0x60c000]\n" +
+                       "mov qword [" + pte13 +
+                       "], 0x60d107\ninvlpg [0x60d000]\nmov rax, [0x60d000]\n"
+                       // Both now point at frame 14.
+                       "mov qword [" +
+                       pte12 + "], 0x60e007\nmov qword [" + pte13 +
+                       "], 0x60e107\n"
+                       "mov rax, cr3\nmov cr3, rax\nmov cr3, rax\n"
+                       "mov r8, [0x60c000]\nmov r9, [0x60d000]\nhlt"),
+            StopReason::kHalt)
+      << e.cpu.error();
+  EXPECT_EQ(e.st().gpr[kR8], 0xeu);  // non-global now: walked again after the CR3 write
+  EXPECT_EQ(e.st().gpr[kR9], 0xdu);  // global now: the cached translation survived
+}
+
 TEST(EmuMmu, AccessCrossingPagesUsesBothTranslations) {
   PagingEnv e;
   // Linear pages 12 and 13 map to frames 20 and 14: a split read must stitch them.

@@ -76,6 +76,25 @@ TEST_P(EmuRepTest, InterruptDuringRepStosdResumesAndCompletes) {
   EXPECT_EQ(env.peek<uint32_t>(kDst + kLen), 0u);
 }
 
+// Qword runs go in bulk, a page at a time (interp/string_bulk.cpp): still stopped between
+// iterations with exact registers.
+TEST_P(EmuRepTest, InterruptDuringBulkRepMovsqResumesAndCompletes) {
+  for (uint64_t i = 0; i < kLen; i += 8) env.poke<uint64_t>(kSrc + i, ~i * 0x9e3779b97f4a7c15ull);
+  interrupt_part_way("cld\nmov rsi, " + std::to_string(kSrc) + "\nmov rdi, " +
+                         std::to_string(kDst) + "\nmov rcx, " + std::to_string(kLen / 8),
+                     4, "rep movsq", 8);
+  EXPECT_EQ(env.st().gpr[kRsi], kSrc + kLen);
+  for (uint64_t i = 0; i < kLen; i += 8)
+    ASSERT_EQ(env.peek<uint64_t>(kDst + i), ~i * 0x9e3779b97f4a7c15ull) << i;
+}
+
+TEST_P(EmuRepTest, InterruptDuringBulkRepStosqResumesAndCompletes) {
+  interrupt_part_way("cld\nmov rax, -3\nmov rdi, " + std::to_string(kDst) + "\nmov rcx, " +
+                         std::to_string(kLen / 8),
+                     4, "rep stosq", 8);
+  for (uint64_t i = 0; i < kLen; i += 8) ASSERT_EQ(env.peek<uint64_t>(kDst + i), ~2ull) << i;
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, EmuRepTest, ::testing::Values(ExecMode::kInterp, ExecMode::kJit));
 
 }  // namespace

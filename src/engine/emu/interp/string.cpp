@@ -7,6 +7,7 @@
 #include <Zydis/Mnemonic.h>
 
 #include "engine/emu/interp/operands.hpp"
+#include "engine/emu/interp/string_bulk.hpp"
 #include "engine/emu/interp/string_io.hpp"
 
 namespace vessel::engine::emu::interp {
@@ -35,19 +36,29 @@ void advance(Cpu& c, int reg, const StrRegs& r, const DecodedInst& in) {
           (c.st.gpr[reg] + static_cast<uint64_t>(r.step)) & r.amask);
 }
 
-// Runs `body` once or under REP; `body` returns false to stop a REPE/REPNE loop.
-template <class F>
-void repeat(Cpu& c, const DecodedInst& in, F&& body) {
+// Runs `body` once or under REP; `body` returns false to stop a REPE/REPNE loop. `bulk(max)`
+// may run up to `max` iterations at once (string_bulk.hpp) and returns how many it ran (0: run
+// `body` once); it is not used while a debug trap may have to come between iterations.
+template <class F, class B>
+void repeat(Cpu& c, const DecodedInst& in, F&& body, B&& bulk) {
   if (!(in.prefixes & (x86::prefix::kRep | x86::prefix::kRepne))) {
     body();
     return;
   }
   c.rep_resume = false;  // set again below if this step does not finish
   const uint64_t amask = size_mask(in.addrsize);
-  for (uint64_t n = 0; n < kChunk; ++n) {
-    if ((c.st.gpr[kRcx] & amask) == 0) return;
-    const bool go_on = body();
-    set_gpr(c, kRcx, in.addrsize, (c.st.gpr[kRcx] - 1) & amask);
+  const bool bulk_ok = !c.debug_active();
+  for (uint64_t n = 0; n < kChunk;) {
+    const uint64_t rcx = c.st.gpr[kRcx] & amask;
+    if (rcx == 0) return;
+    uint64_t done = bulk_ok ? bulk(std::min(rcx, kChunk - n)) : 0;
+    bool go_on = true;
+    if (done == 0) {
+      go_on = body();
+      done = 1;
+    }
+    set_gpr(c, kRcx, in.addrsize, (rcx - done) & amask);
+    n += done;
     if (!go_on) return;
     if (c.rep_iteration_traps()) break;  // the #DB comes between iterations
   }
@@ -57,30 +68,40 @@ void repeat(Cpu& c, const DecodedInst& in, F&& body) {
     c.rep_resume = true;
   }
 }
+template <class F>
+void repeat(Cpu& c, const DecodedInst& in, F&& body) {
+  repeat(c, in, body, [](uint64_t) { return uint64_t{0}; });
+}
 
 void MOVS(Cpu& c, const DecodedInst& in) {
   if (in.opcode_map != 0) raise(vec::kUD);  // the SSE MOVSD shares the mnemonic
   const unsigned size = elem_size(in);
   const StrRegs r = regs(c, in, size);
   const int seg = src_seg(in);
-  repeat(c, in, [&] {
-    const uint64_t v = c.read(seg, c.st.gpr[kRsi] & r.amask, size);
-    c.write(kEs, c.st.gpr[kRdi] & r.amask, size, v);
-    advance(c, kRsi, r, in);
-    advance(c, kRdi, r, in);
-    return true;
-  });
+  repeat(
+      c, in,
+      [&] {
+        const uint64_t v = c.read(seg, c.st.gpr[kRsi] & r.amask, size);
+        c.write(kEs, c.st.gpr[kRdi] & r.amask, size, v);
+        advance(c, kRsi, r, in);
+        advance(c, kRdi, r, in);
+        return true;
+      },
+      [&](uint64_t max) { return movs_bulk(c, in, seg, size, max); });
 }
 
 void STOS(Cpu& c, const DecodedInst& in) {
   const unsigned size = elem_size(in);
   const StrRegs r = regs(c, in, size);
   const uint64_t v = get_gpr(c, kRax, size);
-  repeat(c, in, [&] {
-    c.write(kEs, c.st.gpr[kRdi] & r.amask, size, v);
-    advance(c, kRdi, r, in);
-    return true;
-  });
+  repeat(
+      c, in,
+      [&] {
+        c.write(kEs, c.st.gpr[kRdi] & r.amask, size, v);
+        advance(c, kRdi, r, in);
+        return true;
+      },
+      [&](uint64_t max) { return stos_bulk(c, in, size, v, max); });
 }
 
 void LODS(Cpu& c, const DecodedInst& in) {

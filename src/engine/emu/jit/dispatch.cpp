@@ -24,8 +24,15 @@ void link(jit::Jit& j, const Cpu& cpu, x86::CodeMode mode, uint64_t gpa, jit::Bl
   if (!slot || slot->user != user || mode != x86::CodeMode::k64) return;
   if (slot->indirect) {
     const uint64_t rip = cpu.st.rip;
-    j.indirect[user][jit::indirect_index(rip)] =
+    const unsigned index = jit::indirect_index(rip);
+    j.indirect[user][index] =
         jit::IndirectEntry{rip, cpu.jit_chain_gen_ref(), jit::header_of(fn).chained, 0};
+    // The run loop has just fetched from RIP's page: its TLB entry says whether it is global.
+    const TlbEntry& t =
+        cpu.jit_tlb()[(user ? Cpu::kTlbSize : 0) + ((rip >> 12) & (Cpu::kTlbSize - 1))];
+    if (!(t.global && t.tag[2] == (rip & ~0xfffull)) &&
+        j.local_indirect.size() <= jit::Jit::kLocalIndirectMax)
+      j.local_indirect.push_back(static_cast<uint16_t>((user ? 1u << 15 : 0u) | index));
   } else if (slot->target_gpa == gpa) {
     jit::patch_jump(slot->jump, jit::header_of(fn).chained);
   }
@@ -89,6 +96,18 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
   if (status == jit::kRanToEnd) j.pending_slot = j.exit_slot;
   // After chained blocks, `b` is not the block that ended: no run-loop link from it.
   return status == jit::kRanToEnd && j.chained_entries == chained_before;
+}
+
+bool Cpu::jit_forget_local_lookups() {
+  if (!jit_) return true;
+  jit::Jit& j = *jit_;
+  if (j.local_indirect.size() > jit::Jit::kLocalIndirectMax) {
+    j.local_indirect.clear();  // the caller's new generation drops them all
+    return false;
+  }
+  for (uint16_t i : j.local_indirect) j.indirect[i >> 15][i & 0x7fff] = jit::IndirectEntry{};
+  j.local_indirect.clear();
+  return true;
 }
 
 void Cpu::jit_forget(Block* b) {

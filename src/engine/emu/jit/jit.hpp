@@ -5,6 +5,7 @@
 
 #include <array>
 #include <deque>
+#include <vector>
 
 #include "engine/emu/jit/code_cache.hpp"
 #include "engine/emu/jit/translator.hpp"
@@ -28,6 +29,7 @@ class Jit {
   }
   void clear_indirect() {
     for (auto& t : indirect) t.fill(IndirectEntry{});
+    local_indirect.clear();
   }
 
   CodeCache cache;
@@ -40,6 +42,12 @@ class Jit {
   const ExitSlot* pending_slot = nullptr;
   ExitSlot indirect_meta[2];  // "left through an indirect lookup miss", per privilege
   std::array<std::array<IndirectEntry, kIndirectEntries>, 2> indirect;  // per privilege
+  // The indirect entries filled for RIPs on non-global pages (user << 15 | index): a CR3
+  // write keeps global translations, so it drops just these (Cpu::jit_forget_local_lookups)
+  // rather than all (Linux writes CR3 some 3,000 times a second of boot). Past
+  // kLocalIndirectMax the CR3 write drops everything instead.
+  static constexpr size_t kLocalIndirectMax = 2 * kIndirectEntries;
+  std::vector<uint16_t> local_indirect;
 
   uint64_t translated_runs = 0;   // block runs entered from the run loop in translated code
   uint64_t interpreted_runs = 0;  // block runs in the interpreter (cold, shadow, no space)
