@@ -281,7 +281,7 @@ void Emitter::access_mem(unsigned seg, unsigned size, bool store) {
   p.size = size;
   p.store = store;
   p.pending = pending;
-  p.merge = saved_flags;               // C++ sees st.rflags (r15 keeps its value)
+  p.merge = saved_flags;              // C++ sees st.rflags (r15 keeps its value)
   p.fault = &exit(kFault, index, 0);  // with the cached GPRs dirty and the flags as here
   if (mode == x86::CodeMode::k16) {
     jmp(p.miss, T_NEAR);
