@@ -16,13 +16,19 @@ bool canonical(uint64_t la) {
   return hi == 0 || hi == 0x1ffff;
 }
 
+// The segment base linear addresses start from: in 64-bit mode only FS and GS have one.
+uint64_t segment_base(const Cpu& c, int seg) {
+  if (c.mode64() && seg != kFs && seg != kGs) return 0;
+  return c.st.seg[seg].base;
+}
+
 // The linear address of `bytes` bytes at offset `lo` of `seg` when none of them can fault on
 // segmentation (limit, type, canonical form) or wrap; the cases left to the per-element path
 // (real and virtual-8086 mode, expand-down segments) return false.
 bool linear_range(const Cpu& c, int seg, uint64_t lo, uint64_t bytes, Access acc, uint64_t& la) {
   const Segment& s = c.st.seg[seg];
   if (c.mode64()) {
-    la = ((seg == kFs || seg == kGs) ? s.base : 0) + lo;
+    la = segment_base(c, seg) + lo;
     return la + bytes - 1 >= la && canonical(la) && canonical(la + bytes - 1);
   }
   if (!c.protected_mode() || (c.st.rflags & rflags::kVM)) return false;
@@ -46,9 +52,7 @@ struct Run {
 
 Run page_run(const Cpu& c, int seg, uint64_t off, unsigned size, bool down, uint64_t amask,
              uint64_t max, Access acc) {
-  const Segment& s = c.st.seg[seg];
-  const uint64_t base = c.mode64() ? ((seg == kFs || seg == kGs) ? s.base : 0) : s.base;
-  const uint64_t in_page = (base + off) & 0xfff;
+  const uint64_t in_page = (segment_base(c, seg) + off) & 0xfff;
   const uint64_t room = amask - off;  // bytes after the first one before the address wraps
   if (room < size - 1 || in_page + size > 4096) return {};
   const uint64_t n =
@@ -84,22 +88,14 @@ uint64_t stos_bulk(Cpu& c, const DecodedInst& in, unsigned size, uint64_t value,
   // Every element holds the same value, so the direction does not matter; a value of one
   // repeated byte (clear_page's zeros) is a memset whatever the element size.
   const uint64_t v = value & size_mask(size);
-  if (v == (value & 0xff) * (size_mask(size) / 0xff)) {
+  if (v == (value & 0xff) * (size_mask(size) / 0xff))
     std::memset(low, static_cast<int>(value & 0xff), d.n * size);
-    advance(c, kRdi, in, d.n, size, down);
-    return d.n;
-  }
-  switch (size) {  // 1: always a memset above
-    case 2:
-      fill(low, d.n, static_cast<uint16_t>(value));
-      break;
-    case 4:
-      fill(low, d.n, static_cast<uint32_t>(value));
-      break;
-    default:
-      fill(low, d.n, value);
-      break;
-  }
+  else if (size == 2)  // size 1 is always the memset
+    fill(low, d.n, static_cast<uint16_t>(value));
+  else if (size == 4)
+    fill(low, d.n, static_cast<uint32_t>(value));
+  else
+    fill(low, d.n, value);
   advance(c, kRdi, in, d.n, size, down);
   return d.n;
 }
