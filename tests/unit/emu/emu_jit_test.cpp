@@ -371,57 +371,6 @@ TEST(EmuJit, FaultsBetweenProducerAndConsumerSeeExactFlags) {
     expect_same(s, 6);
 }
 
-// The liveness pass itself: flags overwritten before any reader are not live, flags a reader
-// (Jcc at the end, ADC's CF) needs are, and all are around a memory access.
-TEST(EmuJit, FlagLivenessPlan) {
-  const auto code = assemble(64,
-                             "add rax, rdx\nsub rax, rcx\ninc rsi\nadc rdi, 1\n"
-                             "mov rax, [rbx]\ncmp rax, rsi\njz .t\n.t:");
-  std::vector<x86::DecodedInst> insts;
-  x86::Decoder dec;
-  for (size_t at = 0; at < code.size();) {
-    x86::DecodedInst in;
-    ASSERT_EQ(dec.decode(x86::CodeMode::k64, code.data() + at, code.size() - at, in),
-              x86::DecodeStatus::kOk);
-    insts.push_back(in);
-    at += in.length;
-  }
-  ASSERT_EQ(insts.size(), 7u);
-  const jit::FlagPlan p = jit::plan_flags(insts);
-  EXPECT_EQ(p.live_out[0], 0u);      // add: all overwritten by sub
-  EXPECT_EQ(p.live_out[1], 1u);      // sub: only CF (inc keeps it, adc reads it)
-  EXPECT_EQ(p.live_out[2], 1u);      // inc: CF is sub's, still live
-  EXPECT_EQ(p.live_out[3], 0x8d5u);  // adc: before a memory access, everything
-  EXPECT_EQ(p.live_out[5], 0x8d5u);  // cmp: read by the Jcc, the block's end
-}
-
-// One-operand MUL: dead flags after it cost nothing; a live undefined flag (SF/ZF/AF/PF come
-// from the host run on the incoming flags) makes every flag live before it, CF/OF alone not.
-TEST(EmuJit, FlagLivenessAroundMul) {
-  const auto plan = [](const char* src) {
-    const auto code = assemble(64, src);
-    std::vector<x86::DecodedInst> insts;
-    x86::Decoder dec;
-    for (size_t at = 0; at < code.size();) {
-      x86::DecodedInst in;
-      EXPECT_EQ(dec.decode(x86::CodeMode::k64, code.data() + at, code.size() - at, in),
-                x86::DecodeStatus::kOk);
-      insts.push_back(in);
-      at += in.length;
-    }
-    return jit::plan_flags(insts);
-  };
-  const jit::FlagPlan dead = plan("add rax, rdx\nmul rcx\nadd rax, r8\nsetc dl");
-  EXPECT_EQ(dead.live_out[0], 0u);  // add: mul overwrites everything, nothing read from it
-  EXPECT_EQ(dead.live_out[1], 0u);  // mul: the next add overwrites everything
-  const jit::FlagPlan cf = plan("add rax, rdx\nmul rcx\nadc rdx, 0\nsub rax, rax");
-  EXPECT_EQ(cf.live_out[0], 0u);  // mul's CF is defined: nothing flows through it
-  EXPECT_EQ(cf.live_out[1], 1u);  // adc reads CF
-  const jit::FlagPlan zf = plan("add rax, rdx\nimul rcx\nsetz dl\nsub rax, rax");
-  EXPECT_EQ(zf.live_out[0], 0x8d5u);  // add: the undefined ZF may come from the incoming flags
-  EXPECT_EQ(zf.live_out[1], 0x8d5u);  // imul: setz reads every condition flag
-}
-
 // The instructions of `src` (64-bit code), decoded.
 std::vector<x86::DecodedInst> decode_all(const std::string& src) {
   const auto code = assemble(64, src);
@@ -436,6 +385,36 @@ std::vector<x86::DecodedInst> decode_all(const std::string& src) {
     at += in.length;
   }
   return insts;
+}
+
+// The liveness pass itself: flags overwritten before any reader are not live, flags a reader
+// (Jcc at the end, ADC's CF) needs are, and all are around a memory access.
+TEST(EmuJit, FlagLivenessPlan) {
+  const auto insts = decode_all(
+      "add rax, rdx\nsub rax, rcx\ninc rsi\nadc rdi, 1\n"
+      "mov rax, [rbx]\ncmp rax, rsi\njz .t\n.t:");
+  ASSERT_EQ(insts.size(), 7u);
+  const jit::FlagPlan p = jit::plan_flags(insts);
+  EXPECT_EQ(p.live_out[0], 0u);      // add: all overwritten by sub
+  EXPECT_EQ(p.live_out[1], 1u);      // sub: only CF (inc keeps it, adc reads it)
+  EXPECT_EQ(p.live_out[2], 1u);      // inc: CF is sub's, still live
+  EXPECT_EQ(p.live_out[3], 0x8d5u);  // adc: before a memory access, everything
+  EXPECT_EQ(p.live_out[5], 0x8d5u);  // cmp: read by the Jcc, the block's end
+}
+
+// One-operand MUL: dead flags after it cost nothing; a live undefined flag (SF/ZF/AF/PF come
+// from the host run on the incoming flags) makes every flag live before it, CF/OF alone not.
+TEST(EmuJit, FlagLivenessAroundMul) {
+  const auto plan = [](const char* src) { return jit::plan_flags(decode_all(src)); };
+  const jit::FlagPlan dead = plan("add rax, rdx\nmul rcx\nadd rax, r8\nsetc dl");
+  EXPECT_EQ(dead.live_out[0], 0u);  // add: mul overwrites everything, nothing read from it
+  EXPECT_EQ(dead.live_out[1], 0u);  // mul: the next add overwrites everything
+  const jit::FlagPlan cf = plan("add rax, rdx\nmul rcx\nadc rdx, 0\nsub rax, rax");
+  EXPECT_EQ(cf.live_out[0], 0u);  // mul's CF is defined: nothing flows through it
+  EXPECT_EQ(cf.live_out[1], 1u);  // adc reads CF
+  const jit::FlagPlan zf = plan("add rax, rdx\nimul rcx\nsetz dl\nsub rax, rax");
+  EXPECT_EQ(zf.live_out[0], 0x8d5u);  // add: the undefined ZF may come from the incoming flags
+  EXPECT_EQ(zf.live_out[1], 0x8d5u);  // imul: setz reads every condition flag
 }
 
 // The registers a block caches: the most named ones (bases, indexes and the implicit RSP
