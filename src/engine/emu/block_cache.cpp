@@ -1,6 +1,8 @@
 // The code cache: decoded blocks keyed by guest-physical address and decoding mode, so each
 // instruction is decoded once. A block ends at control flow, at an instruction that changes
-// mode or interrupt state, after kMaxBlockInsts, or before an instruction crossing its page.
+// mode or interrupt state, after kMaxBlockInsts, or before an instruction crossing its page;
+// such an instruction is a block of its own, registered on both pages and checked against the
+// second page's current mapping each time the run loop enters it (as a TLB would).
 // Writes to a page that holds decoded code (code_pages_, checked on the slow write path; the
 // TLB never gives such a page a fast write tag) drop every block on it.
 #include <fmt/format.h>
@@ -36,30 +38,30 @@ Cpu::Block* Cpu::block_at_rip() {
     if (protected_mode() && st.rip > st.seg[kCs].limit) raise(vec::kGP, 0);
     la = (st.seg[kCs].base + st.rip) & 0xffffffffull;
   }
-  const bool user = cpl() == 3;
-  const TlbEntry& e = tlb_[user][(la >> 12) & (kTlbSize - 1)];
-  uint64_t gpa;
-  if (e.tag[2] == (la & ~0xfffull)) {
-    gpa = e.gpa | (la & 0xfff);
-  } else {
-    gpa = translate(la, Access::kFetch, user);
-    if (!mem.host_address(gpa))
-      fatal(fmt::format("instruction fetch from MMIO at guest-physical {:#x} (rip {:#x})", gpa,
-                        st.rip));
-  }
+  const uint64_t gpa = fetch_gpa(la, cpl() == 3);
   const uint64_t key = gpa << 2 | static_cast<uint64_t>(mode);
   Block*& slot = jump_cache_[(gpa ^ (gpa >> 10)) & (jump_cache_.size() - 1)];
-  if (slot && slot->gpa == gpa && slot->mode == mode) return slot;
-  if (std::unique_ptr<Block>* b = blocks_.find(key)) return slot = b->get();
-  Block* b = decode_block(gpa, la, mode);
-  if (b != &single_) slot = b;
-  return b;
+  Block* b = slot && slot->gpa == gpa && slot->mode == mode ? slot : nullptr;
+  if (!b) {
+    std::unique_ptr<Block>* found = blocks_.find(key);
+    b = found ? found->get() : decode_block(gpa, la, mode);
+  }
+  if (b->crosses) [[unlikely]]
+    b = checked_crossing(b, la);
+  return slot = b;
+}
+
+uint64_t Cpu::fetch_gpa(uint64_t la, bool user) {
+  const TlbEntry& e = tlb_[user][(la >> 12) & (kTlbSize - 1)];
+  if (e.tag[2] == (la & ~0xfffull)) return e.gpa | (la & 0xfff);
+  const uint64_t gpa = translate(la, Access::kFetch, user);
+  if (!mem.host_address(gpa))
+    fatal(fmt::format("instruction fetch from MMIO at guest-physical {:#x} (rip {:#x})", gpa,
+                      st.rip));
+  return gpa;
 }
 
 Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
-  auto block = std::make_unique<Block>();
-  block->gpa = gpa;
-  block->mode = mode;
   const memory::Region* region = mem.region_of(gpa);
   const uint64_t page_end = (gpa | 0xfff) + 1;
   const uint64_t limit = std::min(page_end, region->end());
@@ -73,25 +75,7 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
     const auto status = decoder_.decode(mode, region->host + (at - region->gpa), limit - at, inst);
     if (status == x86::DecodeStatus::kNeedMore) {
       if (!insts.empty()) break;  // the crossing instruction starts the next block
-      // The first instruction crosses the page: fetch its tail through the next page's
-      // translation (which may #PF) and decode it uncached.
-      uint8_t bytes[15];
-      const unsigned head = static_cast<unsigned>(limit - at);
-      std::memcpy(bytes, region->host + (at - region->gpa), head);
-      const uint64_t la2 = (la | 0xfff) + 1;
-      const uint64_t gpa2 = translate(la2, Access::kFetch, cpl() == 3);
-      for (unsigned i = head; i < 15; ++i) {
-        uint8_t* h = mem.host_address(gpa2 + (i - head));
-        if (!h) fatal(fmt::format("instruction fetch from MMIO at guest-physical {:#x}", gpa2));
-        bytes[i] = *h;
-      }
-      single_.gpa = ~0ull;
-      single_.mode = mode;  // sets the RIP width the run loop uses
-      single_.size = 1;
-      if (!single_.insts) single_.insts = std::make_unique<x86::DecodedInst[]>(1);
-      if (decoder_.decode(mode, bytes, 15, single_.insts[0]) != x86::DecodeStatus::kOk)
-        raise(vec::kUD);
-      return &single_;
+      return decode_crossing(gpa, la, mode);
     }
     if (status == x86::DecodeStatus::kInvalid) {
       if (!insts.empty()) break;  // #UD when execution reaches it, not before
@@ -101,13 +85,68 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
     at += inst.length;
     if (inst.flags & x86::iflag::kEndsBlock) break;
   }
+  auto block = std::make_unique<Block>();
+  block->gpa = gpa;
+  block->mode = mode;
   block->size = static_cast<uint8_t>(insts.size());
   block->insts = std::make_unique_for_overwrite<x86::DecodedInst[]>(insts.size());
   std::copy(insts.begin(), insts.end(), block->insts.get());
   block->chainable = !insts.empty() && x86::keeps_code_segment(insts.back());
-  mark_code_page(gpa);
+  const uint64_t pages[] = {gpa >> 12};
+  return insert_block(std::move(block), pages);
+}
+
+std::array<uint8_t, 15> Cpu::crossing_bytes(uint64_t gpa, uint64_t tail_gpa) {
+  std::array<uint8_t, 15> bytes{};
+  const unsigned head = static_cast<unsigned>(((gpa | 0xfff) + 1) - gpa);
+  for (unsigned i = 0; i < bytes.size(); ++i) {
+    const uint64_t at = i < head ? gpa + i : tail_gpa + (i - head);
+    const uint8_t* h = mem.host_address(at);
+    if (!h) fatal(fmt::format("instruction fetch from MMIO at guest-physical {:#x}", at));
+    bytes[i] = *h;
+  }
+  return bytes;
+}
+
+Cpu::Block* Cpu::decode_crossing(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
+  // The tail comes through the next page's translation, which may #PF (CR2 = its address).
+  const uint64_t tail_gpa = fetch_gpa((la | 0xfff) + 1, cpl() == 3);
+  const std::array<uint8_t, 15> bytes = crossing_bytes(gpa, tail_gpa);
+  auto block = std::make_unique<Block>();
+  block->gpa = gpa;
+  block->mode = mode;
+  block->size = 1;
+  block->crosses = true;
+  block->insts = std::make_unique_for_overwrite<x86::DecodedInst[]>(1);
+  if (decoder_.decode(mode, bytes.data(), bytes.size(), block->insts[0]) != x86::DecodeStatus::kOk)
+    raise(vec::kUD);
+  block->chainable = x86::keeps_code_segment(block->insts[0]);
   const uint64_t key = gpa << 2 | static_cast<uint64_t>(mode);
-  page_blocks_[gpa >> 12].push_back(key);
+  crossing_tails_[key] = tail_gpa;
+  const uint64_t pages[] = {gpa >> 12, tail_gpa >> 12};
+  return insert_block(std::move(block), pages);
+}
+
+Cpu::Block* Cpu::checked_crossing(Block* b, uint64_t la) {
+  const uint64_t key = b->gpa << 2 | static_cast<uint64_t>(b->mode);
+  const uint64_t tail_gpa = fetch_gpa((la | 0xfff) + 1, cpl() == 3);
+  const auto it = crossing_tails_.find(key);
+  if (it != crossing_tails_.end() && it->second == tail_gpa) return b;
+  // The next page maps elsewhere now (same head page, another linear neighbour): this block
+  // is not the instruction at RIP.
+  if (std::unique_ptr<Block> old = blocks_.take(key)) {
+    jit_forget(old.get());
+    dead_blocks_.push_back(std::move(old));
+  }
+  return decode_crossing(b->gpa, la, b->mode);
+}
+
+Cpu::Block* Cpu::insert_block(std::unique_ptr<Block> block, std::span<const uint64_t> pages) {
+  const uint64_t key = block->gpa << 2 | static_cast<uint64_t>(block->mode);
+  for (uint64_t page : pages) {
+    mark_code_page(page << 12);
+    page_blocks_[page].push_back(key);
+  }
   if (--blocks_until_sweep_ == 0) {
     blocks_until_sweep_ = kSweepPeriod;
     sweep_decoded();
@@ -120,6 +159,7 @@ void Cpu::redecode(Block* b) {
   // the same instructions come out; except when another vCPU's unsynchronized write to the
   // page is not applied yet (it is at the next block boundary): then the block is cut before
   // what changed, as a fresh decode would cut it, and is #UD if nothing of it is left.
+  if (b->crosses) return redecode_crossing(b);
   const memory::Region* region = mem.region_of(b->gpa);
   const uint64_t limit = std::min((b->gpa | 0xfff) + 1, region->end());
   auto insts = std::make_unique_for_overwrite<x86::DecodedInst[]>(b->size);
@@ -139,6 +179,16 @@ void Cpu::redecode(Block* b) {
     b->size = static_cast<uint8_t>(n);
     b->chainable = b->chainable && x86::keeps_code_segment(insts[n - 1]);
   }
+  b->insts = std::move(insts);
+}
+
+void Cpu::redecode_crossing(Block* b) {
+  const auto it = crossing_tails_.find(b->gpa << 2 | static_cast<uint64_t>(b->mode));
+  if (it == crossing_tails_.end()) raise(vec::kUD);  // not reached: every crossing block has one
+  const std::array<uint8_t, 15> bytes = crossing_bytes(b->gpa, it->second);
+  auto insts = std::make_unique_for_overwrite<x86::DecodedInst[]>(1);
+  if (decoder_.decode(b->mode, bytes.data(), bytes.size(), insts[0]) != x86::DecodeStatus::kOk)
+    raise(vec::kUD);
   b->insts = std::move(insts);
 }
 
@@ -169,6 +219,7 @@ void Cpu::invalidate_code_page(uint64_t page) {
   if (auto it = page_blocks_.find(page); it != page_blocks_.end()) {
     for (uint64_t key : it->second) {
       if (std::unique_ptr<Block> b = blocks_.take(key)) {
+        if (b->crosses) crossing_tails_.erase(key);
         jit_forget(b.get());
         // The running block may be this one: keep it alive until the next block boundary.
         dead_blocks_.push_back(std::move(b));

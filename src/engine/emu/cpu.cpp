@@ -91,7 +91,7 @@ Cpu::Block* Cpu::next_block(Block* prev) {
       if (l.rip == st.rip && l.gen == gen) return l.to;
   }
   Block* b = block_at_rip();
-  if (prev && prev->chainable && b != &single_) {
+  if (prev && prev->chainable) {
     prev->links[prev->next_link] = Link{st.rip, b, gen};
     prev->next_link ^= 1;
   }
@@ -137,7 +137,7 @@ StopReason Cpu::run_blocks(uint64_t& budget) {
 
 bool Cpu::run_block(Block* b, uint64_t& budget) {
   // A block in an interrupt shadow is interpreted: the shadow ends after its first instruction.
-  if (exec_mode_ == ExecMode::kJit && b != &single_ && !st.events.interrupt_shadow) {
+  if (exec_mode_ == ExecMode::kJit && !st.events.interrupt_shadow) {
     if (b->heat >= jit_threshold_) return run_translated(b, budget);
     ++b->heat;
   }
@@ -167,7 +167,7 @@ bool Cpu::interpret_block(Block* b, uint64_t& budget) {
     st.rflags &= ~rflags::kRF;
     if (--budget == 0 || end_block) return false;
   }
-  return b != &single_;
+  return true;
 }
 
 std::vector<uint64_t> Cpu::recent_blocks() const {

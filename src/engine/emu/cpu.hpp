@@ -16,6 +16,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -368,6 +369,11 @@ class Cpu {
     uint8_t size = 0;           // instructions
     bool insts_used = false;    // decoded() since the last sweep_decoded()
     bool insts_pinned = false;  // the translation calls handlers with pointers into insts
+    // Its one instruction runs on into the next linear page (crossing_tails_ says which
+    // guest-physical page that was): valid only while that page is still mapped there, so it
+    // is entered through block_at_rip's check, never through a patched jump or the indirect
+    // lookup.
+    bool crosses = false;
     uint32_t heat = 0;
     std::array<Link, 2> links{};
     // The decoded instructions, one allocation (their handler is handler_table()[op]).
@@ -389,6 +395,18 @@ class Cpu {
   // Code cache (block_cache.cpp).
   Block* block_at_rip();
   Block* decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode);
+  // The guest-physical address of linear `la` for an instruction fetch (may #PF).
+  uint64_t fetch_gpa(uint64_t la, bool user);
+  // A block whose first instruction crosses the page at `la`'s end: decoded from the head
+  // bytes at gpa and the tail at the next page's current translation, both pages marked as
+  // code.
+  Block* decode_crossing(uint64_t gpa, uint64_t la, x86::CodeMode mode);
+  // The instruction bytes of crossing block `b` (head from its page, tail from `tail_gpa`).
+  std::array<uint8_t, 15> crossing_bytes(uint64_t gpa, uint64_t tail_gpa);
+  // `b` crosses a page: itself while its tail page is still mapped where it was decoded
+  // from, else a block decoded again for the current mapping.
+  Block* checked_crossing(Block* b, uint64_t la);
+  Block* insert_block(std::unique_ptr<Block> block, std::span<const uint64_t> pages);
   // b's instructions, decoded again from its page if they were dropped.
   const x86::DecodedInst* decoded(Block* b) {
     if (!b->insts) [[unlikely]]
@@ -397,6 +415,7 @@ class Cpu {
     return b->insts.get();
   }
   void redecode(Block* b);
+  void redecode_crossing(Block* b);
   // Drops the decoded instructions of blocks that did not run since the last sweep (code
   // that ran once, most of a boot's set-up code). Every kSweepPeriod new blocks.
   static constexpr uint32_t kSweepPeriod = 2048;
@@ -492,7 +511,7 @@ class Cpu {
   // CR3 writes that kept global translations: run-loop links are valid while their gen is
   // chain_gen_ + cr3_flushes_ (a CR3 write does not bump chain_gen_, see flush_tlb).
   uint64_t cr3_flushes_ = 0;
-  Block single_{};  // a page-crossing instruction, decoded each time (not cached)
+  std::unordered_map<uint64_t, uint64_t> crossing_tails_;  // crossing block key → tail page gpa
   ExecMode exec_mode_ = default_exec_mode();
   uint32_t jit_threshold_ = kJitThreshold;
   std::unique_ptr<jit::Jit> jit_;  // created at the first translation

@@ -270,5 +270,36 @@ TEST(EmuJitChain, CachedRegistersCrossChainedAndIndirectTransitions) {
   EXPECT_GT(indirect, 600u);  // the two calls' returns, CALL reg
 }
 
+// An instruction crossing from one 4 KiB page into the next (add rax, imm32 with the imm's last
+// three bytes on the second page) is cached and translated as a block of its own, valid only
+// while the second page maps the frame it was decoded from: after the second page is remapped
+// to a frame with other tail bytes, or its bytes are rewritten, the new instruction runs.
+constexpr uint64_t kCross = 0x608ffd;  // 48 05 b0 | b1 b2 b3 c3 (ret)
+void crossing_case(const std::string& change, uint64_t imm_after) {
+  SCOPED_TRACE(change);
+  const auto setup = [](ChainEnv& e) {
+    e.load(kCross, {0x48, 0x05, 0x01, 0x00, 0x00, 0x00, 0xc3});  // add rax, 1; ret
+    e.load(0x60a000, {0x01, 0x00, 0x00, 0xc3});                  // tail of add rax, 0x101
+  };
+  const Result r = run_both(
+      "xor eax, eax\nmov ecx, 20\n"
+      ".a: call " +
+          std::to_string(kCross) + "\ndec ecx\njnz .a\n" + change +
+          "\nmov ecx, 20\n"
+          ".b: call " +
+          std::to_string(kCross) + "\ndec ecx\njnz .b\nhlt",
+      setup);
+  EXPECT_EQ(r.rax, 20u * 1u + 20u * imm_after);
+}
+
+TEST(EmuJitChain, PageCrossingInstructionFollowsItsSecondPage) {
+  const std::string pte = "mov qword [" + std::to_string(kPt + 8 * 9) + "], " +
+                          std::to_string(0x60a000 + 7) + "\ninvlpg [" + std::to_string(0x609000) +
+                          "]";
+  crossing_case(pte, 0x101);
+  crossing_case("mov byte [" + std::to_string(0x609000) + "], 2", 0x201);
+  crossing_case("mov byte [" + std::to_string(0x608fff) + "], 3", 3);
+}
+
 }  // namespace
 }  // namespace vessel::engine::emu::test

@@ -17,11 +17,12 @@ namespace {
 constexpr uint64_t kChainSpan = 4096;
 
 // Links the exit the last translated run left by to `b`, translated for `user`, about to run:
-// patches a direct exit whose target is b, or fills the indirect lookup for b's RIP.
-void link(jit::Jit& j, const Cpu& cpu, x86::CodeMode mode, uint64_t gpa, jit::BlockFn fn,
-          bool user) {
+// patches a direct exit whose target is b, or fills the indirect lookup for b's RIP. Not for a
+// block crossing a page (`linkable` false): only the run loop checks its second page.
+void link(jit::Jit& j, const Cpu& cpu, x86::CodeMode mode, uint64_t gpa, jit::BlockFn fn, bool user,
+          bool linkable) {
   const jit::ExitSlot* slot = std::exchange(j.pending_slot, nullptr);
-  if (!slot || slot->user != user || mode != x86::CodeMode::k64) return;
+  if (!slot || !linkable || slot->user != user || mode != x86::CodeMode::k64) return;
   if (slot->indirect) {
     const uint64_t rip = cpu.st.rip;
     const unsigned index = jit::indirect_index(rip);
@@ -78,7 +79,7 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
     ++j.cache_hits;
   }
   const auto fn = reinterpret_cast<jit::BlockFn>(b->jit_code);
-  link(j, *this, b->mode, b->gpa, fn, user);
+  link(j, *this, b->mode, b->gpa, fn, user, !b->crosses);
   ++j.translated_runs;
   end_block = false;
   j.exit_slot = nullptr;
