@@ -138,6 +138,9 @@ Cpu::Block* Cpu::checked_crossing(Block* b, uint64_t la) {
     jit_forget(old.get());
     dead_blocks_.push_back(std::move(old));
   }
+  // Run-loop links and the jump cache may point at the old block.
+  jump_cache_.fill(nullptr);
+  ++chain_gen_;
   return decode_crossing(b->gpa, la, b->mode);
 }
 

@@ -301,5 +301,24 @@ TEST(EmuJitChain, PageCrossingInstructionFollowsItsSecondPage) {
   crossing_case("mov byte [" + std::to_string(0x608fff) + "], 3", 3);
 }
 
+// The head page mapped twice, each next to another tail frame: the one cached block at the
+// head's address is right for one alias at a time, and calls alternating between the two must
+// each run their own instruction.
+TEST(EmuJitChain, PageCrossingInstructionUnderTwoAliases) {
+  const auto setup = [](ChainEnv& e) {
+    e.load(kCross, {0x48, 0x05, 0x01, 0x00, 0x00, 0x00, 0xc3});
+    e.load(0x60a000, {0x01, 0x00, 0x00, 0xc3});
+    e.poke<uint64_t>(kPt + 8 * 0xb, 0x608000 | 7);  // 0x60b000: the head frame again
+    e.poke<uint64_t>(kPt + 8 * 0xc, 0x60a000 | 7);  // 0x60c000: the other tail frame
+  };
+  const Result r = run_both(
+      "xor eax, eax\nmov ecx, 20\n"
+      ".a: call " +
+          std::to_string(kCross) + "\ncall " + std::to_string(kCross + 0x3000) +
+          "\ndec ecx\njnz .a\nhlt",
+      setup);
+  EXPECT_EQ(r.rax, 20u * (1u + 0x101u));
+}
+
 }  // namespace
 }  // namespace vessel::engine::emu::test
