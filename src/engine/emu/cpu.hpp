@@ -513,7 +513,7 @@ class Cpu {
   uint64_t cr3_flushes_ = 0;
   std::unordered_map<uint64_t, uint64_t> crossing_tails_;  // crossing block key → tail page gpa
   ExecMode exec_mode_ = default_exec_mode();
-  uint32_t jit_threshold_ = kJitThreshold;
+  uint32_t jit_threshold_ = default_jit_threshold(kJitThreshold);
   std::unique_ptr<jit::Jit> jit_;  // created at the first translation
   uint64_t jit_fallbacks_ = 0;     // instructions translated code ran through a handler
 

@@ -1,6 +1,7 @@
 #include "engine/emu/exec_mode.hpp"
 
 #include <atomic>
+#include <charconv>
 #include <cstdlib>
 
 namespace vessel::engine::emu {
@@ -25,6 +26,22 @@ ExecMode default_exec_mode() {
   if (o >= 0) return static_cast<ExecMode>(o);
   static const ExecMode env = from_environment();
   return env;
+}
+
+std::optional<uint32_t> parse_jit_threshold(std::string_view text) {
+  uint32_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || n > 1'000'000)
+    return std::nullopt;
+  return n;
+}
+
+uint32_t default_jit_threshold(uint32_t fallback) {
+  static const std::optional<uint32_t> env = [] {
+    const char* v = std::getenv("VESSEL_JIT_THRESHOLD");
+    return v ? parse_jit_threshold(v) : std::nullopt;
+  }();
+  return env.value_or(fallback);
 }
 
 void set_default_exec_mode(ExecMode mode) {
