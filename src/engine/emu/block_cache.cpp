@@ -92,8 +92,10 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
   block->insts = std::make_unique_for_overwrite<x86::DecodedInst[]>(insts.size());
   std::copy(insts.begin(), insts.end(), block->insts.get());
   block->chainable = !insts.empty() && x86::keeps_code_segment(insts.back());
-  const uint64_t pages[] = {gpa >> 12};
-  return insert_block(std::move(block), pages);
+  block->bytes = static_cast<uint16_t>(at - gpa);
+  const uint64_t key = gpa << 2 | static_cast<uint64_t>(mode);
+  add_code(gpa >> 12, key, gpa & 0xfff, (gpa & 0xfff) + block->bytes);
+  return insert_block(std::move(block));
 }
 
 std::array<uint8_t, 15> Cpu::crossing_bytes(uint64_t gpa, uint64_t tail_gpa) {
@@ -121,10 +123,13 @@ Cpu::Block* Cpu::decode_crossing(uint64_t gpa, uint64_t la, x86::CodeMode mode) 
   if (decoder_.decode(mode, bytes.data(), bytes.size(), block->insts[0]) != x86::DecodeStatus::kOk)
     raise(vec::kUD);
   block->chainable = x86::keeps_code_segment(block->insts[0]);
+  const unsigned head = static_cast<unsigned>(((gpa | 0xfff) + 1) - gpa);
+  block->bytes = static_cast<uint16_t>(head);
   const uint64_t key = gpa << 2 | static_cast<uint64_t>(mode);
   crossing_tails_[key] = tail_gpa;
-  const uint64_t pages[] = {gpa >> 12, tail_gpa >> 12};
-  return insert_block(std::move(block), pages);
+  add_code(gpa >> 12, key, 4096 - head, 4096);
+  add_code(tail_gpa >> 12, key, 0, block->insts[0].length - head);
+  return insert_block(std::move(block));
 }
 
 Cpu::Block* Cpu::checked_crossing(Block* b, uint64_t la) {
@@ -134,22 +139,22 @@ Cpu::Block* Cpu::checked_crossing(Block* b, uint64_t la) {
   if (it != crossing_tails_.end() && it->second == tail_gpa) return b;
   // The next page maps elsewhere now (same head page, another linear neighbour): this block
   // is not the instruction at RIP.
-  if (std::unique_ptr<Block> old = blocks_.take(key)) {
-    jit_forget(old.get());
-    dead_blocks_.push_back(std::move(old));
-  }
-  // Run-loop links and the jump cache may point at the old block.
-  jump_cache_.fill(nullptr);
-  ++chain_gen_;
-  return decode_crossing(b->gpa, la, b->mode);
+  const uint64_t gpa = b->gpa;
+  const x86::CodeMode mode = b->mode;
+  drop_block(key);
+  unlink_dropped_blocks();
+  return decode_crossing(gpa, la, mode);
 }
 
-Cpu::Block* Cpu::insert_block(std::unique_ptr<Block> block, std::span<const uint64_t> pages) {
+void Cpu::add_code(uint64_t page, uint64_t key, unsigned from, unsigned to) {
+  mark_code_page(page << 12);
+  PageCode& code = page_blocks_[page];
+  code.keys.push_back(key);
+  for (unsigned c = from / 64; c <= (to - 1) / 64; ++c) code.chunks |= 1ull << c;
+}
+
+Cpu::Block* Cpu::insert_block(std::unique_ptr<Block> block) {
   const uint64_t key = block->gpa << 2 | static_cast<uint64_t>(block->mode);
-  for (uint64_t page : pages) {
-    mark_code_page(page << 12);
-    page_blocks_[page].push_back(key);
-  }
   if (--blocks_until_sweep_ == 0) {
     blocks_until_sweep_ = kSweepPeriod;
     sweep_decoded();
@@ -216,23 +221,66 @@ void Cpu::mark_code_page(uint64_t gpa) {
   });
 }
 
-void Cpu::invalidate_code_page(uint64_t page) {
-  code_pages_[page] = 0;
-  shared_code_->remove(page, index_);
-  if (auto it = page_blocks_.find(page); it != page_blocks_.end()) {
-    for (uint64_t key : it->second) {
-      if (std::unique_ptr<Block> b = blocks_.take(key)) {
-        if (b->crosses) crossing_tails_.erase(key);
-        jit_forget(b.get());
-        // The running block may be this one: keep it alive until the next block boundary.
-        dead_blocks_.push_back(std::move(b));
-      }
-    }
-    page_blocks_.erase(it);
+bool Cpu::drop_block(uint64_t key) {
+  std::unique_ptr<Block> b = blocks_.take(key);
+  if (!b) return false;
+  uint64_t pages[2] = {b->gpa >> 12, b->gpa >> 12};
+  if (b->crosses) {
+    pages[1] = crossing_tails_[key] >> 12;
+    crossing_tails_.erase(key);
   }
+  for (uint64_t page : pages) {
+    const auto it = page_blocks_.find(page);
+    if (it == page_blocks_.end()) continue;
+    std::erase(it->second.keys, key);
+    if (!it->second.keys.empty()) continue;
+    page_blocks_.erase(it);
+    code_pages_[page] = 0;
+    shared_code_->remove(page, index_);
+  }
+  jit_forget(b.get());
+  // The running block may be this one: keep it alive until the next block boundary.
+  dead_blocks_.push_back(std::move(b));
+  return true;
+}
+
+void Cpu::unlink_dropped_blocks() {
   jump_cache_.fill(nullptr);
   ++chain_gen_;
   end_block = true;
+}
+
+void Cpu::invalidate_code_page(uint64_t page) {
+  if (auto it = page_blocks_.find(page); it != page_blocks_.end()) {
+    const std::vector<uint64_t> keys = it->second.keys;  // drop_block edits the list
+    for (uint64_t key : keys) drop_block(key);
+  }
+  code_pages_[page] = 0;
+  shared_code_->remove(page, index_);
+  unlink_dropped_blocks();
+}
+
+void Cpu::invalidate_code_range(uint64_t gpa, unsigned size) {
+  const uint64_t page = gpa >> 12;
+  const auto it = page_blocks_.find(page);
+  if (it == page_blocks_.end()) return invalidate_code_page(page);
+  const unsigned from = gpa & 0xfff, to = std::min(from + size, 4096u);
+  if (to <= from) return;
+  uint64_t chunks = 0;
+  for (unsigned c = from / 64; c <= (to - 1) / 64; ++c) chunks |= 1ull << c;
+  if (!(it->second.chunks & chunks)) return;  // data next to the code
+  std::vector<uint64_t> hit;
+  for (uint64_t key : it->second.keys) {
+    const std::unique_ptr<Block>* b = blocks_.find(key);
+    if (!b) continue;
+    const Block& blk = **b;
+    // A crossing block's bytes on its tail page are few: any write to the page's code drops it.
+    const bool overlaps = blk.crosses || (gpa < blk.gpa + blk.bytes && blk.gpa < gpa + size);
+    if (overlaps) hit.push_back(key);
+  }
+  if (hit.empty()) return;
+  for (uint64_t key : hit) drop_block(key);
+  unlink_dropped_blocks();
 }
 
 void Cpu::forget_device_written_code() {
@@ -242,8 +290,12 @@ void Cpu::forget_device_written_code() {
         const uint64_t first = r.gpa >> 12;
         if (first >= pages) return;
         const uint64_t last = std::min((r.gpa + r.len - 1) >> 12, pages - 1);
-        for (uint64_t p = first; p <= last; ++p)
-          if (code_pages_[p]) invalidate_code_page(p);
+        for (uint64_t p = first; p <= last; ++p) {
+          if (!code_pages_[p]) continue;
+          const uint64_t from = std::max(r.gpa, p << 12),
+                         to = std::min(r.gpa + r.len, (p + 1) << 12);
+          invalidate_code_range(from, static_cast<unsigned>(to - from));
+        }
       });
   if (!complete)
     for (uint64_t p = 0; p < pages; ++p)
@@ -251,7 +303,7 @@ void Cpu::forget_device_written_code() {
 }
 
 void Cpu::note_code_write(uint64_t gpa, unsigned size) {
-  if (is_code_page(gpa)) invalidate_code_page(gpa >> 12);
+  if (is_code_page(gpa)) invalidate_code_range(gpa, size);
   if (shared_code_->held_by_others(gpa >> 12, index_)) mem.note_device_write(gpa, size);
 }
 

@@ -374,6 +374,7 @@ class Cpu {
     // is entered through block_at_rip's check, never through a patched jump or the indirect
     // lookup.
     bool crosses = false;
+    uint16_t bytes = 0;  // its length on its first page (a write elsewhere leaves it alone)
     uint32_t heat = 0;
     std::array<Link, 2> links{};
     // The decoded instructions, one allocation (their handler is handler_table()[op]).
@@ -406,7 +407,7 @@ class Cpu {
   // `b` crosses a page: itself while its tail page is still mapped where it was decoded
   // from, else a block decoded again for the current mapping.
   Block* checked_crossing(Block* b, uint64_t la);
-  Block* insert_block(std::unique_ptr<Block> block, std::span<const uint64_t> pages);
+  Block* insert_block(std::unique_ptr<Block> block);
   // b's instructions, decoded again from its page if they were dropped.
   const x86::DecodedInst* decoded(Block* b) {
     if (!b->insts) [[unlikely]]
@@ -420,8 +421,17 @@ class Cpu {
   // that ran once, most of a boot's set-up code). Every kSweepPeriod new blocks.
   static constexpr uint32_t kSweepPeriod = 2048;
   void sweep_decoded();
+  // Registers block `key` as code on `page`, covering the 64-byte chunks of [from, to).
+  void add_code(uint64_t page, uint64_t key, unsigned from, unsigned to);
   void mark_code_page(uint64_t gpa);
+  // Drops every block on the page / the blocks overlapping [gpa, gpa + size) within one page.
   void invalidate_code_page(uint64_t page);
+  void invalidate_code_range(uint64_t gpa, unsigned size);
+  // Drops block `key` (from the index and from its pages' lists; a page left without
+  // blocks is no code page any more); false if there is none.
+  bool drop_block(uint64_t key);
+  // Chained jumps, run-loop links and the jump cache may point at dropped blocks.
+  void unlink_dropped_blocks();
   // Drops the code cached for pages devices wrote since the last look (GuestMemory's
   // DeviceWriteLog); all of it when the log ran past us.
   void forget_device_written_code();
@@ -503,8 +513,15 @@ class Cpu {
   std::shared_ptr<SharedCodePages> shared_code_;  // the VM's (share_code_pages) or our own
   uint64_t code_marks_seen_ = 0;                  // shared_code_->marks() already applied
   KeyTable<std::unique_ptr<Block>> blocks_;       // key: gpa << 2 | mode
-  std::unordered_map<uint64_t, std::vector<uint64_t>> page_blocks_;  // page → block keys
-  std::vector<std::unique_ptr<Block>> dead_blocks_;  // freed at the next block boundary
+  // The blocks decoded from a page, and which of its 64-byte chunks they cover (a superset:
+  // bits are cleared only when the last block goes), so a write to the page's data
+  // elsewhere costs one lookup and drops nothing.
+  struct PageCode {
+    uint64_t chunks = 0;
+    std::vector<uint64_t> keys;
+  };
+  std::unordered_map<uint64_t, PageCode> page_blocks_;  // page → its code
+  std::vector<std::unique_ptr<Block>> dead_blocks_;     // freed at the next block boundary
   uint32_t blocks_until_sweep_ = kSweepPeriod;
   std::array<Block*, 1024> jump_cache_{};
   uint64_t chain_gen_ = 1;  // see Link

@@ -8,6 +8,9 @@ namespace vessel::engine::emu {
 struct CpuTestAccess {
   static constexpr uint32_t kSweepPeriod = Cpu::kSweepPeriod;
   static size_t blocks(Cpu& c) { return c.blocks_.size(); }
+  static bool cached(Cpu& c, uint64_t gpa) {
+    return c.blocks_.find(gpa << 2 | static_cast<uint64_t>(x86::CodeMode::k64)) != nullptr;
+  }
   static size_t without_decoded_form(Cpu& c) {
     size_t n = 0;
     c.blocks_.for_each([&](uint64_t, std::unique_ptr<Cpu::Block>& b) { n += !b->insts; });
@@ -81,6 +84,41 @@ void run_chain_twice(ExecMode mode) {
 TEST(EmuBlockCache, SweptBlocksRunAgain) {
   run_chain_twice(ExecMode::kInterp);
   run_chain_twice(ExecMode::kJit);
+}
+
+// A write to a code page drops only the blocks whose bytes it overwrites: a loop storing into
+// data on its own page (in another 64-byte chunk, and right after the code in the same chunk)
+// keeps its blocks; a store into the next block's bytes drops that block alone, which then
+// runs its new instruction.
+void precise_invalidation(ExecMode mode) {
+  SCOPED_TRACE(mode == ExecMode::kJit ? "jit" : "interp");
+  Env e;
+  e.cpu.set_exec_mode(mode);
+  e.cpu.set_jit_threshold(0);
+  e.long_mode(kCode);
+  e.load(kCode, assemble(64,
+                         "mov ecx, 200\n"
+                         "top: mov byte [rel far_data], cl\n"
+                         "mov byte [rel near_data], cl\n"
+                         "dec ecx\njnz top\n"
+                         "call patched\nmov bl, al\n"
+                         "mov byte [rel patched + 1], 5\n"  // mov al, 1 -> mov al, 5
+                         "call patched\nhlt\n"
+                         "patched: mov al, 1\nret\n"
+                         "near_data: db 0\n"
+                         "times 0x800 - ($ - $$) db 0\n"
+                         "far_data: db 0",
+                         kCode));
+  ASSERT_EQ(e.cpu.run(10'000), StopReason::kHalt);
+  EXPECT_EQ(e.st().gpr[kRbx] & 0xff, 1u);
+  EXPECT_EQ(e.st().gpr[kRax] & 0xff, 5u);
+  EXPECT_EQ(e.peek<uint8_t>(kCode + 0x800), 1u);
+  EXPECT_TRUE(CpuTestAccess::cached(e.cpu, kCode));  // the first block, decoded once
+}
+
+TEST(EmuBlockCache, WritesDropOnlyTheBlocksTheyOverwrite) {
+  precise_invalidation(ExecMode::kInterp);
+  precise_invalidation(ExecMode::kJit);
 }
 
 }  // namespace
