@@ -78,6 +78,22 @@ TEST(EmuJitChain, SelfModifyingCodeBreaksChainedSuccessor) {
   EXPECT_GT(r.chained, 50u);
 }
 
+// The chained successor is rewritten (with the same bytes) halfway through a loop: the jump
+// patched to its dropped translation must be linked again to the new one, so the second half
+// still runs as patched jumps rather than through the run loop.
+TEST(EmuJitChain, JumpToARetiredTranslationIsLinkedAgain) {
+  const Result r = run_both(
+      "xor eax, eax\nmov ecx, 1000\n"
+      ".a: cmp ecx, 500\njne .f\n"
+      "mov byte [rel .imm], 1\n"
+      ".f: db 0x48, 0x83, 0xc0\n"  // add rax, imm8
+      ".imm: db 1\n"
+      "dec ecx\njnz .a\nhlt");
+  EXPECT_EQ(r.rax, 1000u);
+  // Two patched jumps per iteration (.a -> .f, .f -> .a) but for a few while linking.
+  EXPECT_GT(r.chained, 1900u);
+}
+
 // Code on a 4 KiB page, two blocks chained within it, called often enough to be linked; then
 // the page is mapped to another frame (by a PTE change and INVLPG, or by a new CR3): calls
 // must run the new frame's code, through the direct call and through CALL reg (both, being

@@ -21,7 +21,7 @@ constexpr uint64_t kChainSpan = 4096;
 // block crossing a page (`linkable` false): only the run loop checks its second page.
 void link(jit::Jit& j, const Cpu& cpu, x86::CodeMode mode, uint64_t gpa, jit::BlockFn fn, bool user,
           bool linkable) {
-  const jit::ExitSlot* slot = std::exchange(j.pending_slot, nullptr);
+  jit::ExitSlot* slot = std::exchange(j.pending_slot, nullptr);
   if (!slot || !linkable || slot->user != user || mode != x86::CodeMode::k64) return;
   if (slot->indirect) {
     const uint64_t rip = cpu.st.rip;
@@ -35,7 +35,7 @@ void link(jit::Jit& j, const Cpu& cpu, x86::CodeMode mode, uint64_t gpa, jit::Bl
         j.local_indirect.size() <= jit::Jit::kLocalIndirectMax)
       j.local_indirect.push_back(static_cast<uint16_t>((user ? 1u << 15 : 0u) | index));
   } else if (slot->target_gpa == gpa) {
-    jit::patch_jump(slot->jump, jit::header_of(fn).chained);
+    jit::chain(slot, fn);
   }
 }
 

@@ -37,9 +37,9 @@ class Jit {
   Stats stats;
   std::deque<ExitSlot> slots;  // of the current cache generation (stable addresses)
   // Written by generated code: the slot a block left by (nullptr: not a patchable exit).
-  const ExitSlot* exit_slot = nullptr;
+  ExitSlot* exit_slot = nullptr;
   // The slot the last translated run left by, linked to the next translated block run.
-  const ExitSlot* pending_slot = nullptr;
+  ExitSlot* pending_slot = nullptr;
   ExitSlot indirect_meta[2];  // "left through an indirect lookup miss", per privilege
   std::array<std::array<IndirectEntry, kIndirectEntries>, 2> indirect;  // per privilege
   // The indirect entries filled for RIPs on non-global pages (user << 15 | index): a CR3

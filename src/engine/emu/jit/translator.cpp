@@ -1,6 +1,7 @@
 #include "engine/emu/jit/translator.hpp"
 
 #include <cstring>
+#include <utility>
 
 #include "engine/emu/jit/emitter.hpp"
 #include "engine/emu/jit/flag_liveness.hpp"
@@ -76,6 +77,23 @@ void patch_jump(uint8_t* at, const void* target) {
   std::memcpy(at, insn, 5);
 }
 
+void chain(ExitSlot* slot, BlockFn to) {
+  int32_t rel32;
+  std::memcpy(&rel32, slot->jump + 1, 4);
+  slot->stub = slot->jump + 5 + rel32;
+  Header& h = header_of(to);
+  patch_jump(slot->jump, h.chained);
+  slot->next_in = h.incoming;
+  h.incoming = slot;
+}
+
+void retire(BlockFn fn) {
+  Header& h = header_of(fn);
+  patch_jump(h.chained, h.not_run);
+  for (ExitSlot* in = std::exchange(h.incoming, nullptr); in; in = in->next_in)
+    patch_jump(in->jump, in->stub);
+}
+
 namespace {
 
 // RF lasts one instruction: cleared after a block's first one, keeping the host flags when they
@@ -132,7 +150,8 @@ BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> ins
   const Layout& layout = jit.layout;
   Emitter e(jit, gpa, mode, user, choose_cached_gprs(insts));
   Xbyak::Label epilogue, chained, body, not_run;
-  e.putL(chained);  // the Header
+  e.dq(0);  // the Header: incoming
+  e.putL(chained);
   e.putL(not_run);
   const uint8_t* const entry = e.getCurr();
   for (const auto& r : {rbx, rbp, r12, r13, r14, r15}) e.push(r);

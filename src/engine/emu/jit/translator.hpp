@@ -36,29 +36,36 @@ using BlockFn = uint32_t (*)(Cpu* cpu, uint64_t* budget);
 // the run loop then patches that jump to the successor's chained entry. Same page is a static
 // property (the block and its target move together whatever maps the page), so a patched jump
 // stays right under any CR3 or PTE change; only 64-bit code is chained (no CS base or limit).
-// A block going away (self-modifying code, device writes) is retired: its chained entry is
-// patched into a jump to its kNotRun exit, so jumps patched to it no longer run it.
+// A block going away (self-modifying code, device writes, a translation for the other
+// privilege) is retired: its chained entry is patched into a jump to its kNotRun exit, so
+// stale indirect-lookup entries no longer run it, and the direct exits patched to it (its
+// `incoming` list) are pointed back at their stubs, so their next run goes through the run
+// loop, which links them to the block's successor translation.
+struct ExitSlot;
 struct Header {
-  uint8_t* chained;  // begins with a 5-byte NOP, the place retire() patches
+  ExitSlot* incoming;  // the exits patched to this translation (ExitSlot::next_in)
+  uint8_t* chained;    // begins with a 5-byte NOP, the place retire() patches
   uint8_t* not_run;
 };
-inline const Header& header_of(BlockFn fn) {
-  return *reinterpret_cast<const Header*>(reinterpret_cast<const uint8_t*>(fn) - sizeof(Header));
+inline Header& header_of(BlockFn fn) {
+  return *reinterpret_cast<Header*>(reinterpret_cast<uint8_t*>(fn) - sizeof(Header));
 }
 // Points the `jmp rel32` (or 5-byte NOP) at `at` to `target`.
 void patch_jump(uint8_t* at, const void* target);
 // Makes the translation unreachable through chained jumps and the indirect lookup.
-inline void retire(BlockFn fn) {
-  patch_jump(header_of(fn).chained, header_of(fn).not_run);
-}
+void retire(BlockFn fn);
 
 // A patchable exit (or the marker of an indirect-lookup miss).
 struct ExitSlot {
-  uint8_t* jump = nullptr;  // the jmp rel32 to patch
-  uint64_t target_gpa = 0;  // where a direct exit always goes
-  bool user = false;        // privilege the block was translated for (as its successor must be)
-  bool indirect = false;    // an indirect lookup miss: fill the lookup with the next block
+  uint8_t* jump = nullptr;      // the jmp rel32 to patch
+  uint64_t target_gpa = 0;      // where a direct exit always goes
+  bool user = false;            // privilege the block was translated for (as its successor must be)
+  bool indirect = false;        // an indirect lookup miss: fill the lookup with the next block
+  uint8_t* stub = nullptr;      // where `jump` went before it was patched (set when patched)
+  ExitSlot* next_in = nullptr;  // the next exit patched to the same translation
 };
+// Patches `slot`'s jump to `to`'s chained entry and records it in `to`'s incoming list.
+void chain(ExitSlot* slot, BlockFn to);
 
 // The indirect-branch lookup (RET, JMP/CALL through a register or memory, and direct exits to
 // another page, in 64-bit code):
