@@ -246,7 +246,7 @@ bool Cpu::drop_block(uint64_t key) {
 
 void Cpu::unlink_dropped_blocks() {
   jump_cache_.fill(nullptr);
-  ++chain_gen_;
+  ++drops_;
   end_block = true;
 }
 

@@ -85,7 +85,7 @@ StopReason Cpu::run(uint64_t max_instructions) {
 // The block at RIP: through `prev`'s links when `prev` (the block that just ran to its end
 // with no event in between) knows it, else from the code cache, then linked to `prev`.
 Cpu::Block* Cpu::next_block(Block* prev) {
-  const uint64_t gen = chain_gen_ + cr3_flushes_;
+  const uint64_t gen = chain_gen_ + cr3_flushes_ + drops_;
   if (prev) {
     for (const Link& l : prev->links)
       if (l.rip == st.rip && l.gen == gen) return l.to;

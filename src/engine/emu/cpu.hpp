@@ -348,10 +348,12 @@ class Cpu {
 
  private:
   // A successor seen after a block ran to its end: the next RIP and its block, valid while
-  // `gen` equals chain_gen_ + cr3_flushes_ (chain_gen_ is bumped by every TLB flush but a CR3
-  // write's, INVLPG and block invalidation, cr3_flushes_ by CR3 writes: the only ways the
-  // RIP → block mapping can change without a mode change). The indirect lookup of translated
-  // code checks chain_gen_ alone: a CR3 write drops its non-global entries one by one.
+  // `gen` equals chain_gen_ + cr3_flushes_ + drops_ (chain_gen_ is bumped by every TLB flush
+  // but a CR3 write's and by INVLPG, cr3_flushes_ by CR3 writes, drops_ when blocks go away:
+  // the only ways the RIP → block mapping can change without a mode change). The indirect
+  // lookup of translated code checks chain_gen_ alone: a CR3 write drops its non-global
+  // entries one by one, and an entry for a dropped block leads to its retired translation,
+  // which returns kNotRun (see jit::retire).
   struct Block;
   struct Link {
     uint64_t rip = 0;
@@ -528,6 +530,7 @@ class Cpu {
   // CR3 writes that kept global translations: run-loop links are valid while their gen is
   // chain_gen_ + cr3_flushes_ (a CR3 write does not bump chain_gen_, see flush_tlb).
   uint64_t cr3_flushes_ = 0;
+  uint64_t drops_ = 0;  // unlink_dropped_blocks() calls (see Link)
   std::unordered_map<uint64_t, uint64_t> crossing_tails_;  // crossing block key → tail page gpa
   ExecMode exec_mode_ = default_exec_mode();
   uint32_t jit_threshold_ = default_jit_threshold(kJitThreshold);

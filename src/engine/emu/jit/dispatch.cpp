@@ -95,6 +95,10 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
     return false;
   }
   if (status == jit::kRanToEnd) j.pending_slot = j.exit_slot;
+  // Not run: its chained entry refused (budget, exit request) or it is retired and was reached
+  // through a stale indirect-lookup entry. Either way the lookup entry for RIP is refreshed
+  // with the block that runs next (harmless in the first case).
+  if (status == jit::kNotRun) j.pending_slot = &j.indirect_meta[user];
   // After chained blocks, `b` is not the block that ended: no run-loop link from it.
   return status == jit::kRanToEnd && j.chained_entries == chained_before;
 }

@@ -70,7 +70,9 @@ void chain(ExitSlot* slot, BlockFn to);
 // The indirect-branch lookup (RET, JMP/CALL through a register or memory, and direct exits to
 // another page, in 64-bit code):
 // guest RIP → chained entry, valid while `gen` is the Cpu's chain generation (bumped by every
-// TLB flush, INVLPG and block invalidation: the RIP → block mapping cannot change otherwise).
+// TLB flush and INVLPG: the RIP → physical mapping cannot change otherwise). An entry whose
+// block was dropped leads to its retired translation, which returns kNotRun; the run loop then
+// fills the entry with the block's new translation.
 struct IndirectEntry {
   uint64_t rip = 0;
   uint64_t gen = 0;  // 0: empty (the chain generation starts at 1)
