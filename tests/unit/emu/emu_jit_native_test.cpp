@@ -1,0 +1,143 @@
+// The native translations of DIV/IDIV, the AH..BH byte forms, BT/BTS/BTR/BTC, CMPXCHG,
+// PUSHFQ, CLI/STI, MOV r/m, Sreg, CBW..CQO, the prefetch NOPs and JMP/CALL through a
+// register or memory, against the interpreter (emu_jit_compare.hpp): results, flags (a
+// producer before, consumers after), faults (#DE, #PF with precise state), cached registers.
+// Each case also checks that the translation did not call the family's handler.
+#include <string>
+
+#include "emu_jit_compare.hpp"
+
+namespace vessel::engine::emu::test {
+namespace {
+
+// expect_same, and translated code called no handler but the final HLT's (a rare path, e.g.
+// a division that faults, is not counted there).
+void expect_native(const std::string& src, int seeds = 12) {
+  expect_same(src, seeds);
+  const auto code = assemble(64, src + "\nhlt", kCode);
+  for (int seed = 1; seed <= seeds; ++seed) {
+    const Outcome o = run_one(ExecMode::kJit, code, seed);
+    const auto at = o.stats.find("most frequent fallbacks: ");
+    ASSERT_NE(at, std::string::npos) << o.stats;
+    const std::string top = o.stats.substr(at + 25);
+    EXPECT_TRUE(top == "none" || top == "HLT 1") << src << ": " << top;
+  }
+}
+
+TEST(EmuJitNative, DivIdiv) {
+  for (const char* op : {"div", "idiv"}) {
+    const std::string o = op;
+    for (const std::string& s :
+         {// quotients that fit (RDX small or the sign of RAX), every size, reg and memory
+          "xor edx, edx\n" + o + " rcx", "mov edx, 3\nor rcx, 0x100\n" + o + " rcx",
+          "cqo\n" + o + " rsi", "cdq\n" + o + " esi", "cwd\n" + o + " si",
+          "xor edx, edx\n" + o + " r9d", "xor edx, edx\n" + o + " r9w",
+          "xor edx, edx\nor qword [rbx+8], 1\n" + o + " qword [rbx+8]",
+          "cdq\nor dword [rbx+12], 1\n" + o + " dword [rbx+12]",
+          "cwd\nor word [rbx+6], 0x100\n" + o + " word [rbx+6]",
+          // #DE: divisor 0, quotient too large; IDIV MIN / -1
+          "xor ecx, ecx\n" + o + " rcx", o + " rcx", "mov rdx, rax\n" + o + " ecx",
+          "mov rax, 0x8000000000000000\ncqo\nmov rcx, -1\n" + o + " rcx",
+          "mov eax, 0x80000000\ncdq\nmov ecx, -1\n" + o + " ecx",
+          // IDIV: a high half that is not the sign extension but a quotient that fits
+          "mov edx, 1\nmov rcx, 0x7fffffff\nshl rcx, 8\n" + o + " rcx",
+          // flags: a producer before, consumers after; cached RAX/RDX around it
+          "add rax, rdx\nxor edx, edx\n" + o + " rcx\nsetz r8b\nsetc r9b\npushfq\npop r11",
+          "mov edx, 0\n" + o + " rcx\nadd rax, rdx\nadd rdx, rax\nsub rax, 5\nadd rdx, rax",
+          // #PF on the memory operand: nothing done
+          "add rax, 1\nxor edx, edx\n" + o + " qword [r10]"})
+      expect_native(s, 16);
+  }
+}
+
+TEST(EmuJitNative, HighByteOperands) {
+  for (const char* s : {"test ah, dl", "test ah, ah", "test bh, 0x40", "test [rbx+3], ch",
+                        "and ah, 0x7f", "or dh, al", "xor ch, bh", "add ah, [rbx+5]", "sub bh, 3",
+                        "cmp dh, ah", "cmp ah, 0x80", "adc ah, dl", "sbb ch, 1", "and [rbx+9], dh",
+                        "add ah, al\nsetz cl\nadd rax, rdx", "add rax, rcx\nadc ah, 0\nadc rdx, 0",
+                        "xor ah, ah\nmov r8, rax\nadd rax, 1", "mov rsi, r10\nadd [rsi], ah"})
+    expect_native(s);
+}
+
+TEST(EmuJitNative, BitTests) {
+  for (const char* op : {"bt", "bts", "btr", "btc"}) {
+    const std::string o = op;
+    for (const std::string& s :
+         {o + " rax, rcx", o + " eax, ecx", o + " ax, cx", o + " rdx, 63", o + " edx, 33",
+          o + " r9w, 17", o + " qword [rbx+8], 45", o + " dword [rbx+12], 7",
+          o + " word [rbx+6], 15", o + " rsi, rsi",
+          "add rax, rdx\n" + o + " rax, 3\nsetc cl\nsetz dl\npushfq\npop r11",
+          o + " rcx, 5\nadc rax, 0\nadd rcx, rax", o + " qword [r10+8], 1"})
+      expect_native(s);
+  }
+}
+
+TEST(EmuJitNative, Cmpxchg) {
+  for (const char* s : {"cmpxchg rcx, rdx",
+                        "mov rcx, rax\ncmpxchg rcx, rdx",
+                        "cmpxchg ecx, edx",
+                        "mov ecx, eax\ncmpxchg ecx, edx",
+                        "cmpxchg cx, dx",
+                        "mov cx, ax\ncmpxchg cx, dx",
+                        "cmpxchg cl, dl",
+                        "mov cl, al\ncmpxchg cl, dl",
+                        "cmpxchg rax, rdx",
+                        "cmpxchg eax, edx",
+                        "cmpxchg rdx, rax",
+                        "cmpxchg [rbx+8], rdx",
+                        "mov rax, [rbx+8]\ncmpxchg [rbx+8], rdx",
+                        "cmpxchg [rbx+12], edx",
+                        "mov eax, [rbx+12]\ncmpxchg [rbx+12], edx",
+                        "mov ax, [rbx+6]\ncmpxchg [rbx+6], dx",
+                        "cmpxchg [rbx+3], cl",
+                        "mov rax, rcx\ncmpxchg rcx, rsi\nsetz dl\njnz .t\nadd rax, 1\n.t:",
+                        "add rax, rdx\ncmpxchg [r10], rcx",
+                        "mov rax, [rbx]\ncmpxchg [r10], rcx"})
+    expect_native(s);
+}
+
+TEST(EmuJitNative, PushfqCliSti) {
+  for (const char* s :
+       {"pushfq\npop rax", "add rax, rdx\npushfq\npop rcx",
+        "cmp rax, rdx\npushfq\nsetz al\npop rcx", "sub rsi, 1\npushfq\nmov rsp, r10\n"})
+    expect_native(s);
+  for (const char* s : {"cli\npushfq\npop rax", "add rax, rdx\ncli\nsetz al\npushfq\npop rcx"})
+    expect_native(s);
+  for (const char* s : {"sti\npushfq\npop rax", "cli\nsti\nnop\npushfq\npop rax",
+                        "add rax, rdx\nsti\nsetz al\npushfq\npop rcx"})
+    expect_native(s);
+}
+
+TEST(EmuJitNative, MovFromSreg) {
+  for (const char* s : {"mov eax, ds", "mov rax, ss", "mov ax, cs", "mov [rbx+8], es",
+                        "mov r9d, fs\nmov r9w, gs", "mov [r10], ds"})
+    expect_native(s);
+}
+
+TEST(EmuJitNative, WidenRaxRdx) {
+  for (const char* s : {"cbw", "cwde", "cdqe", "cwd", "cdq", "cqo", "add rax, rdx\ncdqe\nsetz cl"})
+    expect_native(s);
+}
+
+TEST(EmuJitNative, PrefetchNeverAccesses) {
+  for (const char* s :
+       {"prefetcht0 [rbx]", "prefetchnta [r10]", "prefetcht1 [r10+rcx*8]", "prefetcht2 [rax]",
+        "prefetchw [r10]", "add rax, rdx\nprefetcht0 [r10]\nsetz al"})
+    expect_native(s);
+}
+
+TEST(EmuJitNative, IndirectJmpCall) {
+  for (const char* s : {"lea rax, [rel .t]\njmp rax\nmov ecx, 1\n.t:",
+                        "lea rax, [rel .t]\nmov [rbx+8], rax\njmp [rbx+8]\nmov ecx, 1\n.t:",
+                        "lea rax, [rel .f]\ncall rax\njmp .e\n.f: add rcx, 1\nret\n.e:",
+                        "lea rax, [rel .f]\nmov [rbx+16], rax\ncall qword [rbx+16]\njmp .e\n"
+                        ".f: add rcx, 1\nret\n.e:",
+                        "add rax, rdx\njmp [r10]", "add rax, rdx\ncall [r10+8]"})
+    expect_native(s);
+  for (const char* s :
+       {"lea rax, [rel .f]\nmov [rbx+16], rax\ncall qword [rbx+16]\njmp .e\n.f: ret\n.e:"})
+    expect_native(s);
+}
+
+}  // namespace
+}  // namespace vessel::engine::emu::test
