@@ -101,7 +101,8 @@ TEST(EmuJitNative, PushfqCliSti) {
        {"pushfq\npop rax", "add rax, rdx\npushfq\npop rcx",
         "cmp rax, rdx\npushfq\nsetz al\npop rcx", "sub rsi, 1\npushfq\nmov rsp, r10\n"})
     expect_native(s);
-  for (const char* s : {"cli\npushfq\npop rax", "add rax, rdx\ncli\nsetz al\npushfq\npop rcx"})
+  for (const char* s : {"cli\npushfq\npop rax", "add rax, rdx\ncli\nsetz al\npushfq\npop rcx",
+                        "sti\nnop\ncli\npushfq\npop rax"})
     expect_native(s);
   for (const char* s : {"sti\npushfq\npop rax", "cli\nsti\nnop\npushfq\npop rax",
                         "add rax, rdx\nsti\nsetz al\npushfq\npop rcx"})
