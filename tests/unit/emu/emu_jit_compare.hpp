@@ -33,6 +33,8 @@ inline Outcome run_one(ExecMode mode, const std::vector<uint8_t>& code, uint64_t
   e.set_gate(vec::kPF, kHandlers);
   e.set_gate(vec::kGP, kHandlers);
   e.set_gate(vec::kDE, kHandlers);
+  e.set_gate(vec::kUD, kHandlers);
+  e.set_gate(vec::kNM, kHandlers);
   e.load(kHandlers, {0xf4});  // hlt
   e.load(kCode, code);
   std::mt19937_64 rng(seed);
@@ -44,6 +46,7 @@ inline Outcome run_one(ExecMode mode, const std::vector<uint8_t>& code, uint64_t
   s.gpr[kRbx] = kData;
   s.gpr[kR10] = kUnmapped;
   s.rflags = rflags::kReserved1 | (rng() & 0x8d5);
+  s.cr4 |= cr4::kOSFXSR;  // SSE usable
   Outcome o;
   o.stop = e.cpu.run(1000);
   o.st = e.cpu.state();
@@ -66,6 +69,7 @@ inline void expect_same(const std::string& src, int seeds = 12) {
     EXPECT_EQ(a.st.rip, b.st.rip);
     EXPECT_EQ(a.st.rflags, b.st.rflags);
     EXPECT_EQ(a.st.cr2, b.st.cr2);
+    EXPECT_EQ(a.st.fpu.xmm, b.st.fpu.xmm);
     EXPECT_EQ(a.data, b.data);
     EXPECT_EQ(a.stack, b.stack);
     EXPECT_GT(b.native, 0u) << "nothing was translated natively";

@@ -140,5 +140,30 @@ TEST(EmuJitNative, IndirectJmpCall) {
     expect_native(s);
 }
 
+// 128-bit moves: register to register, aligned and unaligned memory both ways, the #GP of a
+// misaligned aligned form, an unaligned operand crossing into an unmapped page (#PF as a
+// whole: nothing stored), #PF on the first half.
+TEST(EmuJitNative, Sse128Moves) {
+  const std::string fill = "movdqu xmm1, [rbx]\nmovdqu xmm2, [rbx+16]\n";
+  for (const std::string& s :
+       {fill + "movaps xmm3, xmm1\nmovdqu [rbx+32], xmm3",
+        fill + "movdqa xmm9, xmm2\nmovups [rbx+40], xmm9",
+        std::string("movaps xmm4, [rbx+16]\nmovups [rbx+3], xmm4"),
+        fill + "movapd [rbx+32], xmm2\nmovdqa xmm5, [rbx+32]\nmovdqu [rbx+1], xmm5",
+        fill + "movntdq [rbx+16], xmm1\nmovntps [rbx+32], xmm2",
+        fill + "movupd xmm6, [rbx+7]\nmovdqu [rbx+48], xmm6", fill + "movaps xmm3, [rbx+8]",
+        fill + "movdqa [rbx+4], xmm1", fill + "lea rsi, [r10-8]\nmovdqu [rsi], xmm1",
+        fill + "lea rsi, [r10-8]\nmovups xmm3, [rsi]", fill + "movdqu [r10], xmm1",
+        fill + "add rax, rdx\nmovdqa xmm3, [r10]",
+        std::string("add rax, rdx\nmovaps xmm0, xmm1\nsetz cl\npushfq\npop rdx"),
+        // SSE unusable: #NM (CR0.TS), #UD (CR4.OSFXSR clear)
+        fill + "mov rax, cr0\nor eax, 8\nmov cr0, rax\nmovaps xmm3, xmm1",
+        fill + "mov rax, cr4\nand eax, ~0x200\nmov cr4, rax\nmovdqu [rbx], xmm1"})
+    expect_same(s, 6);
+  for (const std::string& s : {fill + "movaps xmm3, xmm1\nmovdqu [rbx+32], xmm3",
+                               fill + "movdqa [rbx+16], xmm1\nmovapd xmm3, [rbx+16]"})
+    expect_native(s, 6);
+}
+
 }  // namespace
 }  // namespace vessel::engine::emu::test
