@@ -176,7 +176,7 @@ TEST(EmuJit, NotNegBswapNop) {
 }
 
 // Lazy flags: random straight-line sequences of flag writers and readers (ALU, shifts, CMOVcc,
-// SETcc, ADC/SBB, PUSHFQ and CQO through a handler, memory operands on the TLB and slow paths,
+// SETcc, ADC/SBB, PUSHFQ and CQO (native since issue 7), memory operands on the TLB and slow paths,
 // Jcc that end blocks mid-sequence, sometimes a #PF in the middle) must leave the same state as
 // the interpreter's, including the RFLAGS image a fault pushes.
 TEST(EmuJit, LazyFlagsMatchTheInterpreterOnRandomSequences) {
