@@ -10,8 +10,8 @@
 namespace vessel::engine::emu::test {
 namespace {
 
-// expect_same, and translated code called no handler but the final HLT's (a rare path, e.g.
-// a division that faults, is not counted there).
+// expect_same, and translated code called no handler but the final HLT's (the #PF, #DE,
+// #GP, ... handler is a HLT too).
 void expect_native(const std::string& src, int seeds = 12) {
   expect_same(src, seeds);
   const auto code = assemble(64, src + "\nhlt", kCode);
@@ -27,35 +27,62 @@ void expect_native(const std::string& src, int seeds = 12) {
 TEST(EmuJitNative, DivIdiv) {
   for (const char* op : {"div", "idiv"}) {
     const std::string o = op;
+    // Quotients that fit (RDX small or the sign of RAX), every size, register and memory;
+    // flags with a producer before and consumers after; cached RAX/RDX around it; #PF on the
+    // memory operand (nothing done).
+    const bool sig = o == "idiv";
+    // The dividend's high half: 0 for DIV, the sign of the low half for IDIV.
+    const std::string x64 = sig ? "cqo\n" : "xor edx, edx\n",
+                      x32 = sig ? "cdq\n" : "xor edx, edx\n",
+                      x16 = sig ? "cwd\n" : "xor edx, edx\n";
     for (const std::string& s :
-         {// quotients that fit (RDX small or the sign of RAX), every size, reg and memory
-          "xor edx, edx\n" + o + " rcx", "mov edx, 3\nor rcx, 0x100\n" + o + " rcx",
-          "cqo\n" + o + " rsi", "cdq\n" + o + " esi", "cwd\n" + o + " si",
-          "xor edx, edx\n" + o + " r9d", "xor edx, edx\n" + o + " r9w",
-          "xor edx, edx\nor qword [rbx+8], 1\n" + o + " qword [rbx+8]",
-          "cdq\nor dword [rbx+12], 1\n" + o + " dword [rbx+12]",
-          "cwd\nor word [rbx+6], 0x100\n" + o + " word [rbx+6]",
-          // #DE: divisor 0, quotient too large; IDIV MIN / -1
-          "xor ecx, ecx\n" + o + " rcx", o + " rcx", "mov rdx, rax\n" + o + " ecx",
-          "mov rax, 0x8000000000000000\ncqo\nmov rcx, -1\n" + o + " rcx",
-          "mov eax, 0x80000000\ncdq\nmov ecx, -1\n" + o + " ecx",
-          // IDIV: a high half that is not the sign extension but a quotient that fits
-          "mov edx, 1\nmov rcx, 0x7fffffff\nshl rcx, 8\n" + o + " rcx",
-          // flags: a producer before, consumers after; cached RAX/RDX around it
-          "add rax, rdx\nxor edx, edx\n" + o + " rcx\nsetz r8b\nsetc r9b\npushfq\npop r11",
-          "mov edx, 0\n" + o + " rcx\nadd rax, rdx\nadd rdx, rax\nsub rax, 5\nadd rdx, rax",
-          // #PF on the memory operand: nothing done
-          "add rax, 1\nxor edx, edx\n" + o + " qword [r10]"})
+         {x64 + "or ecx, 1\n" + o + " rcx", x64 + "or rsi, 0x100\n" + o + " rsi",
+          x32 + "or esi, 1\n" + o + " esi", x16 + "or esi, 1\n" + o + " si",
+          x32 + "or r9d, 1\n" + o + " r9d", x16 + "or r9d, 1\n" + o + " r9w",
+          x64 + "or qword [rbx+8], 1\n" + o + " qword [rbx+8]",
+          x32 + "or dword [rbx+12], 1\n" + o + " dword [rbx+12]",
+          x16 + "or word [rbx+6], 0x100\n" + o + " word [rbx+6]",
+          "add rax, rdx\n" + x64 + "or ecx, 1\n" + o + " rcx\nsetz r8b\nsetc r9b\npushfq\npop r11",
+          x64 + "or ecx, 1\n" + o + " rcx\nadd rax, rdx\nadd rdx, rax\nsub rax, 5\nadd rdx, rax",
+          "add rax, 1\n" + x64 + o + " qword [r10]"})
       expect_native(s, 16);
+    // The handler's: #DE for a divisor 0, a quotient too large, IDIV MIN / -1; an IDIV
+    // dividend wider than its low half whose quotient fits.
+    for (const std::string& s : {"xor ecx, ecx\n" + o + " rcx", "or rdx, rcx\n" + o + " rcx",
+                                 "mov rdx, rax\n" + o + " ecx",
+                                 "mov rax, 0x8000000000000000\ncqo\nmov rcx, -1\n" + o + " rcx",
+                                 "mov eax, 0x80000000\ncdq\nmov ecx, -1\n" + o + " ecx",
+                                 "mov edx, 1\nmov rcx, 0x7fffffff\nshl rcx, 8\n" + o + " rcx",
+                                 (sig ? "xor edx, edx\n" : "cqo\n") + o + " rcx",
+                                 "add rax, rdx\nxor ecx, ecx\n" + o + " ecx\nsetz r8b"})
+      expect_same(s, 16);
   }
 }
 
 TEST(EmuJitNative, HighByteOperands) {
-  for (const char* s : {"test ah, dl", "test ah, ah", "test bh, 0x40", "test [rbx+3], ch",
-                        "and ah, 0x7f", "or dh, al", "xor ch, bh", "add ah, [rbx+5]", "sub bh, 3",
-                        "cmp dh, ah", "cmp ah, 0x80", "adc ah, dl", "sbb ch, 1", "and [rbx+9], dh",
-                        "add ah, al\nsetz cl\nadd rax, rdx", "add rax, rcx\nadc ah, 0\nadc rdx, 0",
-                        "xor ah, ah\nmov r8, rax\nadd rax, 1", "mov rsi, r10\nadd [rsi], ah"})
+  for (const char* s : {"movzx eax, ah",
+                        "movzx esi, bh",
+                        "movsx ecx, dh",
+                        "movsx di, ch",
+                        "movzx ax, ah",
+                        "test ah, dl",
+                        "test ah, ah",
+                        "test bh, 0x40",
+                        "test [rbx+3], ch",
+                        "and ah, 0x7f",
+                        "or dh, al",
+                        "xor ch, bh",
+                        "add ah, [rbx+5]",
+                        "sub bh, 3",
+                        "cmp dh, ah",
+                        "cmp ah, 0x80",
+                        "adc ah, dl",
+                        "sbb ch, 1",
+                        "and [rbx+9], dh",
+                        "add ah, al\nsetz cl\nadd rax, rdx",
+                        "add rax, rcx\nadc ah, 0\nadc rdx, 0",
+                        "xor ah, ah\nmov r8, rax\nadd rax, 1",
+                        "mov rsi, r10\nadd [rsi], ah"})
     expect_native(s);
 }
 
@@ -67,7 +94,12 @@ TEST(EmuJitNative, BitTests) {
           o + " r9w, 17", o + " qword [rbx+8], 45", o + " dword [rbx+12], 7",
           o + " word [rbx+6], 15", o + " rsi, rsi",
           "add rax, rdx\n" + o + " rax, 3\nsetc cl\nsetz dl\npushfq\npop r11",
-          o + " rcx, 5\nadc rax, 0\nadd rcx, rax", o + " qword [r10+8], 1"})
+          o + " rcx, 5\nadc rax, 0\nadd rcx, rax", o + " qword [r10+8], 1",
+          // bit strings: a register offset moves the address (signed), every size
+          o + " qword [rbx+16], rcx", o + " dword [rbx+24], ecx", o + " word [rbx+24], cx",
+          "mov rsi, -70\n" + o + " qword [rbx+40], rsi",
+          "mov esi, -33\n" + o + " dword [rbx+40], esi", "mov si, -17\n" + o + " word [rbx+40], si",
+          "mov rsi, 1 << 40\n" + o + " qword [rbx], rsi"})
       expect_native(s);
   }
 }

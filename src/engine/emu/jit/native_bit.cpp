@@ -1,8 +1,7 @@
-// BT/BTS/BTR/BTC (SDM Vol. 2A): register operands with a register or immediate bit offset,
-// memory operands with an immediate one (a register offset into memory addresses a bit
-// string: the handler's). CF is the bit; OF/SF/AF/PF are undefined and, as in the
-// interpreter, the host's after the same instruction run on the guest's flags.
-// CMPXCHG r/m, r without LOCK (SDM Vol. 2A): the flags of CMP accumulator, destination; a
+// BT/BTS/BTR/BTC (SDM Vol. 2A): a register or memory operand, a register or immediate bit
+// offset (a register offset into memory addresses a bit string). CF is the bit; OF/SF/AF/PF are
+// undefined and, as in the interpreter, the host's after the same instruction run on the guest's
+// flags. CMPXCHG r/m, r without LOCK (SDM Vol. 2A): the flags of CMP accumulator, destination; a
 // register destination is written only on a match (RAX only on a mismatch), a memory one
 // always (with its old value on a mismatch), as in the interpreter.
 #include <Zydis/Mnemonic.h>
@@ -52,10 +51,28 @@ void bit_op(Emitter& e, uint16_t op, const Xbyak::Reg& v, uint8_t offset) {
   }
 }
 
+// A register bit offset into memory addresses a bit string (SDM Vol. 2A BT, "bit base"):
+// r13 moves by the signed offset's whole operands, wrapped to the address size; the host
+// instruction then takes the offset modulo the operand size from the register.
+void bit_string_address(Emitter& e, const x86::DecodedInst& in, unsigned reg) {
+  const unsigned size = in.ops[0].size;
+  e.clobber_flags();
+  e.load_gpr(rax, reg);
+  if (size == 2)
+    e.movsx(rax, ax);
+  else if (size == 4)
+    e.movsxd(rax, eax);
+  e.sar(rax, size == 2 ? 4 : size == 4 ? 5 : 6);
+  e.lea(r13, ptr[r13 + rax * static_cast<int>(size)]);
+  if (in.addrsize == 4)
+    e.mov(r13d, r13d);
+  else if (in.addrsize == 2)
+    e.movzx(r13d, r13w);
+}
+
 bool bit_test(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand &d = in.ops[0], &s = in.ops[1];
   if (!is_rm(d) || d.size < 2 || !(is_gpr(s) || s.kind == OpKind::kImm)) return false;
-  if (d.kind == OpKind::kMem && s.kind != OpKind::kImm) return false;
   const unsigned size = d.size;
   const bool writes = in.op != ZYDIS_MNEMONIC_BT, stores = writes && d.kind == OpKind::kMem;
   const uint32_t keep = kArithFlags & e.flags_live;
@@ -64,6 +81,7 @@ bool bit_test(Emitter& e, const x86::DecodedInst& in) {
   Xbyak::Reg64 v = rdx;
   if (d.kind == OpKind::kMem) {
     e.effective_address(d, in.addrsize);
+    if (s.kind == OpKind::kGpr) bit_string_address(e, in, s.reg);
     e.load_mem(d.seg, size);
     e.mov(rdx, rax);
   } else if (e.cached(d.reg)) {

@@ -27,6 +27,9 @@ void emit_rare_call(Emitter& e, const x86::DecodedInst& in) {
   e.add(rcx, in.length);
   e.wrap_ip(rcx);
   e.mov(e.field64(e.lay.next_rip), rcx);
+  e.mov(rax, reinterpret_cast<uint64_t>(&e.jit.fallbacks_by_op[in.op]));
+  e.inc(e.qword[rax]);  // a handler call like any other in the statistics
+  e.inc(e.field64(e.lay.fallbacks));
   e.mov(rdi, rbx);
   e.mov(rsi, reinterpret_cast<uint64_t>(copy));
   e.mov(rdx, reinterpret_cast<uint64_t>(handler_table()[in.op]));
