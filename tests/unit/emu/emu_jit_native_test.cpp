@@ -155,7 +155,7 @@ TEST(EmuJitNative, WidenRaxRdx) {
 TEST(EmuJitNative, PrefetchNeverAccesses) {
   for (const char* s :
        {"prefetcht0 [rbx]", "prefetchnta [r10]", "prefetcht1 [r10+rcx*8]", "prefetcht2 [rax]",
-        "prefetchw [r10]", "add rax, rdx\nprefetcht0 [r10]\nsetz al"})
+        "prefetchw [r10]", "add rax, rdx\nprefetcht0 [r10]\nsetz al", "pause\nendbr64\nadd rax, 1"})
     expect_native(s);
 }
 

@@ -1,7 +1,7 @@
 // System and odd-sized forms that are simple in translated code: CLI/STI in 64-bit code at
 // CPL 0 (checked at run time: the handler raises #GP above IOPL), PUSHFQ, MOV r/m, Sreg,
-// CBW/CWDE/CDQE and CWD/CDQ/CQO, and the prefetch and hint NOPs (a prefetch accesses
-// nothing, so it never faults) (SDM Vol. 2 instruction pages).
+// CBW/CWDE/CDQE and CWD/CDQ/CQO, and the prefetch and hint NOPs (ENDBR, PAUSE; a prefetch
+// accesses nothing, so it never faults) (SDM Vol. 2 instruction pages).
 #include <Zydis/Mnemonic.h>
 
 #include "engine/emu/jit/native_forms.hpp"
@@ -121,6 +121,7 @@ bool emit_system(Emitter& e, const x86::DecodedInst& in) {
     case ZYDIS_MNEMONIC_PREFETCHT2:
     case ZYDIS_MNEMONIC_ENDBR64:
     case ZYDIS_MNEMONIC_ENDBR32:
+    case ZYDIS_MNEMONIC_PAUSE:
       return true;  // nothing to do but move RIP, which the translator accounts for
     default:
       return false;
