@@ -3,8 +3,12 @@
 // what the interpreter would have done (fault delivery, the run loop's own links).
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "engine/emu/cpu.hpp"
 #include "engine/emu/jit/jit.hpp"
+#include "x86/decode/decoder.hpp"
 
 namespace vessel::engine::emu {
 
@@ -37,6 +41,28 @@ void link(jit::Jit& j, const Cpu& cpu, x86::CodeMode mode, uint64_t gpa, jit::Bl
   } else if (slot->target_gpa == gpa) {
     jit::chain(slot, fn);
   }
+}
+
+// "DIV 897K, CLI 350K, ...": the `n` ops translated code called handlers for most often.
+std::string top_fallbacks(const jit::Jit& j, size_t n) {
+  std::vector<uint16_t> ops;
+  for (size_t op = 0; op < j.fallbacks_by_op.size(); ++op)
+    if (j.fallbacks_by_op[op]) ops.push_back(static_cast<uint16_t>(op));
+  n = std::min(n, ops.size());
+  std::partial_sort(
+      ops.begin(), ops.begin() + static_cast<ptrdiff_t>(n), ops.end(),
+      [&](uint16_t a, uint16_t b) { return j.fallbacks_by_op[a] > j.fallbacks_by_op[b]; });
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    std::string name = x86::mnemonic_name(ops[i]);
+    for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const uint64_t c = j.fallbacks_by_op[ops[i]];
+    out += fmt::format("{}{} {}", i ? ", " : "", name,
+                       c >= 10'000'000 ? fmt::format("{}M", c / 1'000'000)
+                       : c >= 10'000   ? fmt::format("{}K", c / 1'000)
+                                       : fmt::format("{}", c));
+  }
+  return out.empty() ? "none" : out;
 }
 
 }  // namespace
@@ -150,13 +176,14 @@ std::string Cpu::exec_stats() const {
       "flushes, {:.1f}% translation cache hits (run-loop lookups); block transitions: {:.1f}% "
       "patched jumps, {:.1f}% indirect lookup, {:.1f}% run loop; {:.1f}% of run-loop block "
       "runs translated; {:.0f} interpreter fallbacks per million translated instructions; "
-      "{:.2f} guest GPRs in host registers and {:.0f} code bytes per block",
+      "{:.2f} guest GPRs in host registers and {:.0f} code bytes per block; most frequent "
+      "fallbacks: {}",
       j.stats.blocks_translated, j.stats.native_insts, j.stats.called_insts, j.cache.flushes(),
       pct(j.cache_hits, j.translated_runs), pct(direct, transitions),
       pct(j.indirect_hits, transitions), pct(loop_runs, transitions),
       pct(j.translated_runs, loop_runs),
       j.translated_insts ? 1e6 * double(jit_fallbacks_) / double(j.translated_insts) : 0.0,
-      per_block(j.stats.cached_gprs), per_block(j.stats.code_bytes));
+      per_block(j.stats.cached_gprs), per_block(j.stats.code_bytes), top_fallbacks(j, 5));
 }
 
 }  // namespace vessel::engine::emu

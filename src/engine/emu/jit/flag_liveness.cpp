@@ -46,6 +46,12 @@ Effect effect_of(const x86::DecodedInst& in) {
     case ZYDIS_MNEMONIC_NOP:
     case ZYDIS_MNEMONIC_NOT:
     case ZYDIS_MNEMONIC_BSWAP:
+    case ZYDIS_MNEMONIC_CBW:
+    case ZYDIS_MNEMONIC_CWDE:
+    case ZYDIS_MNEMONIC_CDQE:
+    case ZYDIS_MNEMONIC_CWD:
+    case ZYDIS_MNEMONIC_CDQ:
+    case ZYDIS_MNEMONIC_CQO:
       e.transparent = true;
       break;
     case ZYDIS_MNEMONIC_ADC:

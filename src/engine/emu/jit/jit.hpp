@@ -3,6 +3,8 @@
 // user can read (Cpu::exec_stats).
 #pragma once
 
+#include <Zydis/Mnemonic.h>
+
 #include <array>
 #include <deque>
 #include <vector>
@@ -55,6 +57,9 @@ class Jit {
   uint64_t cache_hits = 0;        // translated runs from the run loop that found a translation
   uint64_t chained_entries = 0;   // blocks entered from another block's code (counted there)
   uint64_t indirect_hits = 0;     // ... of which through the indirect lookup
+  // Handler calls made by translated code, per DecodedInst::op (Cpu::exec_stats names the
+  // most frequent: what to translate natively next).
+  std::array<uint64_t, ZYDIS_MNEMONIC_MAX_VALUE + 1> fallbacks_by_op{};
 };
 
 }  // namespace vessel::engine::emu::jit

@@ -121,6 +121,33 @@ bool op_with_imm(Emitter& e, uint16_t op, const Xbyak::Reg& a, uint32_t imm) {
   }
 }
 
+// `a op= b` for the binary operations that read no flag.
+void op_with_reg(Emitter& e, uint16_t op, const Xbyak::Reg& a, const Xbyak::Reg& b) {
+  switch (op) {
+    case ZYDIS_MNEMONIC_ADD:
+      e.add(a, b);
+      break;
+    case ZYDIS_MNEMONIC_OR:
+      e.or_(a, b);
+      break;
+    case ZYDIS_MNEMONIC_AND:
+      e.and_(a, b);
+      break;
+    case ZYDIS_MNEMONIC_SUB:
+      e.sub(a, b);
+      break;
+    case ZYDIS_MNEMONIC_XOR:
+      e.xor_(a, b);
+      break;
+    case ZYDIS_MNEMONIC_CMP:
+      e.cmp(a, b);
+      break;
+    default:  // TEST
+      e.test(a, b);
+      break;
+  }
+}
+
 bool binary(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand &d = in.ops[0], &s = in.ops[1];
   if (!is_rm(d)) return false;
@@ -180,6 +207,69 @@ bool binary(Emitter& e, const x86::DecodedInst& in) {
       break;
   }
   finish(e, in, write_back, kArithFlags);
+  return true;
+}
+
+bool high_byte(const x86::Operand& op) {
+  return op.kind == OpKind::kGpr && op.reg >= 16 && op.reg < 20;
+}
+
+// The byte forms with AH/CH/DH/BH (bits 15:8 of RAX..RBX) as an operand: both operands in
+// legacy byte registers (destination al/ah, source dl/dh: no REX prefix, so the host's own
+// high-byte registers encode), a high destination written back as its whole 64-bit GPR.
+bool binary_high(Emitter& e, const x86::DecodedInst& in) {
+  const x86::Operand &d = in.ops[0], &s = in.ops[1];
+  const auto gpr8 = [](const x86::Operand& op) {
+    return op.kind == OpKind::kGpr && op.reg < 20 && op.size == 1;
+  };
+  if (!(gpr8(d) || d.kind == OpKind::kMem) || d.size != 1) return false;
+  if (!(gpr8(s) || s.kind == OpKind::kImm || (s.kind == OpKind::kMem && d.kind != OpKind::kMem)))
+    return false;
+  const auto guest = [](const x86::Operand& op) { return high_byte(op) ? op.reg - 16u : op.reg; };
+  const bool write_back = in.op != ZYDIS_MNEMONIC_CMP && in.op != ZYDIS_MNEMONIC_TEST;
+  const bool stores = write_back && d.kind == OpKind::kMem;
+  prepare(e, in, kArithFlags, write_back);
+  if (s.kind == OpKind::kMem) {  // the memory source first (the access uses rax and rdx)
+    e.effective_address(s, in.addrsize);
+    e.load_mem(s.seg, 1);
+    e.mov(edx, eax);
+  }
+  if (d.kind == OpKind::kMem) {
+    e.effective_address(d, in.addrsize);
+    e.load_mem(d.seg, 1);
+  } else {
+    e.load_gpr(rax, guest(d));
+  }
+  if (s.kind == OpKind::kGpr) e.load_gpr(rdx, guest(s));
+  const Xbyak::Reg8 a = high_byte(d) ? ah : al, b = high_byte(s) ? dh : dl;
+  if (s.kind != OpKind::kImm || !op_with_imm(e, in.op, a, static_cast<uint8_t>(s.value))) {
+    if (s.kind == OpKind::kImm) e.mov(edx, static_cast<uint8_t>(s.value));
+    switch (in.op) {
+      case ZYDIS_MNEMONIC_ADC:
+        e.carry_to_host();
+        e.adc(a, b);
+        break;
+      case ZYDIS_MNEMONIC_SBB:
+        e.carry_to_host();
+        e.sbb(a, b);
+        break;
+      default:
+        op_with_reg(e, in.op, a, b);
+        break;
+    }
+  }
+  const uint32_t keep = kArithFlags & e.flags_live;
+  e.flags_written(kArithFlags, keep, !stores);
+  if (!write_back) return true;
+  if (high_byte(d)) {
+    e.store_gpr(guest(d), 8, rax);
+  } else if (d.kind == OpKind::kGpr) {
+    e.store_gpr(d.reg, 1, rax);
+  } else {
+    e.mov(r14, rax);
+    e.store_mem(d.seg, 1);
+    e.flags_committed(kArithFlags, keep);
+  }
   return true;
 }
 
@@ -356,6 +446,7 @@ bool emit_alu(Emitter& e, const x86::DecodedInst& in) {
     case ZYDIS_MNEMONIC_XOR:
     case ZYDIS_MNEMONIC_CMP:
     case ZYDIS_MNEMONIC_TEST:
+      if (high_byte(in.ops[0]) || high_byte(in.ops[1])) return binary_high(e, in);
       return binary(e, in);
     case ZYDIS_MNEMONIC_INC:
       return inc_dec(e, in, false);

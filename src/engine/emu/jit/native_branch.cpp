@@ -1,4 +1,5 @@
-// Condition codes and near control transfer: Jcc, JMP rel, CALL rel, RET (64-bit), CMOVcc,
+// Condition codes and near control transfer: Jcc, JMP rel, CALL rel, RET and JMP/CALL through
+// a register or memory (64-bit), CMOVcc,
 // SETcc. Conditions are the host's own on the flags of the instruction that set them while
 // the host still holds them, else a test of the saved flags (Emitter::condition).
 #include <Zydis/Mnemonic.h>
@@ -223,6 +224,35 @@ bool ret(Emitter& e, const x86::DecodedInst& in) {
   return true;
 }
 
+// JMP/CALL near through a register or memory (FF /4, FF /2), 64-bit: the target loaded (a
+// memory operand may fault before anything is done), CALL's push, then the indirect-lookup
+// exit the translator ends the block with (st.rip set, as after RET).
+bool indirect(Emitter& e, const x86::DecodedInst& in, bool is_call) {
+  const x86::Operand& t = in.ops[0];
+  const unsigned form = in.modrm >> 3 & 7;
+  if (e.mode != x86::CodeMode::k64 || in.opsize != 8 || in.opcode != 0xff || !is_rm(t) ||
+      form != (is_call ? 2u : 4u))
+    return false;
+  if (t.kind == OpKind::kMem) {
+    e.effective_address(t, in.addrsize);
+    e.load_mem(t.seg, 8);
+  } else {
+    e.load_gpr(rax, t.reg);
+  }
+  if (is_call) {
+    e.mov(e.qword[rsp], rax);  // the store's slow path keeps the spill slot
+    next_rip(e);
+    e.mov(r14, rcx);
+    e.load_gpr(r13, arch::kRsp);
+    e.lea(r13, ptr[r13 - 8]);
+    e.store_mem(arch::kSs, 8);
+    e.store_gpr(arch::kRsp, 8, r13);
+    e.mov(rax, e.qword[rsp]);
+  }
+  set_rip(e, rax);
+  return true;
+}
+
 bool cmovcc(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand &d = in.ops[0], &s = in.ops[1];
   if (!is_gpr(d) || !is_rm(s) || d.size == 1) return false;
@@ -264,8 +294,8 @@ bool is_set(uint16_t op) {
 
 bool emit_branch(Emitter& e, const x86::DecodedInst& in) {
   if (x86::is_jcc(in.op)) return jcc(e, in);
-  if (in.op == ZYDIS_MNEMONIC_JMP) return jmp(e, in);
-  if (in.op == ZYDIS_MNEMONIC_CALL) return call(e, in);
+  if (in.op == ZYDIS_MNEMONIC_JMP) return jmp(e, in) || indirect(e, in, false);
+  if (in.op == ZYDIS_MNEMONIC_CALL) return call(e, in) || indirect(e, in, true);
   if (in.op == ZYDIS_MNEMONIC_RET) return ret(e, in);
   if (is_cmov(in.op) && in.opcode_map == 1) return cmovcc(e, in);
   if (is_set(in.op) && in.opcode_map == 1) return set(e, in);

@@ -56,6 +56,17 @@ bool mov(Emitter& e, const x86::DecodedInst& in) {
 
 bool extend(Emitter& e, const x86::DecodedInst& in, bool sign) {
   const x86::Operand &d = in.ops[0], &s = in.ops[1];
+  if (is_gpr(d) && s.kind == OpKind::kGpr && s.reg >= 16 && s.reg < 20) {  // from AH..BH
+    e.load_gpr(rax, s.reg - 16u);
+    if (sign) {  // no REX prefix with AH: sign-extend to 32 bits, then on to 64
+      e.movsx(eax, ah);
+      e.movsxd(rax, eax);
+    } else {
+      e.movzx(eax, ah);
+    }
+    e.store_gpr(d.reg, d.size, rax);
+    return true;
+  }
   if (!is_gpr(d) || !is_rm(s)) return false;
   load_operand(e, in, s, s.size);
   switch (s.size) {

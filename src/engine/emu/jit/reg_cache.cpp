@@ -35,6 +35,23 @@ void count_implicit(const x86::DecodedInst& in, std::array<unsigned, 16>& n) {
         ++n[arch::kRdx];
       }
       break;
+    case ZYDIS_MNEMONIC_DIV:
+    case ZYDIS_MNEMONIC_IDIV:
+    case ZYDIS_MNEMONIC_CWD:
+    case ZYDIS_MNEMONIC_CDQ:
+    case ZYDIS_MNEMONIC_CQO:
+      ++n[arch::kRax];
+      ++n[arch::kRdx];
+      break;
+    case ZYDIS_MNEMONIC_CMPXCHG:
+    case ZYDIS_MNEMONIC_CBW:
+    case ZYDIS_MNEMONIC_CWDE:
+    case ZYDIS_MNEMONIC_CDQE:
+      ++n[arch::kRax];
+      break;
+    case ZYDIS_MNEMONIC_PUSHFQ:
+      ++n[arch::kRsp];
+      break;
     default:
       break;
   }

@@ -52,6 +52,8 @@ void emit_call(Emitter& e, const x86::DecodedInst& in, Handler h, bool last) {
   e.mov(rdi, rbx);
   e.mov(rsi, reinterpret_cast<uint64_t>(&in));
   e.mov(rdx, reinterpret_cast<uint64_t>(h));
+  e.mov(rax, reinterpret_cast<uint64_t>(&e.jit.fallbacks_by_op[in.op]));
+  e.inc(e.qword[rax]);  // the flags are in st.rflags by now
   e.mov(rax, reinterpret_cast<uint64_t>(&guarded_call));
   e.call(rax);
   if (!last) e.load_cached();  // keeps eax
