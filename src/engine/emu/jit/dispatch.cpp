@@ -58,7 +58,6 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
     std::array<Handler, kMaxBlockInsts> handlers;
     for (size_t i = 0; i < insts.size(); ++i) handlers[i] = handler_table()[insts[i].op];
     const std::span<const Handler> calls(handlers.data(), insts.size());
-    const uint64_t called_before = j.stats.called_insts;
     auto fn = jit::translate(j, b->gpa, insts, calls, b->mode, user);
     if (!fn && j.cache.ok()) {  // full: start over (we are at a block boundary)
       j.flush();
@@ -68,9 +67,9 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
       ++j.interpreted_runs;
       return interpret_block(b, budget);
     }
-    // Code that calls no handler holds no pointer into the decoded instructions.
-    b->insts_pinned = j.stats.called_insts != called_before;
-    if (!b->insts_pinned) b->insts.reset();
+    // The code holds no pointer into the decoded instructions (handlers get the Jit's copies):
+    // the translation is all the block needs until the interpreter runs it again.
+    b->insts.reset();
     b->jit_code = reinterpret_cast<void*>(fn);
     b->jit_gen = j.cache.generation();
     b->jit_user = user;

@@ -81,7 +81,7 @@ Xbyak::Label& Emitter::indirect_exit(unsigned retired) {
   return find_exit(kRanToEnd, retired, 0, ExitKind::kIndirect, 0);
 }
 
-void Emitter::emit_exits(Xbyak::Label& epilogue) {
+void Emitter::emit_exits() {
   for (Exit& x : exits_) {
     L(x.label);
     host_flags = saved_flags = unsaved_flags = 0;  // each exit's own, from its key
@@ -96,14 +96,16 @@ void Emitter::emit_exits(Xbyak::Label& epilogue) {
       add(field64(lay.retired), static_cast<int>(x.retired));
       sub(qword[rbp], static_cast<int>(x.retired));
     }
-    if (x.kind == ExitKind::kDirect) emit_direct_stub(x.target_gpa);
-    if (x.kind == ExitKind::kIndirect) emit_indirect_probe();
-    mov(eax, x.status);
-    jmp(epilogue, T_NEAR);
+    if (x.kind == ExitKind::kDirect)
+      emit_direct_stub(x.target_gpa);
+    else if (x.kind == ExitKind::kIndirect)
+      jmp(jit.stubs.probe[user], T_NEAR);
+    else
+      jmp(jit.stubs.status[x.status], T_NEAR);
   }
 }
 
-// The patchable jump, at first to the stub right after it, which tells the run loop its slot.
+// The patchable jump, at first to the code right after it, which tells the run loop its slot.
 void Emitter::emit_direct_stub(uint64_t target_gpa) {
   ExitSlot& slot = jit.slots.emplace_back();
   slot.jump = const_cast<uint8_t*>(getCurr());
@@ -111,38 +113,8 @@ void Emitter::emit_direct_stub(uint64_t target_gpa) {
   slot.user = user;
   db(0xe9);
   dd(0);
-  leave_with_slot(&slot);
-}
-
-// RIP is in st.rip: jump to the chained entry the lookup holds for it, else tell the run loop
-// to fill the lookup with the block it runs next.
-void Emitter::emit_indirect_probe() {
-  Xbyak::Label miss;
-  mov(rcx, field64(lay.rip));
-  mov(rax, rcx);
-  shr(rax, 10);
-  xor_(rax, rcx);
-  and_(eax, kIndirectEntries - 1);
-  shl(eax, 5);
-  static_assert(sizeof(IndirectEntry) == 32);
-  mov(rdx, reinterpret_cast<uint64_t>(jit.indirect[user].data()));
-  add(rdx, rax);
-  cmp(rcx, qword[rdx + static_cast<int>(offsetof(IndirectEntry, rip))]);
-  jne(miss);
-  mov(rax, field64(lay.chain_gen));
-  cmp(rax, qword[rdx + static_cast<int>(offsetof(IndirectEntry, gen))]);
-  jne(miss);
-  mov(rax, reinterpret_cast<uint64_t>(&jit.indirect_hits));
-  inc(qword[rax]);
-  jmp(qword[rdx + static_cast<int>(offsetof(IndirectEntry, code))]);
-  L(miss);
-  leave_with_slot(&jit.indirect_meta[user]);
-}
-
-void Emitter::leave_with_slot(const ExitSlot* slot) {
-  mov(rax, reinterpret_cast<uint64_t>(slot));
-  mov(rcx, reinterpret_cast<uint64_t>(&jit.exit_slot));
-  mov(qword[rcx], rax);
+  mov(rax, reinterpret_cast<uint64_t>(&slot));
+  jmp(jit.stubs.leave_slot, T_NEAR);
 }
 
 void Emitter::load_cached() {
@@ -311,28 +283,11 @@ void Emitter::emit_slow_paths() {
     L(p.miss);
     if (p.merge) emit_merge(p.merge);
     add_rip(p.pending);
-    // The call clobbers r8-r11: keep the cached GPRs in the frame, so that they are intact
-    // whether the access faults (the fault exit writes the dirty ones back) or not.
-    for (unsigned i = 0; i < kCacheRegs; ++i)
-      if (i < regs.count) mov(qword[rsp + 8 + 8 * static_cast<int>(i)], host_reg(i));
-    mov(rdi, rbx);
     mov(esi, p.seg);
-    mov(rdx, r13);
     mov(ecx, p.size);
-    if (p.store) {
-      mov(r8, r14);
-      mov(rax, reinterpret_cast<uint64_t>(&slow_write));
-    } else {
-      mov(r8, rsp);  // the spill slot receives the value
-      mov(rax, reinterpret_cast<uint64_t>(&slow_read));
-    }
-    call(rax);
-    for (unsigned i = 0; i < kCacheRegs; ++i)
-      if (i < regs.count) mov(host_reg(i), qword[rsp + 8 + 8 * static_cast<int>(i)]);
-    test(eax, eax);
+    call(p.store ? jit.stubs.slow_write : jit.stubs.slow_read);
     jnz(*p.fault, T_NEAR);
     sub_rip(p.pending);
-    if (!p.store) mov(rax, qword[rsp]);
     jmp(p.done, T_NEAR);
   }
 }

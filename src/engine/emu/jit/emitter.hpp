@@ -61,8 +61,11 @@ struct Emitter : Xbyak::CodeGenerator {
   Xbyak::Label& direct_exit(unsigned retired, int64_t rip_delta, int64_t target);
   // The exit after a near indirect transfer (st.rip already set): probes the indirect lookup.
   Xbyak::Label& indirect_exit(unsigned retired);
-  void emit_exits(Xbyak::Label& epilogue);
-  // The slow paths of the block's memory accesses (after its exits).
+  // The exits' code: each commits its counts, then jumps to the shared stub that returns its
+  // status (SharedStubs), to its patchable jump, or to the shared indirect lookup.
+  void emit_exits();
+  // The slow paths of the block's memory accesses (after its exits): calls of the shared
+  // SharedStubs::slow_read / slow_write.
   void emit_slow_paths();
   // The current instruction's target `rel` bytes after it, from the block's start.
   int64_t target_of(int64_t rel) const { return offset + length + rel; }
@@ -166,8 +169,6 @@ struct Emitter : Xbyak::CodeGenerator {
   void flat_check(unsigned seg, bool store, Xbyak::Label& miss);
   void access_mem(unsigned seg, unsigned size, bool store);
   void emit_direct_stub(uint64_t target_gpa);
-  void emit_indirect_probe();
-  void leave_with_slot(const ExitSlot* slot);
   enum class ExitKind : uint8_t { kPlain, kDirect, kIndirect };
   struct Exit {
     Xbyak::Label label;
@@ -196,6 +197,10 @@ struct Emitter : Xbyak::CodeGenerator {
 };
 
 inline constexpr uint32_t kArithFlags = 0x8d5;  // OF SF ZF AF PF CF
+// The frame SharedStubs::enter makes below the six saved registers: [rsp] the spill slot,
+// [rsp+8..39] r8-r11's slots (see Emitter). Calls from translated code are 16-byte aligned.
+inline constexpr int kFrame = 8 + 8 * kCacheRegs;
+static_assert((8 + 6 * 8 + kFrame) % 16 == 0);
 
 // Native translation of the current instruction (native_*.cpp); false when its family or
 // form is not handled (nothing emitted), and the caller emits a handler call instead.

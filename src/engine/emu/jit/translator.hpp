@@ -38,9 +38,11 @@ using BlockFn = uint32_t (*)(Cpu* cpu, uint64_t* budget);
 // stays right under any CR3 or PTE change; only 64-bit code is chained (no CS base or limit).
 // A block going away (self-modifying code, device writes) is retired: its chained entry is
 // patched into a jump to its kNotRun exit, so jumps patched to it no longer run it.
+// The C entry jumps to the shared frame set-up (SharedStubs::enter), which continues in the
+// block's body right after its chained entry; every exit returns through the shared epilogue.
 struct Header {
   uint8_t* chained;  // begins with a 5-byte NOP, the place retire() patches
-  uint8_t* not_run;
+  uint8_t* not_run;  // the shared kNotRun return (SharedStubs::status)
 };
 inline const Header& header_of(BlockFn fn) {
   return *reinterpret_cast<const Header*>(reinterpret_cast<const uint8_t*>(fn) - sizeof(Header));

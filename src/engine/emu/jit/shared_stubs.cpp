@@ -1,0 +1,134 @@
+// The code every translation shares, emitted once at the start of each code cache generation
+// (Jit::Jit, Jit::flush): the C entry's frame set-up and the epilogue, the status returns, the
+// "left by this exit slot" return, the indirect-branch lookup and the memory slow-path calls.
+// A block jumps (or, for the slow paths, calls) here instead of carrying its own copy: the code
+// cache then holds per block only what differs between blocks.
+#include <cstddef>
+
+#include "engine/emu/jit/emitter.hpp"
+
+namespace vessel::engine::emu::jit {
+
+using namespace Xbyak::util;
+using Xbyak::CodeGenerator;
+
+namespace {
+
+struct StubEmitter : Xbyak::CodeGenerator {
+  explicit StubEmitter(Jit& j)
+      : Xbyak::CodeGenerator(j.cache.free_bytes(), j.cache.free_ptr()), jit(j) {}
+
+  // rdi = Cpu*, rsi = budget pointer, rdx = the block's body (see the per-block C entry).
+  void enter() {
+    for (const auto& r : {rbx, rbp, r12, r13, r14, r15}) push(r);
+    sub(rsp, kFrame);  // the spill slot and r8-r11's (see Emitter); keeps calls 16-byte aligned
+    mov(rbx, rdi);
+    mov(rbp, rsi);
+    jmp(rdx);
+  }
+
+  void epilogue() {
+    add(rsp, kFrame);
+    for (const auto& r : {r15, r14, r13, r12, rbp, rbx}) pop(r);
+    ret();
+  }
+
+  // rax = the ExitSlot the block left by (Jit::exit_slot); the block ran to its end.
+  void leave_slot(Xbyak::Label& epi) {
+    mov(rcx, reinterpret_cast<uint64_t>(&jit.exit_slot));
+    mov(qword[rcx], rax);
+    xor_(eax, eax);
+    static_assert(kRanToEnd == 0);
+    jmp(epi, T_NEAR);
+  }
+
+  // RIP is in st.rip (the block committed everything): jump to the chained entry the lookup
+  // holds for it, else leave telling the run loop to fill the lookup with the block it runs
+  // next. A hit costs the block one direct jump more than an inline probe would.
+  void probe(bool user, const void* leave) {
+    const Layout& lay = jit.layout;
+    Xbyak::Label miss;
+    mov(rcx, qword[rbx + lay.rip]);
+    mov(rax, rcx);
+    shr(rax, 10);
+    xor_(rax, rcx);
+    and_(eax, kIndirectEntries - 1);
+    shl(eax, 5);
+    static_assert(sizeof(IndirectEntry) == 32);
+    mov(rdx, reinterpret_cast<uint64_t>(jit.indirect[user].data()));
+    add(rdx, rax);
+    cmp(rcx, qword[rdx + static_cast<int>(offsetof(IndirectEntry, rip))]);
+    jne(miss);
+    mov(rax, qword[rbx + lay.chain_gen]);
+    cmp(rax, qword[rdx + static_cast<int>(offsetof(IndirectEntry, gen))]);
+    jne(miss);
+    mov(rax, reinterpret_cast<uint64_t>(&jit.indirect_hits));
+    inc(qword[rax]);
+    jmp(qword[rdx + static_cast<int>(offsetof(IndirectEntry, code))]);
+    L(miss);
+    mov(rax, reinterpret_cast<uint64_t>(&jit.indirect_meta[user]));
+    jmp(leave, T_NEAR);
+  }
+
+  // Called from a block's slow path with esi = segment, ecx = size, r13 = offset (and r14 =
+  // the value for a store). The call clobbers r8-r11, which hold cached GPRs: they are kept in
+  // the block's frame slots (above our return address) and restored, so that they are intact
+  // whether the access faults (the fault exit writes the dirty ones back) or not. Returns with
+  // ZF clear on a fault, else ZF set and (for a load) the value in rax.
+  void slow_call(bool store) {
+    constexpr int kSlots = 16;  // the frame's r8-r11 slots, seen past the return address
+    for (unsigned i = 0; i < kCacheRegs; ++i)
+      mov(qword[rsp + kSlots + 8 * static_cast<int>(i)], Emitter::host_reg(i));
+    mov(rdi, rbx);
+    mov(rdx, r13);
+    if (store)
+      mov(r8, r14);
+    else
+      lea(r8, ptr[rsp + 8]);  // the frame's spill slot receives the value
+    sub(rsp, 8);              // 16-byte aligned for the C call
+    mov(rax,
+        store ? reinterpret_cast<uint64_t>(&slow_write) : reinterpret_cast<uint64_t>(&slow_read));
+    call(rax);
+    add(rsp, 8);
+    for (unsigned i = 0; i < kCacheRegs; ++i)
+      mov(Emitter::host_reg(i), qword[rsp + kSlots + 8 * static_cast<int>(i)]);
+    test(eax, eax);
+    if (!store) mov(rax, qword[rsp + 8]);  // keeps ZF
+    ret();
+  }
+
+  Jit& jit;
+};
+
+}  // namespace
+
+void emit_shared_stubs(Jit& jit) {
+  jit.stubs = SharedStubs{};
+  if (!jit.cache.ok()) return;
+  StubEmitter s(jit);
+  Xbyak::Label epi;
+  const auto here = [&] { return s.getCurr(); };
+  jit.stubs.enter = here();
+  s.enter();
+  s.L(epi);
+  s.epilogue();
+  for (uint32_t status = 0; status < 4; ++status) {
+    jit.stubs.status[status] = here();
+    s.mov(s.eax, status);
+    s.jmp(epi, CodeGenerator::T_NEAR);
+  }
+  jit.stubs.leave_slot = here();
+  s.leave_slot(epi);
+  for (int user = 0; user < 2; ++user) {
+    jit.stubs.probe[user] = here();
+    s.probe(user != 0, jit.stubs.leave_slot);
+  }
+  jit.stubs.slow_read = here();
+  s.slow_call(false);
+  jit.stubs.slow_write = here();
+  s.slow_call(true);
+  s.ready();
+  jit.cache.commit(s.getSize());
+}
+
+}  // namespace vessel::engine::emu::jit
