@@ -81,11 +81,13 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
   ++j.translated_runs;
   end_block = false;
   j.exit_slot = nullptr;
-  const uint64_t before = retired_, chained_before = j.chained_entries;
-  uint64_t span = std::min(budget, kChainSpan);
-  const uint64_t span_given = span;
-  const uint32_t status = fn(this, &span);
-  budget -= span_given - span;
+  const uint64_t before = retired_;
+  jit::RunCounters run{.budget = std::min(budget, kChainSpan)};
+  const uint64_t span_given = run.budget;
+  const uint32_t status = fn(this, &run);
+  budget -= span_given - run.budget;
+  j.chained_entries += run.chained;
+  j.indirect_hits += run.indirect_hits;
   j.translated_insts += retired_ - before;
   if (status == jit::kFault) {
     if (jit_exception) std::rethrow_exception(std::exchange(jit_exception, nullptr));
@@ -94,7 +96,7 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
   }
   if (status == jit::kRanToEnd) j.pending_slot = j.exit_slot;
   // After chained blocks, `b` is not the block that ended: no run-loop link from it.
-  return status == jit::kRanToEnd && j.chained_entries == chained_before;
+  return status == jit::kRanToEnd && run.chained == 0;
 }
 
 bool Cpu::jit_forget_local_lookups() {

@@ -1,8 +1,8 @@
 // Emitter: the xbyak code generator for one block, with the conventions of translated code.
 //
-// Registers: rbx = Cpu*, rbp = the run loop's budget (both callee-saved, so they survive
-// calls into C++). Within one instruction r13 holds a memory operand's offset, r14 a value to
-// store; r15 holds the host flags (a pushfq image) of the last flag-setting instruction while
+// Registers: rbx = Cpu*, rbp = the run loop's RunCounters (budget first; both callee-saved, so they
+// survive calls into C++). Within one instruction r13 holds a memory operand's offset, r14 a value
+// to store; r15 holds the host flags (a pushfq image) of the last flag-setting instruction while
 // they are not yet merged into st.rflags (callee-saved: it survives the slow-path calls); rax,
 // rcx, rdx, rsi, rdi are scratch. r8-r11 hold the guest GPRs the block caches (reg_cache.hpp)
 // from its entries to its exits: CpuState::gpr is behind them (only the `dirty` ones) until an
@@ -139,7 +139,7 @@ struct Emitter : Xbyak::CodeGenerator {
   void clobber_flags();
   // Merges the flags not yet in st.rflags into it now (clobbers the host flags).
   void materialize();
-  // The code of a merge of r15 into st.rflags under `mask` (rsi, rdi; clobbers host flags);
+  // The code of a merge of r15 into st.rflags under `mask` (rdi; clobbers host flags);
   // leaves the translation-time state alone (for code paths that rejoin).
   void emit_merge(uint32_t mask);
 

@@ -15,7 +15,7 @@ namespace vessel::engine::emu::jit {
 
 // The code at the start of each cache generation that translations jump to (shared_stubs.cpp).
 struct SharedStubs {
-  // The C entry's frame set-up: rdi = Cpu*, rsi = budget pointer, rdx = the block's body.
+  // The C entry's frame set-up: rdi = Cpu*, rsi = RunCounters*, rdx = the block's body.
   const void* enter = nullptr;
   const void* status[4] = {};        // return Status i through the shared epilogue
   const void* leave_slot = nullptr;  // rax = the ExitSlot left by; returns kRanToEnd
@@ -76,7 +76,7 @@ class Jit {
   uint64_t interpreted_runs = 0;  // block runs in the interpreter (cold, shadow, no space)
   uint64_t translated_insts = 0;  // instructions retired in translated code
   uint64_t cache_hits = 0;        // translated runs from the run loop that found a translation
-  uint64_t chained_entries = 0;   // blocks entered from another block's code (counted there)
+  uint64_t chained_entries = 0;   // blocks entered from another block's code (RunCounters)
   uint64_t indirect_hits = 0;     // ... of which through the indirect lookup
 };
 

@@ -18,7 +18,7 @@ struct StubEmitter : Xbyak::CodeGenerator {
   explicit StubEmitter(Jit& j)
       : Xbyak::CodeGenerator(j.cache.free_bytes(), j.cache.free_ptr()), jit(j) {}
 
-  // rdi = Cpu*, rsi = budget pointer, rdx = the block's body (see the per-block C entry).
+  // rdi = Cpu*, rsi = RunCounters*, rdx = the block's body (see the per-block C entry).
   void enter() {
     for (const auto& r : {rbx, rbp, r12, r13, r14, r15}) push(r);
     sub(rsp, kFrame);  // the spill slot and r8-r11's (see Emitter); keeps calls 16-byte aligned
@@ -62,8 +62,7 @@ struct StubEmitter : Xbyak::CodeGenerator {
     mov(rax, qword[rbx + lay.chain_gen]);
     cmp(rax, qword[rdx + static_cast<int>(offsetof(IndirectEntry, gen))]);
     jne(miss);
-    mov(rax, reinterpret_cast<uint64_t>(&jit.indirect_hits));
-    inc(qword[rax]);
+    inc(qword[rbp + static_cast<int>(offsetof(RunCounters, indirect_hits))]);
     jmp(qword[rdx + static_cast<int>(offsetof(IndirectEntry, code))]);
     L(miss);
     mov(rax, reinterpret_cast<uint64_t>(&jit.indirect_meta[user]));

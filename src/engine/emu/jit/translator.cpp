@@ -1,5 +1,6 @@
 #include "engine/emu/jit/translator.hpp"
 
+#include <cstddef>
 #include <cstring>
 
 #include "engine/emu/jit/emitter.hpp"
@@ -103,10 +104,10 @@ void emit_chained_entry(Emitter& e, size_t insts) {
   e.db(0x00);
   e.cmp(e.byte[rbx + e.lay.exit_request], 0);
   e.jne(not_run);
+  static_assert(offsetof(RunCounters, budget) == 0);
   e.cmp(e.qword[rbp], static_cast<int>(insts));
   e.jb(not_run);
-  e.mov(rax, reinterpret_cast<uint64_t>(&e.jit.chained_entries));
-  e.inc(e.qword[rax]);
+  e.inc(e.qword[rbp + static_cast<int>(offsetof(RunCounters, chained))]);
 }
 
 // How a block that ran to its end leaves: through its last instruction's own exits, the
