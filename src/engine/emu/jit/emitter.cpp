@@ -91,6 +91,18 @@ void Emitter::emit_exits() {
     }
     if (x.merge) emit_merge(x.merge);
     store_cached(x.dirty);  // before a chained jump too: the successor loads its own
+    // The counts in one register for a shared commit (SharedStubs::commit_*), where no
+    // patchable jump must follow them and st.rip needs no wrap.
+    const uint64_t packed = static_cast<uint64_t>(x.rip_delta) << 8 | x.retired;
+    static_assert(Cpu::kMaxBlockInsts < 256);
+    if (x.kind != ExitKind::kDirect && mode == x86::CodeMode::k64 && x.rip_delta >= 0 &&
+        packed > 0 && packed <= 0xffffffff) {
+      mov(ecx, static_cast<uint32_t>(packed));
+      jmp(x.kind == ExitKind::kIndirect ? jit.stubs.commit_probe[user]
+                                        : jit.stubs.commit_status[x.status],
+          T_NEAR);
+      continue;
+    }
     add_rip(x.rip_delta);
     if (x.retired) {
       add(field64(lay.retired), static_cast<int>(x.retired));
@@ -282,12 +294,15 @@ void Emitter::emit_slow_paths() {
   for (SlowPath& p : slow_) {
     L(p.miss);
     if (p.merge) emit_merge(p.merge);
-    add_rip(p.pending);
-    mov(esi, p.seg);
-    mov(ecx, p.size);
+    // The stub moves st.rip (no wrap) in 64-bit code; elsewhere the block does.
+    const bool k64 = mode == x86::CodeMode::k64;
+    if (!k64) add_rip(p.pending);
+    const unsigned pending = k64 ? p.pending : 0;
+    if (pending > 0xffff) throw Xbyak::Error(Xbyak::ERR_IMM_IS_TOO_BIG);  // never in a page
+    mov(esi, p.seg | p.size << 8 | pending << 16);
     call(p.store ? jit.stubs.slow_write : jit.stubs.slow_read);
     jnz(*p.fault, T_NEAR);
-    sub_rip(p.pending);
+    if (!k64) sub_rip(p.pending);
     jmp(p.done, T_NEAR);
   }
 }

@@ -20,7 +20,13 @@ struct SharedStubs {
   const void* status[4] = {};        // return Status i through the shared epilogue
   const void* leave_slot = nullptr;  // rax = the ExitSlot left by; returns kRanToEnd
   const void* probe[2] = {};         // per privilege: the indirect lookup of st.rip
-  // Called (esi = segment, ecx = size, r13 = offset, r14 = value): ZF clear on a fault.
+  // The same after committing an exit's counts in 64-bit code: ecx = RIP bytes << 8 |
+  // instructions retired (see Emitter::emit_exits).
+  const void* commit_status[4] = {};
+  const void* commit_probe[2] = {};
+  // Called with esi = segment | size << 8 | RIP bytes not yet stored << 16, r13 = offset,
+  // r14 = the value to store: ZF clear on a fault (st.rip then at the instruction), else ZF
+  // set and a load's value in rax.
   const void* slow_read = nullptr;
   const void* slow_write = nullptr;
 };

@@ -69,30 +69,60 @@ struct StubEmitter : Xbyak::CodeGenerator {
     jmp(leave, T_NEAR);
   }
 
-  // Called from a block's slow path with esi = segment, ecx = size, r13 = offset (and r14 =
-  // the value for a store). The call clobbers r8-r11, which hold cached GPRs: they are kept in
-  // the block's frame slots (above our return address) and restored, so that they are intact
-  // whether the access faults (the fault exit writes the dirty ones back) or not. Returns with
-  // ZF clear on a fault, else ZF set and (for a load) the value in rax.
+  // An exit's counts, jumped to with ecx = RIP bytes << 8 | instructions retired (64-bit
+  // code, where st.rip needs no wrap): one mov in the block instead of three read-modify-writes.
+  void commit() {
+    movzx(eax, cl);
+    shr(rcx, 8);
+    add(qword[rbx + jit.layout.rip], rcx);
+    add(qword[rbx + jit.layout.retired], rax);
+    sub(qword[rbp], rax);
+  }
+
+  // Called from a block's slow path with esi = segment | size << 8 | pending << 16 (the RIP
+  // bytes not yet stored), r13 = offset (and r14 = the value for a store). st.rip is at the
+  // instruction during the C call; it goes back unless the access faults. The call clobbers
+  // r8-r11, which hold cached GPRs: they are kept in the block's frame slots (above our return
+  // address) and restored, so that they are intact whether the access faults (the fault exit
+  // writes the dirty ones back) or not. Returns with ZF clear on a fault, else ZF set and (for
+  // a load) the value in rax.
   void slow_call(bool store) {
-    constexpr int kSlots = 16;  // the frame's r8-r11 slots, seen past the return address
+    const Layout& lay = jit.layout;
+    // Past our return address and the word below it that keeps esi: the frame's spill slot
+    // and its r8-r11 slots.
+    constexpr int kSpill = 16, kSlots = 24;
+    sub(rsp, 8);  // 16-byte aligned for the C call
     for (unsigned i = 0; i < kCacheRegs; ++i)
       mov(qword[rsp + kSlots + 8 * static_cast<int>(i)], Emitter::host_reg(i));
+    mov(qword[rsp], rsi);
+    mov(ecx, esi);
+    shr(ecx, 16);
+    add(qword[rbx + lay.rip], rcx);
     mov(rdi, rbx);
     mov(rdx, r13);
+    mov(ecx, esi);
+    shr(ecx, 8);
+    movzx(ecx, cl);
+    movzx(esi, sil);
     if (store)
       mov(r8, r14);
     else
-      lea(r8, ptr[rsp + 8]);  // the frame's spill slot receives the value
-    sub(rsp, 8);              // 16-byte aligned for the C call
+      lea(r8, ptr[rsp + kSpill]);  // receives the value
     mov(rax,
         store ? reinterpret_cast<uint64_t>(&slow_write) : reinterpret_cast<uint64_t>(&slow_read));
     call(rax);
-    add(rsp, 8);
-    for (unsigned i = 0; i < kCacheRegs; ++i)
-      mov(Emitter::host_reg(i), qword[rsp + kSlots + 8 * static_cast<int>(i)]);
+    Xbyak::Label fault;
     test(eax, eax);
-    if (!store) mov(rax, qword[rsp + 8]);  // keeps ZF
+    jnz(fault);
+    mov(rcx, qword[rsp]);
+    shr(ecx, 16);
+    sub(qword[rbx + lay.rip], rcx);
+    xor_(eax, eax);  // ZF set
+    L(fault);
+    lea(rsp, ptr[rsp + 8]);  // keeps ZF, as the moves below do
+    for (unsigned i = 0; i < kCacheRegs; ++i)
+      mov(Emitter::host_reg(i), qword[rsp + kSlots - 8 + 8 * static_cast<int>(i)]);
+    if (!store) mov(rax, qword[rsp + kSpill - 8]);
     ret();
   }
 
@@ -112,6 +142,8 @@ void emit_shared_stubs(Jit& jit) {
   s.L(epi);
   s.epilogue();
   for (uint32_t status = 0; status < 4; ++status) {
+    jit.stubs.commit_status[status] = here();
+    s.commit();
     jit.stubs.status[status] = here();
     s.mov(s.eax, status);
     s.jmp(epi, CodeGenerator::T_NEAR);
@@ -119,6 +151,8 @@ void emit_shared_stubs(Jit& jit) {
   jit.stubs.leave_slot = here();
   s.leave_slot(epi);
   for (int user = 0; user < 2; ++user) {
+    jit.stubs.commit_probe[user] = here();
+    s.commit();  // falls into the probe: a lookup hit costs one jump more than inline code
     jit.stubs.probe[user] = here();
     s.probe(user != 0, jit.stubs.leave_slot);
   }
