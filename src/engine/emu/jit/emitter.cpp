@@ -232,26 +232,29 @@ void Emitter::flat_check(unsigned seg, bool store, Xbyak::Label& miss) {
   jne(miss, T_NEAR);
 }
 
-// Inline TLB hit path (see Cpu::read_la): rdi = host address on a hit.
+// Inline TLB hit path (see Cpu::read_la): rdi = host address on a hit. The tag is compared
+// with the page of the access's last byte, so an access crossing into the next page misses
+// without a check of its own (the slow path handles it).
 void Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& miss) {
   mov(rsi, r13);
   if (mode == x86::CodeMode::k64 && (seg == 4 || seg == 5))
-    add(rsi, field64(lay.seg_base[seg]));  // FS, GS
-  mov(rax, rsi);
-  shr(rax, 12);
+    add(rsi, field64(lay.seg_base[seg]));      // FS, GS
+  static_assert(Cpu::kTlbSize <= (1u << 20));  // the index from the low 32 bits
+  mov(eax, esi);
+  shr(eax, 12);
   and_(eax, Cpu::kTlbSize - 1);
   imul(eax, eax, static_cast<int>(sizeof(TlbEntry)));
   lea(rdi, ptr[rbx + rax + lay.tlb + (user ? int(sizeof(TlbEntry) * Cpu::kTlbSize) : 0)]);
-  mov(rcx, rsi);
+  if (size > 1)
+    lea(rcx, ptr[rsi + static_cast<int>(size - 1)]);
+  else
+    mov(rcx, rsi);
   and_(rcx, -4096);
   cmp(rcx, qword[rdi + static_cast<int>(offsetof(TlbEntry, tag) + 8 * tag)]);
   jne(miss, T_NEAR);
-  mov(ecx, esi);
-  and_(ecx, 0xfff);
-  cmp(ecx, static_cast<int>(4096 - size));
-  ja(miss, T_NEAR);
   mov(rdi, qword[rdi + static_cast<int>(offsetof(TlbEntry, host))]);
-  add(rdi, rcx);
+  and_(esi, 0xfff);
+  add(rdi, rsi);
 }
 
 // A load into rax or a store of r14: the inline TLB hit path (64-bit mode, flat segments in
