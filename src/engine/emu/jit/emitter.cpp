@@ -89,20 +89,25 @@ void Emitter::emit_exits() {
       pushfq();
       pop(r15);
     }
-    if (x.merge) emit_merge(x.merge);
     store_cached(x.dirty);  // before a chained jump too: the successor loads its own
-    // The counts in one register for a shared commit (SharedStubs::commit_*), where no
-    // patchable jump must follow them and st.rip needs no wrap.
+    // The flag merge and the counts in two registers for a shared tail
+    // (SharedStubs::commit_*), where no patchable jump must follow them and st.rip needs no
+    // wrap.
     const uint64_t packed = static_cast<uint64_t>(x.rip_delta) << 8 | x.retired;
     static_assert(Cpu::kMaxBlockInsts < 256);
     if (x.kind != ExitKind::kDirect && mode == x86::CodeMode::k64 && x.rip_delta >= 0 &&
-        packed > 0 && packed <= 0xffffffff) {
+        (packed > 0 || x.merge) && packed <= 0xffffffff) {
+      const bool indirect = x.kind == ExitKind::kIndirect;
+      if (x.merge) mov(edi, x.merge);
       mov(ecx, static_cast<uint32_t>(packed));
-      jmp(x.kind == ExitKind::kIndirect ? jit.stubs.commit_probe[user]
-                                        : jit.stubs.commit_status[x.status],
-          T_NEAR);
+      const SharedStubs& s = jit.stubs;
+      if (x.merge)
+        jmp(indirect ? s.merge_commit_probe[user] : s.merge_commit_status[x.status], T_NEAR);
+      else
+        jmp(indirect ? s.commit_probe[user] : s.commit_status[x.status], T_NEAR);
       continue;
     }
+    if (x.merge) emit_merge(x.merge);
     add_rip(x.rip_delta);
     if (x.retired) {
       add(field64(lay.retired), static_cast<int>(x.retired));

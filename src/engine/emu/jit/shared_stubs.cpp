@@ -71,6 +71,14 @@ struct StubEmitter : Xbyak::CodeGenerator {
 
   // An exit's counts, jumped to with ecx = RIP bytes << 8 | instructions retired (64-bit
   // code, where st.rip needs no wrap): one mov in the block instead of three read-modify-writes.
+  // Before commit(): st.rflags ^= (st.rflags ^ r15) & edi (see Emitter::emit_merge).
+  void merge() {
+    mov(rsi, qword[rbx + jit.layout.rflags]);
+    xor_(rsi, r15);
+    and_(esi, edi);
+    xor_(qword[rbx + jit.layout.rflags], rsi);
+  }
+
   void commit() {
     movzx(eax, cl);
     shr(rcx, 8);
@@ -142,6 +150,8 @@ void emit_shared_stubs(Jit& jit) {
   s.L(epi);
   s.epilogue();
   for (uint32_t status = 0; status < 4; ++status) {
+    jit.stubs.merge_commit_status[status] = here();
+    s.merge();
     jit.stubs.commit_status[status] = here();
     s.commit();
     jit.stubs.status[status] = here();
@@ -151,6 +161,8 @@ void emit_shared_stubs(Jit& jit) {
   jit.stubs.leave_slot = here();
   s.leave_slot(epi);
   for (int user = 0; user < 2; ++user) {
+    jit.stubs.merge_commit_probe[user] = here();
+    s.merge();
     jit.stubs.commit_probe[user] = here();
     s.commit();  // falls into the probe: a lookup hit costs one jump more than inline code
     jit.stubs.probe[user] = here();
