@@ -4,8 +4,11 @@
 // A block jumps (or, for the slow paths, calls) here instead of carrying its own copy: the code
 // cache then holds per block only what differs between blocks.
 #include <cstddef>
+#include <utility>
+#include <vector>
 
 #include "engine/emu/jit/emitter.hpp"
+#include "engine/emu/jit/perf_map.hpp"
 
 namespace vessel::engine::emu::jit {
 
@@ -144,11 +147,16 @@ void emit_shared_stubs(Jit& jit) {
   if (!jit.cache.ok()) return;
   StubEmitter s(jit);
   Xbyak::Label epi;
+  // Named regions for VESSEL_PERF_MAP: where each group of stubs starts.
+  std::vector<std::pair<const uint8_t*, const char*>> regions;
   const auto here = [&] { return s.getCurr(); };
+  const auto region = [&](const char* name) { regions.emplace_back(here(), name); };
+  region("enter-exit");
   jit.stubs.enter = here();
   s.enter();
   s.L(epi);
   s.epilogue();
+  region("exit-tails");
   for (uint32_t status = 0; status < 4; ++status) {
     jit.stubs.merge_commit_status[status] = here();
     s.merge();
@@ -160,6 +168,7 @@ void emit_shared_stubs(Jit& jit) {
   }
   jit.stubs.leave_slot = here();
   s.leave_slot(epi);
+  region("indirect-lookup");
   for (int user = 0; user < 2; ++user) {
     jit.stubs.merge_commit_probe[user] = here();
     s.merge();
@@ -168,11 +177,17 @@ void emit_shared_stubs(Jit& jit) {
     jit.stubs.probe[user] = here();
     s.probe(user != 0, jit.stubs.leave_slot);
   }
+  region("slow-path-calls");
   jit.stubs.slow_read = here();
   s.slow_call(false);
   jit.stubs.slow_write = here();
   s.slow_call(true);
   s.ready();
+  regions.emplace_back(here(), nullptr);
+  if (perf_map_enabled())
+    for (size_t i = 0; i + 1 < regions.size(); ++i)
+      perf_map_add_named(regions[i].first, regions[i + 1].first - regions[i].first,
+                         regions[i].second);
   jit.cache.commit(s.getSize());
 }
 
