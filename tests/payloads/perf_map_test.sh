@@ -2,8 +2,9 @@
 # perf_map_test.sh VESSEL PAYLOAD: the translator's perf symbol map (VESSEL_PERF_MAP=1, see
 # src/engine/emu/jit/perf_map.hpp). Runs PAYLOAD (a multiboot payload whose loops get
 # translated) on the translator with the map on and checks that /tmp/perf-<pid>.map names
-# translations in perf's "start size name" form, each inside one 64 MiB code cache; then runs
-# it with the map off and checks that no map is written.
+# translations in perf's "start size name" form, and the code translations share
+# ("vessel:<name>", src/engine/emu/jit/shared_stubs.cpp), each inside one 64 MiB code cache;
+# then runs it with the map off and checks that no map is written.
 set -u
 vessel=$1 payload=$2
 fail() { echo "FAIL: $*"; exit 1; }
@@ -24,8 +25,12 @@ pid=$(run 1)
 map=/tmp/perf-$pid.map
 [[ -s $map ]] || fail "no map at $map (vessel log: $(tail -3 "$work/log"))"
 lines=$(wc -l <"$map")
-bad=$(grep -cvE '^[0-9a-f]+ [0-9a-f]+ guest:k(16|32|64):0x[0-9a-f]+\+[0-9]+$' "$map")
-((bad == 0)) || fail "$bad malformed lines in $map: $(grep -vE '^[0-9a-f]+ [0-9a-f]+ guest:' "$map" | head -2)"
+line='^[0-9a-f]+ [0-9a-f]+ (guest:k(16|32|64):0x[0-9a-f]+\+[0-9]+|vessel:[a-z-]+)$'
+bad=$(grep -cvE "$line" "$map")
+((bad == 0)) || fail "$bad malformed lines in $map: $(grep -vE "$line" "$map" | head -2)"
+for stub in enter-exit exit-tails indirect-lookup slow-path-calls; do
+  grep -q " vessel:$stub\$" "$map" || fail "the shared stubs' region vessel:$stub is not named"
+done
 # Every translation lies in the code cache: all of them within 64 MiB of the first.
 lo=-1 hi=0
 while read -r start size _; do

@@ -203,7 +203,7 @@ void Cpu::redecode_crossing(Block* b) {
 void Cpu::sweep_decoded() {
   // At a block boundary (from block_at_rip): no instruction of a cached block is running.
   blocks_.for_each([](uint64_t, std::unique_ptr<Block>& b) {
-    if (!b->insts_used && !b->insts_pinned) b->insts.reset();
+    if (!b->insts_used) b->insts.reset();
     b->insts_used = false;
   });
 }

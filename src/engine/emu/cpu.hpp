@@ -370,7 +370,6 @@ class Cpu {
     bool jit_user = false;      // translated for CPL 3 (its memory accesses use the user TLB)
     uint8_t size = 0;           // instructions
     bool insts_used = false;    // decoded() since the last sweep_decoded()
-    bool insts_pinned = false;  // the translation calls handlers with pointers into insts
     // Its one instruction runs on into the next linear page (crossing_tails_ says which
     // guest-physical page that was): valid only while that page is still mapped there, so it
     // is entered through block_at_rip's check, never through a patched jump or the indirect
@@ -380,9 +379,9 @@ class Cpu {
     uint32_t heat = 0;
     std::array<Link, 2> links{};
     // The decoded instructions, one allocation (their handler is handler_table()[op]).
-    // Dropped once the block has a translation that calls no handler (it holds no pointer
-    // into them), and by sweep_decoded() when the block has not run for a while: most of a
-    // boot's blocks then cost their header only. decoded() brings them back.
+    // Dropped once the block has a translation (which holds no pointer into them), and by
+    // sweep_decoded() when the block has not run for a while: most of a boot's blocks then
+    // cost their header only. decoded() brings them back.
     std::unique_ptr<x86::DecodedInst[]> insts;
     // The translation (a jit::BlockFn), valid while jit_gen is the code cache's generation;
     // made once the block has run kJitThreshold times through the interpreter.

@@ -85,7 +85,6 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
     std::array<Handler, kMaxBlockInsts> handlers;
     for (size_t i = 0; i < insts.size(); ++i) handlers[i] = handler_table()[insts[i].op];
     const std::span<const Handler> calls(handlers.data(), insts.size());
-    const uint64_t called_before = j.stats.called_insts;
     auto fn = jit::translate(j, b->gpa, insts, calls, b->mode, user);
     if (!fn && j.cache.ok()) {  // full: start over (we are at a block boundary)
       j.flush();
@@ -95,9 +94,9 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
       ++j.interpreted_runs;
       return interpret_block(b, budget);
     }
-    // Code that calls no handler holds no pointer into the decoded instructions.
-    b->insts_pinned = j.stats.called_insts != called_before;
-    if (!b->insts_pinned) b->insts.reset();
+    // The code holds no pointer into the decoded instructions (handlers get the Jit's copies):
+    // the translation is all the block needs until the interpreter runs it again.
+    b->insts.reset();
     b->jit_code = reinterpret_cast<void*>(fn);
     b->jit_gen = j.cache.generation();
     b->jit_user = user;
@@ -109,11 +108,13 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
   ++j.translated_runs;
   end_block = false;
   j.exit_slot = nullptr;
-  const uint64_t before = retired_, chained_before = j.chained_entries;
-  uint64_t span = std::min(budget, kChainSpan);
-  const uint64_t span_given = span;
-  const uint32_t status = fn(this, &span);
-  budget -= span_given - span;
+  const uint64_t before = retired_;
+  jit::RunCounters run{.budget = std::min(budget, kChainSpan)};
+  const uint64_t span_given = run.budget;
+  const uint32_t status = fn(this, &run);
+  budget -= span_given - run.budget;
+  j.chained_entries += run.chained;
+  j.indirect_hits += run.indirect_hits;
   j.translated_insts += retired_ - before;
   if (status == jit::kFault) {
     if (jit_exception) std::rethrow_exception(std::exchange(jit_exception, nullptr));
@@ -126,7 +127,7 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
   // with the block that runs next (harmless in the first case).
   if (status == jit::kNotRun) j.pending_slot = &j.indirect_meta[user];
   // After chained blocks, `b` is not the block that ended: no run-loop link from it.
-  return status == jit::kRanToEnd && j.chained_entries == chained_before;
+  return status == jit::kRanToEnd && run.chained == 0;
 }
 
 bool Cpu::jit_forget_local_lookups() {

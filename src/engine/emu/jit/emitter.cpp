@@ -81,7 +81,7 @@ Xbyak::Label& Emitter::indirect_exit(unsigned retired) {
   return find_exit(kRanToEnd, retired, 0, ExitKind::kIndirect, 0);
 }
 
-void Emitter::emit_exits(Xbyak::Label& epilogue) {
+void Emitter::emit_exits() {
   for (Exit& x : exits_) {
     L(x.label);
     host_flags = saved_flags = unsaved_flags = 0;  // each exit's own, from its key
@@ -89,21 +89,40 @@ void Emitter::emit_exits(Xbyak::Label& epilogue) {
       pushfq();
       pop(r15);
     }
-    if (x.merge) emit_merge(x.merge);
     store_cached(x.dirty);  // before a chained jump too: the successor loads its own
+    // The flag merge and the counts in two registers for a shared tail
+    // (SharedStubs::commit_*), where no patchable jump must follow them and st.rip needs no
+    // wrap.
+    const uint64_t packed = static_cast<uint64_t>(x.rip_delta) << 8 | x.retired;
+    static_assert(Cpu::kMaxBlockInsts < 256);
+    if (x.kind != ExitKind::kDirect && mode == x86::CodeMode::k64 && x.rip_delta >= 0 &&
+        (packed > 0 || x.merge) && packed <= 0xffffffff) {
+      const bool indirect = x.kind == ExitKind::kIndirect;
+      if (x.merge) mov(edi, x.merge);
+      mov(ecx, static_cast<uint32_t>(packed));
+      const SharedStubs& s = jit.stubs;
+      if (x.merge)
+        jmp(indirect ? s.merge_commit_probe[user] : s.merge_commit_status[x.status], T_NEAR);
+      else
+        jmp(indirect ? s.commit_probe[user] : s.commit_status[x.status], T_NEAR);
+      continue;
+    }
+    if (x.merge) emit_merge(x.merge);
     add_rip(x.rip_delta);
     if (x.retired) {
       add(field64(lay.retired), static_cast<int>(x.retired));
       sub(qword[rbp], static_cast<int>(x.retired));
     }
-    if (x.kind == ExitKind::kDirect) emit_direct_stub(x.target_gpa);
-    if (x.kind == ExitKind::kIndirect) emit_indirect_probe();
-    mov(eax, x.status);
-    jmp(epilogue, T_NEAR);
+    if (x.kind == ExitKind::kDirect)
+      emit_direct_stub(x.target_gpa);
+    else if (x.kind == ExitKind::kIndirect)
+      jmp(jit.stubs.probe[user], T_NEAR);
+    else
+      jmp(jit.stubs.status[x.status], T_NEAR);
   }
 }
 
-// The patchable jump, at first to the stub right after it, which tells the run loop its slot.
+// The patchable jump, at first to the code right after it, which tells the run loop its slot.
 void Emitter::emit_direct_stub(uint64_t target_gpa) {
   ExitSlot& slot = jit.slots.emplace_back();
   slot.jump = const_cast<uint8_t*>(getCurr());
@@ -111,38 +130,8 @@ void Emitter::emit_direct_stub(uint64_t target_gpa) {
   slot.user = user;
   db(0xe9);
   dd(0);
-  leave_with_slot(&slot);
-}
-
-// RIP is in st.rip: jump to the chained entry the lookup holds for it, else tell the run loop
-// to fill the lookup with the block it runs next.
-void Emitter::emit_indirect_probe() {
-  Xbyak::Label miss;
-  mov(rcx, field64(lay.rip));
-  mov(rax, rcx);
-  shr(rax, 10);
-  xor_(rax, rcx);
-  and_(eax, kIndirectEntries - 1);
-  shl(eax, 5);
-  static_assert(sizeof(IndirectEntry) == 32);
-  mov(rdx, reinterpret_cast<uint64_t>(jit.indirect[user].data()));
-  add(rdx, rax);
-  cmp(rcx, qword[rdx + static_cast<int>(offsetof(IndirectEntry, rip))]);
-  jne(miss);
-  mov(rax, field64(lay.chain_gen));
-  cmp(rax, qword[rdx + static_cast<int>(offsetof(IndirectEntry, gen))]);
-  jne(miss);
-  mov(rax, reinterpret_cast<uint64_t>(&jit.indirect_hits));
-  inc(qword[rax]);
-  jmp(qword[rdx + static_cast<int>(offsetof(IndirectEntry, code))]);
-  L(miss);
-  leave_with_slot(&jit.indirect_meta[user]);
-}
-
-void Emitter::leave_with_slot(const ExitSlot* slot) {
-  mov(rax, reinterpret_cast<uint64_t>(slot));
-  mov(rcx, reinterpret_cast<uint64_t>(&jit.exit_slot));
-  mov(qword[rcx], rax);
+  mov(rax, reinterpret_cast<uint64_t>(&slot));
+  jmp(jit.stubs.leave_slot, T_NEAR);
 }
 
 void Emitter::load_cached() {
@@ -248,26 +237,29 @@ void Emitter::flat_check(unsigned seg, bool store, Xbyak::Label& miss) {
   jne(miss, T_NEAR);
 }
 
-// Inline TLB hit path (see Cpu::read_la): rdi = host address on a hit.
+// Inline TLB hit path (see Cpu::read_la): rdi = host address on a hit. The tag is compared
+// with the page of the access's last byte, so an access crossing into the next page misses
+// without a check of its own (the slow path handles it).
 void Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& miss) {
   mov(rsi, r13);
   if (mode == x86::CodeMode::k64 && (seg == 4 || seg == 5))
-    add(rsi, field64(lay.seg_base[seg]));  // FS, GS
-  mov(rax, rsi);
-  shr(rax, 12);
+    add(rsi, field64(lay.seg_base[seg]));      // FS, GS
+  static_assert(Cpu::kTlbSize <= (1u << 20));  // the index from the low 32 bits
+  mov(eax, esi);
+  shr(eax, 12);
   and_(eax, Cpu::kTlbSize - 1);
   imul(eax, eax, static_cast<int>(sizeof(TlbEntry)));
   lea(rdi, ptr[rbx + rax + lay.tlb + (user ? int(sizeof(TlbEntry) * Cpu::kTlbSize) : 0)]);
-  mov(rcx, rsi);
+  if (size > 1)
+    lea(rcx, ptr[rsi + static_cast<int>(size - 1)]);
+  else
+    mov(rcx, rsi);
   and_(rcx, -4096);
   cmp(rcx, qword[rdi + static_cast<int>(offsetof(TlbEntry, tag) + 8 * tag)]);
   jne(miss, T_NEAR);
-  mov(ecx, esi);
-  and_(ecx, 0xfff);
-  cmp(ecx, static_cast<int>(4096 - size));
-  ja(miss, T_NEAR);
   mov(rdi, qword[rdi + static_cast<int>(offsetof(TlbEntry, host))]);
-  add(rdi, rcx);
+  and_(esi, 0xfff);
+  add(rdi, rsi);
 }
 
 // A load into rax or a store of r14: the inline TLB hit path (64-bit mode, flat segments in
@@ -310,29 +302,15 @@ void Emitter::emit_slow_paths() {
   for (SlowPath& p : slow_) {
     L(p.miss);
     if (p.merge) emit_merge(p.merge);
-    add_rip(p.pending);
-    // The call clobbers r8-r11: keep the cached GPRs in the frame, so that they are intact
-    // whether the access faults (the fault exit writes the dirty ones back) or not.
-    for (unsigned i = 0; i < kCacheRegs; ++i)
-      if (i < regs.count) mov(qword[rsp + 8 + 8 * static_cast<int>(i)], host_reg(i));
-    mov(rdi, rbx);
-    mov(esi, p.seg);
-    mov(rdx, r13);
-    mov(ecx, p.size);
-    if (p.store) {
-      mov(r8, r14);
-      mov(rax, reinterpret_cast<uint64_t>(&slow_write));
-    } else {
-      mov(r8, rsp);  // the spill slot receives the value
-      mov(rax, reinterpret_cast<uint64_t>(&slow_read));
-    }
-    call(rax);
-    for (unsigned i = 0; i < kCacheRegs; ++i)
-      if (i < regs.count) mov(host_reg(i), qword[rsp + 8 + 8 * static_cast<int>(i)]);
-    test(eax, eax);
+    // The stub moves st.rip (no wrap) in 64-bit code; elsewhere the block does.
+    const bool k64 = mode == x86::CodeMode::k64;
+    if (!k64) add_rip(p.pending);
+    const unsigned pending = k64 ? p.pending : 0;
+    if (pending > 0xffff) throw Xbyak::Error(Xbyak::ERR_IMM_IS_TOO_BIG);  // never in a page
+    mov(esi, p.seg | p.size << 8 | pending << 16);
+    call(p.store ? jit.stubs.slow_write : jit.stubs.slow_read);
     jnz(*p.fault, T_NEAR);
-    sub_rip(p.pending);
-    if (!p.store) mov(rax, qword[rsp]);
+    if (!k64) sub_rip(p.pending);
     jmp(p.done, T_NEAR);
   }
 }

@@ -1,8 +1,8 @@
 // Emitter: the xbyak code generator for one block, with the conventions of translated code.
 //
-// Registers: rbx = Cpu*, rbp = the run loop's budget (both callee-saved, so they survive
-// calls into C++). Within one instruction r13 holds a memory operand's offset, r14 a value to
-// store; r15 holds the host flags (a pushfq image) of the last flag-setting instruction while
+// Registers: rbx = Cpu*, rbp = the run loop's RunCounters (budget first; both callee-saved, so they
+// survive calls into C++). Within one instruction r13 holds a memory operand's offset, r14 a value
+// to store; r15 holds the host flags (a pushfq image) of the last flag-setting instruction while
 // they are not yet merged into st.rflags (callee-saved: it survives the slow-path calls); rax,
 // rcx, rdx, rsi, rdi are scratch. r8-r11 hold the guest GPRs the block caches (reg_cache.hpp)
 // from its entries to its exits: CpuState::gpr is behind them (only the `dirty` ones) until an
@@ -61,8 +61,11 @@ struct Emitter : Xbyak::CodeGenerator {
   Xbyak::Label& direct_exit(unsigned retired, int64_t rip_delta, int64_t target);
   // The exit after a near indirect transfer (st.rip already set): probes the indirect lookup.
   Xbyak::Label& indirect_exit(unsigned retired);
-  void emit_exits(Xbyak::Label& epilogue);
-  // The slow paths of the block's memory accesses (after its exits).
+  // The exits' code: each commits its counts, then jumps to the shared stub that returns its
+  // status (SharedStubs), to its patchable jump, or to the shared indirect lookup.
+  void emit_exits();
+  // The slow paths of the block's memory accesses (after its exits): calls of the shared
+  // SharedStubs::slow_read / slow_write.
   void emit_slow_paths();
   // The current instruction's target `rel` bytes after it, from the block's start.
   int64_t target_of(int64_t rel) const { return offset + length + rel; }
@@ -136,7 +139,7 @@ struct Emitter : Xbyak::CodeGenerator {
   void clobber_flags();
   // Merges the flags not yet in st.rflags into it now (clobbers the host flags).
   void materialize();
-  // The code of a merge of r15 into st.rflags under `mask` (rsi, rdi; clobbers host flags);
+  // The code of a merge of r15 into st.rflags under `mask` (rdi; clobbers host flags);
   // leaves the translation-time state alone (for code paths that rejoin).
   void emit_merge(uint32_t mask);
 
@@ -166,8 +169,6 @@ struct Emitter : Xbyak::CodeGenerator {
   void flat_check(unsigned seg, bool store, Xbyak::Label& miss);
   void access_mem(unsigned seg, unsigned size, bool store);
   void emit_direct_stub(uint64_t target_gpa);
-  void emit_indirect_probe();
-  void leave_with_slot(const ExitSlot* slot);
   enum class ExitKind : uint8_t { kPlain, kDirect, kIndirect };
   struct Exit {
     Xbyak::Label label;
@@ -196,6 +197,10 @@ struct Emitter : Xbyak::CodeGenerator {
 };
 
 inline constexpr uint32_t kArithFlags = 0x8d5;  // OF SF ZF AF PF CF
+// The frame SharedStubs::enter makes below the six saved registers: [rsp] the spill slot,
+// [rsp+8..39] r8-r11's slots (see Emitter). Calls from translated code are 16-byte aligned.
+inline constexpr int kFrame = 8 + 8 * kCacheRegs;
+static_assert((8 + 6 * 8 + kFrame) % 16 == 0);
 
 // Native translation of the current instruction (native_*.cpp); false when its family or
 // form is not handled (nothing emitted), and the caller emits a handler call instead.

@@ -13,13 +13,13 @@ constexpr uint32_t kCondFlags[8] = {0x800, 0x001, 0x040, 0x041, 0x080, 0x004, 0x
 
 }  // namespace
 
+// st.rflags ^= (st.rflags ^ r15) & mask: the masked bits from r15, the others kept (one
+// register and 23 bytes: merges are in most exits and slow paths).
 void Emitter::emit_merge(uint32_t mask) {
-  mov(esi, r15d);
-  and_(esi, mask);
   mov(rdi, field64(lay.rflags));
-  and_(rdi, ~static_cast<int>(mask));
-  or_(rdi, rsi);
-  mov(field64(lay.rflags), rdi);
+  xor_(rdi, r15);
+  and_(edi, mask);  // zero-extends
+  xor_(field64(lay.rflags), rdi);
 }
 
 void Emitter::clobber_flags() {

@@ -59,4 +59,12 @@ void perf_map_add(const void* code, size_t size, uint64_t gpa, x86::CodeMode mod
   std::fflush(m.file);  // perf reads the map after the process is gone: nothing may stay buffered
 }
 
+void perf_map_add_named(const void* code, size_t size, std::string_view name) {
+  MapFile& m = map_file();
+  if (m.file == nullptr) return;
+  const std::lock_guard guard(m.lock);
+  fmt::print(m.file, "{:x} {:x} vessel:{}\n", reinterpret_cast<uintptr_t>(code), size, name);
+  std::fflush(m.file);
+}
+
 }  // namespace vessel::engine::emu::jit

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "x86/decode/decoded_inst.hpp"
 
@@ -16,5 +17,7 @@ namespace vessel::engine::emu::jit {
 bool perf_map_enabled();
 // Appends one translation to the map (thread-safe: vCPUs translate concurrently).
 void perf_map_add(const void* code, size_t size, uint64_t gpa, x86::CodeMode mode, size_t insts);
+// Appends code that is not a guest block (the shared stubs), as "vessel:<name>".
+void perf_map_add_named(const void* code, size_t size, std::string_view name);
 
 }  // namespace vessel::engine::emu::jit

@@ -1,5 +1,6 @@
 #include "engine/emu/jit/translator.hpp"
 
+#include <cstddef>
 #include <cstring>
 #include <utility>
 
@@ -38,8 +39,10 @@ namespace {
 // One instruction through its interpreter handler (call threading). The handler sees the
 // whole guest state: flags merged into st.rflags, the cached GPRs written back before and read
 // again after (but not after the block's last instruction: only exits follow, and nothing is
-// dirty).
-void emit_call(Emitter& e, const x86::DecodedInst& in, Handler h, bool last) {
+// dirty). It gets a copy of the instruction the Jit keeps for the cache generation, so the
+// block's decoded instructions can go once it is translated.
+void emit_call(Emitter& e, const x86::DecodedInst& inst, Handler h, bool last) {
+  const x86::DecodedInst& in = e.jit.called.emplace_back(inst);
   e.materialize();  // the handler reads and writes st.rflags
   e.store_cached(e.dirty);
   e.dirty = 0;
@@ -112,18 +115,19 @@ void clear_rf(Emitter& e) {
 
 // The chained entry: a patchable 5-byte NOP (see retire()), then the checks the run loop
 // would make between blocks, as far as chained code needs them (Header).
-void emit_chained_entry(Emitter& e, size_t insts, Xbyak::Label& not_run) {
+void emit_chained_entry(Emitter& e, size_t insts) {
+  const void* const not_run = e.jit.stubs.status[kNotRun];
   e.db(0x0f);
   e.db(0x1f);
   e.db(0x44);
   e.db(0x00);
   e.db(0x00);
   e.cmp(e.byte[rbx + e.lay.exit_request], 0);
-  e.jne(not_run, CodeGenerator::T_NEAR);
+  e.jne(not_run);
+  static_assert(offsetof(RunCounters, budget) == 0);
   e.cmp(e.qword[rbp], static_cast<int>(insts));
-  e.jb(not_run, CodeGenerator::T_NEAR);
-  e.mov(rax, reinterpret_cast<uint64_t>(&e.jit.chained_entries));
-  e.inc(e.qword[rax]);
+  e.jb(not_run);
+  e.inc(e.qword[rbp + static_cast<int>(offsetof(RunCounters, chained))]);
 }
 
 // How a block that ran to its end leaves: through its last instruction's own exits, the
@@ -142,27 +146,22 @@ void emit_end(Emitter& e, std::span<const x86::DecodedInst> insts) {
   }
 }
 
-constexpr int kFrame = 8 + 8 * kCacheRegs;
-static_assert((8 + 6 * 8 + kFrame) % 16 == 0, "calls from translated code are 16-byte aligned");
-
 // Emits the translation; nullptr when `plan` took an instruction for native that was not.
 BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> insts,
                    std::span<const Handler> handlers, x86::CodeMode mode, bool user,
                    const FlagPlan* plan) {
   const Layout& layout = jit.layout;
   Emitter e(jit, gpa, mode, user, choose_cached_gprs(insts));
-  Xbyak::Label epilogue, chained, body, not_run;
+  Xbyak::Label chained, body;
   e.dq(0);  // the Header: incoming
   e.putL(chained);
-  e.putL(not_run);
+  e.dq(reinterpret_cast<uint64_t>(jit.stubs.status[kNotRun]));  // a retired block's way out
+  // The C entry: the shared frame set-up (SharedStubs::enter), which jumps to the body.
   const uint8_t* const entry = e.getCurr();
-  for (const auto& r : {rbx, rbp, r12, r13, r14, r15}) e.push(r);
-  e.sub(rsp, kFrame);  // the spill slot and r8-r11's (see Emitter); keeps calls 16-byte aligned
-  e.mov(rbx, rdi);
-  e.mov(rbp, rsi);
-  e.jmp(body, CodeGenerator::T_NEAR);
+  e.lea(rdx, e.ptr[rip + body]);
+  e.jmp(jit.stubs.enter, CodeGenerator::T_NEAR);
   e.L(chained);
-  emit_chained_entry(e, insts.size(), not_run);
+  emit_chained_entry(e, insts.size());
   e.L(body);
   e.load_cached();
   uint64_t native = 0;
@@ -190,14 +189,8 @@ BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> ins
     }
   }
   emit_end(e, insts);
-  e.emit_exits(epilogue);
+  e.emit_exits();
   e.emit_slow_paths();
-  e.L(not_run);
-  e.mov(eax, kNotRun);
-  e.L(epilogue);
-  e.add(rsp, kFrame);
-  for (const auto& r : {r15, r14, r13, r12, rbp, rbx}) e.pop(r);
-  e.ret();
   e.ready();
   if (perf_map_enabled()) perf_map_add(e.getCode(), e.getSize(), gpa, mode, insts.size());
   jit.cache.commit(e.getSize());

@@ -1,6 +1,6 @@
 // The block translator: turns a decoded block into host x86-64 code in the CodeCache.
 //
-// Generated code is a function `uint32_t block(Cpu* cpu, uint64_t* budget)` that runs the
+// Generated code is a function `uint32_t block(Cpu* cpu, RunCounters* run)` that runs the
 // block's instructions in order with the run loop's bookkeeping inlined (next_rip, rip,
 // retired count, RF, budget, end_block). The caller guarantees budget >= the block's length. An
 // instruction without a native translation is a direct call to its interpreter handler through
@@ -24,7 +24,15 @@ enum Status : uint32_t {
   kNotRun = 3,    // a chained entry refused to run the block (exit request, budget, retired):
                   // nothing of it ran, st.rip is its start
 };
-using BlockFn = uint32_t (*)(Cpu* cpu, uint64_t* budget);
+// What the run loop hands a translated run (rbp in generated code): its instruction budget,
+// and the counts chained code bumps rbp-relative (4 bytes of code, where a counter in the Jit
+// took 13 in every block).
+struct RunCounters {
+  uint64_t budget = 0;         // instructions the run may still retire
+  uint64_t chained = 0;        // blocks entered through chained jumps (patched or the lookup)
+  uint64_t indirect_hits = 0;  // ... of which through the indirect lookup
+};
+using BlockFn = uint32_t (*)(Cpu* cpu, RunCounters* run);
 
 // Block chaining (QEMU's goto_tb). A translation has two entries: the C entry (BlockFn) from
 // the run loop, and the chained entry that other translations jump to directly; the chained
@@ -37,15 +45,17 @@ using BlockFn = uint32_t (*)(Cpu* cpu, uint64_t* budget);
 // property (the block and its target move together whatever maps the page), so a patched jump
 // stays right under any CR3 or PTE change; only 64-bit code is chained (no CS base or limit).
 // A block going away (self-modifying code, device writes, a translation for the other
-// privilege) is retired: its chained entry is patched into a jump to its kNotRun exit, so
-// stale indirect-lookup entries no longer run it, and the direct exits patched to it (its
+// privilege) is retired: its chained entry is patched into a jump to the shared kNotRun return,
+// so stale indirect-lookup entries no longer run it, and the direct exits patched to it (its
 // `incoming` list) are pointed back at their stubs, so their next run goes through the run
 // loop, which links them to the block's successor translation.
+// The C entry jumps to the shared frame set-up (SharedStubs::enter), which continues in the
+// block's body right after its chained entry; every exit returns through the shared epilogue.
 struct ExitSlot;
 struct Header {
   ExitSlot* incoming;  // the exits patched to this translation (ExitSlot::next_in)
   uint8_t* chained;    // begins with a 5-byte NOP, the place retire() patches
-  uint8_t* not_run;
+  uint8_t* not_run;    // the shared kNotRun return (SharedStubs::status)
 };
 inline Header& header_of(BlockFn fn) {
   return *reinterpret_cast<Header*>(reinterpret_cast<uint8_t*>(fn) - sizeof(Header));
