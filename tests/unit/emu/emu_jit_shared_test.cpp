@@ -131,9 +131,9 @@ TEST(EmuJitShared, FlushEmitsTheSharedCodeAgainAndDropsTheCopies) {
   expect_calls_ran(e, run(e, fn, kCode), end);
 }
 
-// Block A falls through into block B (same page) by a patched jump; once B is retired, A's
-// jump still leads to B's chained entry, which must leave at once with kNotRun and st.rip at
-// B, B not run.
+// Block A falls through into block B (same page) by a patched jump; once B is retired, a jump
+// patched by hand still leads to B's chained entry, which must leave at once with kNotRun and
+// st.rip at B, B not run; a jump linked by chain() is pointed back at A's own exit.
 TEST(EmuJitShared, RetiredBlockIsLeftThroughItsNotRunPath) {
   JitEnv e;
   jit::Jit j(e.cpu);
@@ -143,7 +143,7 @@ TEST(EmuJitShared, RetiredBlockIsLeftThroughItsNotRunPath) {
   const jit::BlockFn fa = translate(j, kCode, a);
   ASSERT_NE(fa, nullptr);
   ASSERT_EQ(j.slots.size(), 1u);  // A's direct exit towards B
-  const jit::ExitSlot& to_b = j.slots.front();
+  jit::ExitSlot& to_b = j.slots.front();
   EXPECT_EQ(to_b.target_gpa, kB);
   const jit::BlockFn fb = translate(j, kB, b);
   ASSERT_NE(fb, nullptr);
@@ -179,6 +179,25 @@ TEST(EmuJitShared, RetiredBlockIsLeftThroughItsNotRunPath) {
   EXPECT_EQ(r.counters.budget, 1000u - 2u);
   EXPECT_EQ(e.st().gpr[kRax], 1u);
   EXPECT_EQ(e.st().gpr[kRcx], 0u);
+  EXPECT_EQ(e.st().rip, kB);
+
+  // Linked through chain() to a new translation of B, which is then retired: the jump goes
+  // back to A's exit stub (the run loop links it again), not into B's not-run path.
+  const jit::BlockFn fb2 = translate(j, kB, b);
+  ASSERT_NE(fb2, nullptr);
+  jit::chain(&to_b, fb2);
+  e.st().gpr[kRax] = 0;
+  r = run(e, fa, kCode);
+  EXPECT_EQ(r.counters.chained, 1u);
+  EXPECT_EQ(e.st().gpr[kRax], 3u);
+  jit::retire(fb2);
+  e.st().gpr[kRax] = 0;
+  j.exit_slot = nullptr;
+  r = run(e, fa, kCode);
+  EXPECT_EQ(r.status, jit::kRanToEnd);
+  EXPECT_EQ(j.exit_slot, &to_b);
+  EXPECT_EQ(r.counters.chained, 0u);
+  EXPECT_EQ(e.st().gpr[kRax], 1u);
   EXPECT_EQ(e.st().rip, kB);
 }
 

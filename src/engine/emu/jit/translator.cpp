@@ -83,9 +83,6 @@ void patch_jump(uint8_t* at, const void* target) {
 }
 
 void chain(ExitSlot* slot, BlockFn to) {
-  int32_t rel32;
-  std::memcpy(&rel32, slot->jump + 1, 4);
-  slot->stub = slot->jump + 5 + rel32;
   Header& h = header_of(to);
   patch_jump(slot->jump, h.chained);
   slot->next_in = h.incoming;
@@ -96,7 +93,7 @@ void retire(BlockFn fn) {
   Header& h = header_of(fn);
   patch_jump(h.chained, h.not_run);
   for (ExitSlot* in = std::exchange(h.incoming, nullptr); in; in = in->next_in)
-    patch_jump(in->jump, in->stub);
+    patch_jump(in->jump, in->jump + 5);  // back to its stub, right after it
 }
 
 namespace {

@@ -67,11 +67,10 @@ void retire(BlockFn fn);
 
 // A patchable exit (or the marker of an indirect-lookup miss).
 struct ExitSlot {
-  uint8_t* jump = nullptr;      // the jmp rel32 to patch
+  uint8_t* jump = nullptr;      // the jmp rel32 to patch (unpatched: to its stub right after it)
   uint64_t target_gpa = 0;      // where a direct exit always goes
   bool user = false;            // privilege the block was translated for (as its successor must be)
   bool indirect = false;        // an indirect lookup miss: fill the lookup with the next block
-  uint8_t* stub = nullptr;      // where `jump` went before it was patched (set when patched)
   ExitSlot* next_in = nullptr;  // the next exit patched to the same translation
 };
 // Patches `slot`'s jump to `to`'s chained entry and records it in `to`'s incoming list.
