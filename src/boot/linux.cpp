@@ -6,6 +6,7 @@
 #include "boot/byte_writer.hpp"
 #include "boot/layout.hpp"
 #include "boot/linux_setup.hpp"
+#include "boot/sparse_copy.hpp"
 
 namespace vessel::boot {
 namespace {
@@ -147,8 +148,7 @@ Result<LoadedImage> load_vmlinux(const memory::GuestMemory& memory, const BootFi
   }
   for (const Segment& s : segments) {
     auto dst = VESSEL_TRY(memory.span(s.paddr, s.memsz));
-    std::copy_n(image.begin() + s.offset, s.filesz, dst.begin());
-    std::fill(dst.begin() + s.filesz, dst.end(), 0);  // .bss
+    copy_sparse(dst, image.subspan(s.offset, s.filesz));  // then .bss
   }
 
   // No setup header comes with a vmlinux: make the fields the kernel reads (boot.rst).
