@@ -2,8 +2,10 @@
 // fill, so these tests check that the result is exactly the one-element-at-a-time result:
 // memory and RCX/RSI/RDI after runs of every element size in both directions that cross
 // pages, overlapping operands, a fault in the middle of a run, code overwritten by the
-// run (translated blocks on it must not run again), and MMIO at either end. Run on the
+// run (translated blocks on it must not run again), MMIO at either end, and zeros stored onto
+// untouched RAM, which must stay unwritten. Run on the
 // interpreter and on the translator, which calls the same handlers.
+#include "../host_pages.hpp"
 #include "emu_test_util.hpp"
 
 namespace vessel::engine::emu::test {
@@ -186,6 +188,29 @@ TEST_P(EmuRepBulkTest, RunOverwritingTheNextInstructionOfItsBlock) {
             StopReason::kHalt)
       << env.cpu.error();
   EXPECT_EQ(env.st().gpr[kRax], 0x90u);
+}
+
+// REP STOSQ of zeros over RAM nobody wrote leaves the host pages unwritten (the shared zero
+// page) from the first element on; the same over written pages, or of another value, stores.
+TEST_P(EmuRepBulkTest, ZerosOntoUntouchedRamAreNotWritten) {
+  constexpr uint64_t kFresh = 0x1000000, kPages = 16;  // 16 MiB: nothing there yet
+  const auto host = env.mem.span(kFresh, 2 * kPages * 4096);
+  ASSERT_TRUE(host.has_value());
+  const uint8_t* const p = host->data();
+  ASSERT_EQ(vessel::test::exclusive_pages(p, 2 * kPages).value_or(0), 0u);
+  const std::string fill = "mov rdi, " + std::to_string(kFresh) + "\nmov ecx, " +
+                           std::to_string(kPages * 512) + "\nrep stosq\nhlt";
+  ASSERT_EQ(run("xor eax, eax\n" + fill), StopReason::kHalt);
+  EXPECT_EQ(env.st().gpr[kRcx], 0u);
+  EXPECT_EQ(env.st().gpr[kRdi], kFresh + kPages * 4096);
+  const std::optional<size_t> written = vessel::test::exclusive_pages(p, 2 * kPages);
+  if (!written) GTEST_SKIP() << "/proc/self/pagemap is not readable here";
+  EXPECT_EQ(*written, 0u);
+  ASSERT_EQ(run("mov eax, 1\n" + fill), StopReason::kHalt);  // ones: every page written
+  EXPECT_EQ(vessel::test::exclusive_pages(p, 2 * kPages).value_or(0), kPages);
+  ASSERT_EQ(run("xor eax, eax\n" + fill), StopReason::kHalt);  // zeros over them: stored
+  for (uint64_t i = 0; i < kPages * 4096; i += 8)
+    ASSERT_EQ(env.peek<uint64_t>(kFresh + i), 0u) << "at " << i;
 }
 
 TEST_P(EmuRepBulkTest, MmioDestinationAndSourceGoElementByElement) {

@@ -101,7 +101,15 @@ void STOS(Cpu& c, const DecodedInst& in) {
         advance(c, kRdi, r, in);
         return true;
       },
-      [&](uint64_t max) { return stos_bulk(c, in, size, v, max); });
+      [&](uint64_t max) {
+        if (const uint64_t n = stos_bulk(c, in, size, v, max)) return n;
+        if (max < 64) return uint64_t{0};
+        // Not in the TLB for writing yet (a page's first store): fill it the way the store
+        // would (same faults), so even the first element goes in bulk: zeros onto an untouched
+        // page are then not written at all (stos_bulk).
+        c.probe_write(kEs, c.st.gpr[kRdi] & r.amask, size);
+        return stos_bulk(c, in, size, v, max);
+      });
 }
 
 void LODS(Cpu& c, const DecodedInst& in) {

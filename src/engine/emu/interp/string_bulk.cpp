@@ -72,9 +72,43 @@ void advance(Cpu& c, int reg, const DecodedInst& in, uint64_t n, unsigned size, 
   set_gpr(c, static_cast<uint8_t>(reg), in.addrsize, v & size_mask(in.addrsize));
 }
 
+// Whether [p, p + n) holds only zeros, n a multiple of 8 (stops at the first other byte).
+bool all_zero(const uint8_t* p, uint64_t n) {
+  for (uint64_t i = 0; i < n; i += 64) {
+    uint64_t any = 0;
+    for (uint64_t j = i; j < std::min(n, i + 64); j += 8) {
+      uint64_t w;
+      std::memcpy(&w, p + j, 8);
+      any |= w;
+    }
+    if (any) return false;
+  }
+  return true;
+}
+
 template <class T>
 void fill(uint8_t* p, uint64_t n, T v) {
   for (uint64_t i = 0; i < n; ++i) std::memcpy(p + i * sizeof(T), &v, sizeof(T));
+}
+
+// n elements of `size` bytes at p = value. Every element holds the same value, so the
+// direction does not matter; a value of one repeated byte (clear_page's zeros) is a memset
+// whatever the element size. Zeros onto what is zero already (a guest clearing its .bss or a
+// fresh page) are not written: an untouched page of guest RAM then stays the host's shared
+// zero page, out of the VMM's resident set, and reading it costs less than the fault a write
+// would take.
+void fill_run(uint8_t* p, uint64_t n, unsigned size, uint64_t value) {
+  const uint64_t v = value & size_mask(size);
+  const uint64_t bytes = n * size;
+  if (v == 0 && bytes >= 512 && bytes % 8 == 0 && all_zero(p, bytes)) return;
+  if (v == (value & 0xff) * (size_mask(size) / 0xff))
+    std::memset(p, static_cast<int>(value & 0xff), bytes);
+  else if (size == 2)  // size 1 is always the memset
+    fill(p, n, static_cast<uint16_t>(value));
+  else if (size == 4)
+    fill(p, n, static_cast<uint32_t>(value));
+  else
+    fill(p, n, value);
 }
 
 }  // namespace
@@ -85,17 +119,7 @@ uint64_t stos_bulk(Cpu& c, const DecodedInst& in, unsigned size, uint64_t value,
   const Run d = page_run(c, kEs, c.st.gpr[kRdi] & amask, size, down, amask, max, Access::kWrite);
   if (d.n == 0) return 0;
   uint8_t* low = down ? d.first - (d.n - 1) * size : d.first;
-  // Every element holds the same value, so the direction does not matter; a value of one
-  // repeated byte (clear_page's zeros) is a memset whatever the element size.
-  const uint64_t v = value & size_mask(size);
-  if (v == (value & 0xff) * (size_mask(size) / 0xff))
-    std::memset(low, static_cast<int>(value & 0xff), d.n * size);
-  else if (size == 2)  // size 1 is always the memset
-    fill(low, d.n, static_cast<uint16_t>(value));
-  else if (size == 4)
-    fill(low, d.n, static_cast<uint32_t>(value));
-  else
-    fill(low, d.n, value);
+  fill_run(low, d.n, size, value);
   advance(c, kRdi, in, d.n, size, down);
   return d.n;
 }
