@@ -3,15 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/all_zero.hpp"
+
 namespace vessel::boot {
-
-namespace {
-
-bool all_zero(const uint8_t* p, size_t n) {
-  return std::all_of(p, p + n, [](uint8_t b) { return b == 0; });
-}
-
-}  // namespace
 
 void copy_sparse(std::span<uint8_t> dst, std::span<const uint8_t> src) {
   constexpr uint64_t kPage = 4096;
@@ -21,10 +15,10 @@ void copy_sparse(std::span<uint8_t> dst, std::span<const uint8_t> src) {
     const size_t n = std::min<size_t>(kPage - (addr & (kPage - 1)), dst.size() - at);
     // The part of this stretch the source covers; the rest is zero (.bss).
     const size_t from_src = at < src.size() ? std::min(n, src.size() - at) : 0;
-    const bool zero = all_zero(src.data() + at, from_src);
+    const bool zero = from_src == 0 || all_zero(src.subspan(at, from_src));
     // Reading an untouched page maps the shared zero page: it costs no memory.
-    if (!zero || !all_zero(dst.data() + at, n)) {
-      std::memcpy(dst.data() + at, src.data() + at, from_src);
+    if (!zero || !all_zero(dst.subspan(at, n))) {
+      if (from_src) std::memcpy(dst.data() + at, src.data() + at, from_src);
       std::memset(dst.data() + at + from_src, 0, n - from_src);
     }
     at += n;

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/all_zero.hpp"
+
 namespace vessel::engine::emu::interp {
 namespace {
 
@@ -72,20 +74,6 @@ void advance(Cpu& c, int reg, const DecodedInst& in, uint64_t n, unsigned size, 
   set_gpr(c, static_cast<uint8_t>(reg), in.addrsize, v & size_mask(in.addrsize));
 }
 
-// Whether [p, p + n) holds only zeros, n a multiple of 8 (stops at the first other byte).
-bool all_zero(const uint8_t* p, uint64_t n) {
-  for (uint64_t i = 0; i < n; i += 64) {
-    uint64_t any = 0;
-    for (uint64_t j = i; j < std::min(n, i + 64); j += 8) {
-      uint64_t w;
-      std::memcpy(&w, p + j, 8);
-      any |= w;
-    }
-    if (any) return false;
-  }
-  return true;
-}
-
 template <class T>
 void fill(uint8_t* p, uint64_t n, T v) {
   for (uint64_t i = 0; i < n; ++i) std::memcpy(p + i * sizeof(T), &v, sizeof(T));
@@ -100,7 +88,7 @@ void fill(uint8_t* p, uint64_t n, T v) {
 void fill_run(uint8_t* p, uint64_t n, unsigned size, uint64_t value) {
   const uint64_t v = value & size_mask(size);
   const uint64_t bytes = n * size;
-  if (v == 0 && bytes >= 512 && bytes % 8 == 0 && all_zero(p, bytes)) return;
+  if (v == 0 && bytes >= 512 && all_zero(std::span<const uint8_t>(p, bytes))) return;
   if (v == (value & 0xff) * (size_mask(size) / 0xff))
     std::memset(p, static_cast<int>(value & 0xff), bytes);
   else if (size == 2)  // size 1 is always the memset
