@@ -8,7 +8,7 @@
 #include <optional>
 
 #include "engine/emu/interp/alu_ops.hpp"
-#include "engine/emu/jit/emitter.hpp"
+#include "engine/emu/jit/native_forms.hpp"
 
 namespace vessel::engine::emu::jit {
 
@@ -18,19 +18,6 @@ using x86::OpKind;
 namespace {
 
 constexpr uint32_t kCF = 1, kOF = 0x800;
-
-Xbyak::Reg sized(const Xbyak::Reg64& r, unsigned size) {
-  switch (size) {
-    case 1:
-      return r.cvt8();
-    case 2:
-      return r.cvt16();
-    case 4:
-      return r.cvt32();
-    default:
-      return r;
-  }
-}
 
 // The register to compute operand 0 in: a cached GPR's own host register (the host's partial
 // writes are the guest's), else rax loaded with it (r13 keeps a memory operand's offset for
@@ -165,7 +152,7 @@ bool binary(Emitter& e, const x86::DecodedInst& in) {
   } else {
     dst = load_dest(e, in);
     const auto imm = s.kind == OpKind::kImm ? host_imm(s, size) : std::nullopt;
-    if (imm && op_with_imm(e, in.op, sized(dst, size), *imm)) {
+    if (imm && op_with_imm(e, in.op, sized_reg(dst, size), *imm)) {
       finish(e, in, write_back, kArithFlags);
       return true;
     }
@@ -174,37 +161,15 @@ bool binary(Emitter& e, const x86::DecodedInst& in) {
     else
       e.mov(rdx, static_cast<uint64_t>(s.value));
   }
-  const Xbyak::Reg a = sized(dst, size), b = sized(src, size);
-  switch (in.op) {
-    case ZYDIS_MNEMONIC_ADD:
-      e.add(a, b);
-      break;
-    case ZYDIS_MNEMONIC_OR:
-      e.or_(a, b);
-      break;
-    case ZYDIS_MNEMONIC_AND:
-      e.and_(a, b);
-      break;
-    case ZYDIS_MNEMONIC_SUB:
-      e.sub(a, b);
-      break;
-    case ZYDIS_MNEMONIC_XOR:
-      e.xor_(a, b);
-      break;
-    case ZYDIS_MNEMONIC_ADC:
-      e.carry_to_host();
+  const Xbyak::Reg a = sized_reg(dst, size), b = sized_reg(src, size);
+  if (in.op == ZYDIS_MNEMONIC_ADC || in.op == ZYDIS_MNEMONIC_SBB) {
+    e.carry_to_host();
+    if (in.op == ZYDIS_MNEMONIC_ADC)
       e.adc(a, b);
-      break;
-    case ZYDIS_MNEMONIC_SBB:
-      e.carry_to_host();
+    else
       e.sbb(a, b);
-      break;
-    case ZYDIS_MNEMONIC_CMP:
-      e.cmp(a, b);
-      break;
-    default:  // TEST
-      e.test(a, b);
-      break;
+  } else {
+    op_with_reg(e, in.op, a, b);
   }
   finish(e, in, write_back, kArithFlags);
   return true;
@@ -278,7 +243,7 @@ bool inc_dec(Emitter& e, const x86::DecodedInst& in, bool dec) {
   const uint32_t writes = kArithFlags & ~kCF;
   const bool mem = in.ops[0].kind == OpKind::kMem;
   e.prepare_flags(writes, writes & e.flags_live, mem, mem, true);
-  const Xbyak::Reg a = sized(load_dest(e, in), in.ops[0].size);
+  const Xbyak::Reg a = sized_reg(load_dest(e, in), in.ops[0].size);
   e.keep_carry(writes & e.flags_live);
   dec ? e.dec(a) : e.inc(a);
   finish(e, in, true, kArithFlags & ~kCF);  // CF is kept
@@ -291,7 +256,7 @@ bool shift(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand &d = in.ops[0], &s = in.ops[1];
   const unsigned size = d.size;
   const unsigned mask = size == 8 ? 63 : 31;
-  Xbyak::Reg a = sized(rax, size);
+  Xbyak::Reg a = sized_reg(rax, size);
   const auto op = [&](const auto& count) {
     switch (in.op) {
       case ZYDIS_MNEMONIC_SHL:
@@ -313,7 +278,7 @@ bool shift(Emitter& e, const x86::DecodedInst& in) {
     const unsigned count = static_cast<unsigned>(s.value) & mask;
     if (!is_rm(d) || count == 0) return false;
     prepare(e, in, writes, true);
-    a = sized(load_dest(e, in), size);
+    a = sized_reg(load_dest(e, in), size);
     if (rotate) {         // by CL as the interpreter does: the host's OF for counts > 1 (undefined
       e.mov(ecx, count);  // in the SDM) differs between the imm8 and CL forms on some hosts
       op(cl);
@@ -328,7 +293,7 @@ bool shift(Emitter& e, const x86::DecodedInst& in) {
   Xbyak::Label zero, done;
   e.materialize();
   const Xbyak::Reg64 dst = load_dest(e, in);
-  a = sized(dst, size);
+  a = sized_reg(dst, size);
   e.load_gpr(rcx, arch::kRcx);
   e.and_(ecx, mask);
   e.jz(zero, Xbyak::CodeGenerator::T_NEAR);
@@ -357,7 +322,7 @@ bool imul(Emitter& e, const x86::DecodedInst& in) {
     src = e.gpr_source(s.reg, rdx);
   }
   const Xbyak::Reg64 dst = e.cached(d.reg) ? e.host_of(d.reg) : rax;
-  const Xbyak::Reg a = sized(dst, d.size), b = sized(src, d.size);
+  const Xbyak::Reg a = sized_reg(dst, d.size), b = sized_reg(src, d.size);
   if (in.num_operands == 3) {
     e.imul(a, b, static_cast<int>(in.ops[2].value));
   } else {
@@ -372,7 +337,7 @@ bool imul(Emitter& e, const x86::DecodedInst& in) {
 bool not_neg(Emitter& e, const x86::DecodedInst& in, bool neg) {
   if (!is_rm(in.ops[0])) return false;
   if (neg) prepare(e, in, kArithFlags, true);
-  const Xbyak::Reg a = sized(load_dest(e, in), in.ops[0].size);
+  const Xbyak::Reg a = sized_reg(load_dest(e, in), in.ops[0].size);
   neg ? e.neg(a) : e.not_(a);
   finish(e, in, true, neg ? kArithFlags : 0);
   return true;
@@ -415,7 +380,7 @@ bool mul1(Emitter& e, const x86::DecodedInst& in) {
   }
   if (keep & ~(kCF | kOF)) e.guest_flags_to_host();  // uses rax: before RAX is loaded
   e.load_gpr(rax, arch::kRax);
-  const Xbyak::Reg b = sized(rcx, s.size);
+  const Xbyak::Reg b = sized_reg(rcx, s.size);
   in.op == ZYDIS_MNEMONIC_MUL ? e.mul(b) : e.imul(b);
   e.flags_written(kArithFlags, keep, true);
   if (s.size == 1) {

@@ -17,24 +17,9 @@ using Xbyak::CodeGenerator;
 
 namespace {
 
-void bit_op(Emitter& e, uint16_t op, const Xbyak::Reg& v, const Xbyak::Reg& offset) {
-  switch (op) {
-    case ZYDIS_MNEMONIC_BT:
-      e.bt(v, offset);
-      break;
-    case ZYDIS_MNEMONIC_BTS:
-      e.bts(v, offset);
-      break;
-    case ZYDIS_MNEMONIC_BTR:
-      e.btr(v, offset);
-      break;
-    default:
-      e.btc(v, offset);
-      break;
-  }
-}
-
-void bit_op(Emitter& e, uint16_t op, const Xbyak::Reg& v, uint8_t offset) {
+// `offset`: a register or an immediate.
+template <class Offset>
+void bit_op(Emitter& e, uint16_t op, const Xbyak::Reg& v, const Offset& offset) {
   switch (op) {
     case ZYDIS_MNEMONIC_BT:
       e.bt(v, offset);
