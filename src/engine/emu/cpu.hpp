@@ -367,9 +367,9 @@ class Cpu {
     // after it are those it ran in: its successors may be chained.
     bool chainable = false;
     uint8_t next_link = 0;
-    bool jit_user = false;      // translated for CPL 3 (its memory accesses use the user TLB)
-    uint8_t size = 0;           // instructions
-    bool insts_used = false;    // decoded() since the last sweep_decoded()
+    bool jit_user = false;    // translated for CPL 3 (its memory accesses use the user TLB)
+    uint8_t size = 0;         // instructions
+    bool insts_used = false;  // decoded() since the last sweep_decoded()
     // Its one instruction runs on into the next linear page (crossing_tails_ says which
     // guest-physical page that was): valid only while that page is still mapped there, so it
     // is entered through block_at_rip's check, never through a patched jump or the indirect
