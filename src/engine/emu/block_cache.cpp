@@ -4,7 +4,7 @@
 // such an instruction is a block of its own, registered on both pages and checked against the
 // second page's current mapping each time the run loop enters it (as a TLB would).
 // Writes to a page that holds decoded code (code_pages_, checked on the slow write path; the
-// TLB never gives such a page a fast write tag) drop every block on it.
+// TLB never gives such a page a fast write tag) drop the blocks whose bytes they overwrite.
 #include <fmt/format.h>
 #include <algorithm>
 

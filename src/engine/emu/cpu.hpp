@@ -527,7 +527,7 @@ class Cpu {
   std::array<Block*, 1024> jump_cache_{};
   uint64_t chain_gen_ = 1;  // see Link
   // CR3 writes that kept global translations: run-loop links are valid while their gen is
-  // chain_gen_ + cr3_flushes_ (a CR3 write does not bump chain_gen_, see flush_tlb).
+  // chain_gen_ + cr3_flushes_ + drops_ (a CR3 write does not bump chain_gen_, see flush_tlb).
   uint64_t cr3_flushes_ = 0;
   uint64_t drops_ = 0;  // unlink_dropped_blocks() calls (see Link)
   std::unordered_map<uint64_t, uint64_t> crossing_tails_;  // crossing block key → tail page gpa
