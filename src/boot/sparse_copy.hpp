@@ -1,6 +1,6 @@
 // Copying a boot image into fresh guest RAM without touching pages that stay zero: guest RAM
 // starts as untouched anonymous memory, and a vmlinux carries megabytes of zero pages (its
-// .bss and page-aligned padding: 28 MB of the default guest's 47 MB of segments). Writing them
+// .bss and page-aligned padding: 28 MB of the default guest's 59 MB of segments). Writing them
 // would make the host back every one of them; skipping those already zero keeps them out of
 // the VMM's resident set until the guest itself uses them.
 #pragma once
