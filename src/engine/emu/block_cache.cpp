@@ -23,6 +23,11 @@ x86::CodeMode code_mode(const CpuState& s) {
   return x86::CodeMode::k16;
 }
 
+// A block's key in blocks_ (and crossing_tails_, page_blocks_' lists).
+uint64_t block_key(uint64_t gpa, x86::CodeMode mode) {
+  return gpa << 2 | static_cast<uint64_t>(mode);
+}
+
 }  // namespace
 
 Cpu::Block* Cpu::block_at_rip() {
@@ -39,7 +44,7 @@ Cpu::Block* Cpu::block_at_rip() {
     la = (st.seg[kCs].base + st.rip) & 0xffffffffull;
   }
   const uint64_t gpa = fetch_gpa(la, cpl() == 3);
-  const uint64_t key = gpa << 2 | static_cast<uint64_t>(mode);
+  const uint64_t key = block_key(gpa, mode);
   Block*& slot = jump_cache_[(gpa ^ (gpa >> 10)) & (jump_cache_.size() - 1)];
   Block* b = slot && slot->gpa == gpa && slot->mode == mode ? slot : nullptr;
   if (!b) {
@@ -93,7 +98,7 @@ Cpu::Block* Cpu::decode_block(uint64_t gpa, uint64_t la, x86::CodeMode mode) {
   std::copy(insts.begin(), insts.end(), block->insts.get());
   block->chainable = !insts.empty() && x86::keeps_code_segment(insts.back());
   block->bytes = static_cast<uint16_t>(at - gpa);
-  const uint64_t key = gpa << 2 | static_cast<uint64_t>(mode);
+  const uint64_t key = block_key(gpa, mode);
   add_code(gpa >> 12, key, gpa & 0xfff, (gpa & 0xfff) + block->bytes);
   return insert_block(std::move(block));
 }
@@ -125,7 +130,7 @@ Cpu::Block* Cpu::decode_crossing(uint64_t gpa, uint64_t la, x86::CodeMode mode) 
   block->chainable = x86::keeps_code_segment(block->insts[0]);
   const unsigned head = static_cast<unsigned>(((gpa | 0xfff) + 1) - gpa);
   block->bytes = static_cast<uint16_t>(head);
-  const uint64_t key = gpa << 2 | static_cast<uint64_t>(mode);
+  const uint64_t key = block_key(gpa, mode);
   crossing_tails_[key] = tail_gpa;
   add_code(gpa >> 12, key, 4096 - head, 4096);
   add_code(tail_gpa >> 12, key, 0, block->insts[0].length - head);
@@ -133,7 +138,7 @@ Cpu::Block* Cpu::decode_crossing(uint64_t gpa, uint64_t la, x86::CodeMode mode) 
 }
 
 Cpu::Block* Cpu::checked_crossing(Block* b, uint64_t la) {
-  const uint64_t key = b->gpa << 2 | static_cast<uint64_t>(b->mode);
+  const uint64_t key = block_key(b->gpa, b->mode);
   const uint64_t tail_gpa = fetch_gpa((la | 0xfff) + 1, cpl() == 3);
   const auto it = crossing_tails_.find(key);
   if (it != crossing_tails_.end() && it->second == tail_gpa) return b;
@@ -154,7 +159,7 @@ void Cpu::add_code(uint64_t page, uint64_t key, unsigned from, unsigned to) {
 }
 
 Cpu::Block* Cpu::insert_block(std::unique_ptr<Block> block) {
-  const uint64_t key = block->gpa << 2 | static_cast<uint64_t>(block->mode);
+  const uint64_t key = block_key(block->gpa, block->mode);
   if (--blocks_until_sweep_ == 0) {
     blocks_until_sweep_ = kSweepPeriod;
     sweep_decoded();
@@ -191,7 +196,7 @@ void Cpu::redecode(Block* b) {
 }
 
 void Cpu::redecode_crossing(Block* b) {
-  const auto it = crossing_tails_.find(b->gpa << 2 | static_cast<uint64_t>(b->mode));
+  const auto it = crossing_tails_.find(block_key(b->gpa, b->mode));
   if (it == crossing_tails_.end()) raise(vec::kUD);  // not reached: every crossing block has one
   const std::array<uint8_t, 15> bytes = crossing_bytes(b->gpa, it->second);
   auto insts = std::make_unique_for_overwrite<x86::DecodedInst[]>(1);
