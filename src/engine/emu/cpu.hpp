@@ -79,7 +79,14 @@ struct TlbEntry {
 class Cpu;
 namespace jit {
 class Jit;
-}
+// A translated run's instruction budget, and what chained code counts (Cpu::jit_run, which
+// generated code updates rbx-relative; run_translated sets and reads it).
+struct RunCounters {
+  uint64_t budget = 0;         // instructions the run may still retire
+  uint64_t chained = 0;        // blocks entered through chained jumps (patched or the lookup)
+  uint64_t indirect_hits = 0;  // ... of which through the indirect lookup
+};
+}  // namespace jit
 using Handler = void (*)(Cpu&, const x86::DecodedInst&);
 
 class Cpu {
@@ -340,6 +347,7 @@ class Cpu {
   // ---- Translator internals (used by jit/; not an API for other modules) ----
   GuestFault jit_fault{};            // the fault a translated block stopped at
   std::exception_ptr jit_exception;  // any other exception from a handler it called
+  jit::RunCounters jit_run;          // of the translated run in progress
   const uint64_t& jit_retired_ref() const { return retired_; }
   const uint64_t& jit_fallbacks_ref() const { return jit_fallbacks_; }
   const TlbEntry* jit_tlb() const { return &tlb_[0][0]; }

@@ -58,7 +58,9 @@ struct Outcome {
 Outcome run(Env& e, jit::BlockFn fn, uint64_t rip) {
   e.st().rip = rip;
   Outcome r{0, {.budget = 1000}};
-  r.status = fn(&e.cpu, &r.counters);
+  e.cpu.jit_run = r.counters;
+  r.status = fn(&e.cpu);
+  r.counters = e.cpu.jit_run;
   return r;
 }
 
@@ -216,11 +218,11 @@ TEST(EmuJitShared, ChainedEntryRefusesABlockLongerThanTheBudget) {
   jit::patch_jump(j.slots.front().jump, jit::header_of(fb).chained);
   e.st().gpr[kRax] = 0;
   e.st().rip = kCode;
-  jit::RunCounters c{.budget = 4};  // A takes 2, B needs 4
-  EXPECT_EQ(fa(&e.cpu, &c), jit::kNotRun);
+  e.cpu.jit_run = jit::RunCounters{.budget = 4};  // A takes 2, B needs 4
+  EXPECT_EQ(fa(&e.cpu), jit::kNotRun);
   EXPECT_EQ(e.st().gpr[kRax], 1u);
   EXPECT_EQ(e.st().rip, kB);
-  EXPECT_EQ(c.budget, 2u);
+  EXPECT_EQ(e.cpu.jit_run.budget, 2u);
 }
 
 }  // namespace

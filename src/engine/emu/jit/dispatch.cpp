@@ -109,9 +109,10 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
   end_block = false;
   j.exit_slot = nullptr;
   const uint64_t before = retired_;
-  jit::RunCounters run{.budget = std::min(budget, kChainSpan)};
+  jit::RunCounters& run = jit_run;
+  run = jit::RunCounters{.budget = std::min(budget, kChainSpan)};
   const uint64_t span_given = run.budget;
-  const uint32_t status = fn(this, &run);
+  const uint32_t status = fn(this);
   budget -= span_given - run.budget;
   j.chained_entries += run.chained;
   j.indirect_hits += run.indirect_hits;

@@ -111,7 +111,7 @@ void Emitter::emit_exits() {
     add_rip(x.rip_delta);
     if (x.retired) {
       add(field64(lay.retired), static_cast<int>(x.retired));
-      sub(qword[rbp], static_cast<int>(x.retired));
+      sub(field64(lay.budget), static_cast<int>(x.retired));
     }
     if (x.kind == ExitKind::kDirect)
       emit_direct_stub(x.target_gpa);
@@ -173,7 +173,7 @@ void Emitter::store_gpr(unsigned reg, unsigned size, const Xbyak::Reg64& src) {
       mov(word[rbx + off], src.cvt16());
       break;
     case 4:  // zero-extends; a cached GPR as `src` must stay as it is
-      if (src.getIdx() >= 8 && src.getIdx() < 8 + static_cast<int>(kCacheRegs)) {
+      if (is_cache_reg(src)) {
         mov(dword[rbx + off], src.cvt32());
         mov(dword[rbx + off + 4], 0);
       } else {

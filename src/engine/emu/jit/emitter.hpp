@@ -1,13 +1,14 @@
 // Emitter: the xbyak code generator for one block, with the conventions of translated code.
 //
-// Registers: rbx = Cpu*, rbp = the run loop's RunCounters (budget first; both callee-saved, so they
-// survive calls into C++). Within one instruction r13 holds a memory operand's offset, r14 a value
-// to store; r15 holds the host flags (a pushfq image) of the last flag-setting instruction while
-// they are not yet merged into st.rflags (callee-saved: it survives the slow-path calls); rax,
-// rcx, rdx, rsi, rdi are scratch. r8-r11 hold the guest GPRs the block caches (reg_cache.hpp)
-// from its entries to its exits: CpuState::gpr is behind them (only the `dirty` ones) until an
-// exit writes them back or a handler call needs the whole state. [rsp] is a spill slot for
-// slow-path results, [rsp+8..39] where slow-path calls keep r8-r11 (caller-saved).
+// Registers: rbx = Cpu* (callee-saved, so it survives calls into C++; the run's budget and
+// counters are Cpu::jit_run, rbx-relative). Within one instruction r13 holds a memory operand's
+// offset, r14 a value to store; r15 holds the host flags (a pushfq image) of the last
+// flag-setting instruction while they are not yet merged into st.rflags (callee-saved: it
+// survives the slow-path calls); rax, rcx, rdx, rsi, rdi are scratch. r8-r12 and rbp hold the
+// guest GPRs the block caches (reg_cache.hpp) from its entries to its exits: CpuState::gpr is
+// behind them (only the `dirty` ones) until an exit writes them back or a handler call needs
+// the whole state. [rsp] is a spill slot for slow-path results, [rsp+8..39] where slow-path
+// calls keep r8-r11 (caller-saved; r12 and rbp survive the call).
 //
 // Guest arithmetic flags live in up to three places, tracked at translation time: the host
 // EFLAGS right after a native flag-setting operation (`host_flags`: until emitted glue clobbers
@@ -74,7 +75,12 @@ struct Emitter : Xbyak::CodeGenerator {
   bool ip_sized(unsigned opsize) const { return ip_mask() == (~0ull >> (64 - 8 * opsize)); }
 
   // ---- The block's cached guest GPRs (reg_cache.hpp) ----
-  static Xbyak::Reg64 host_reg(unsigned i) { return Xbyak::Reg64(8 + static_cast<int>(i)); }
+  static Xbyak::Reg64 host_reg(unsigned i) {
+    return Xbyak::Reg64(i < 5 ? 8 + static_cast<int>(i) : Xbyak::Operand::RBP);
+  }
+  static bool is_cache_reg(const Xbyak::Reg& r) {
+    return (r.getIdx() >= 8 && r.getIdx() <= 12) || r.getIdx() == Xbyak::Operand::RBP;
+  }
   // The host register holding guest GPR `reg` (0-15) for the whole block, if it is cached.
   bool cached(unsigned reg) const { return regs.has(reg); }
   Xbyak::Reg64 host_of(unsigned reg) const {
@@ -159,7 +165,7 @@ struct Emitter : Xbyak::CodeGenerator {
   uint32_t host_flags = 0;      // guest arithmetic flags the host EFLAGS hold at this point
   uint32_t saved_flags = 0;     // guest arithmetic flags in r15, not yet in st.rflags
   uint32_t unsaved_flags = 0;   // live guest flags only in the host flags (within host_flags)
-  const RegCache regs;          // the guest GPRs in r8-r11
+  const RegCache regs;          // the guest GPRs in r8-r12, rbp
   // The cached GPRs written since CpuState last had them, at this point of the emission (the
   // code is straight-line: every exit takes the mask of the place that jumps to it).
   uint16_t dirty = 0;
@@ -199,7 +205,7 @@ struct Emitter : Xbyak::CodeGenerator {
 inline constexpr uint32_t kArithFlags = 0x8d5;  // OF SF ZF AF PF CF
 // The frame SharedStubs::enter makes below the six saved registers: [rsp] the spill slot,
 // [rsp+8..39] r8-r11's slots (see Emitter). Calls from translated code are 16-byte aligned.
-inline constexpr int kFrame = 8 + 8 * kCacheRegs;
+inline constexpr int kFrame = 8 + 8 * kCallerSavedCacheRegs;
 static_assert((8 + 6 * 8 + kFrame) % 16 == 0);
 
 // Native translation of the current instruction (native_*.cpp); false when its family or

@@ -17,7 +17,7 @@ namespace vessel::engine::emu::jit {
 
 // The code at the start of each cache generation that translations jump to (shared_stubs.cpp).
 struct SharedStubs {
-  // The C entry's frame set-up: rdi = Cpu*, rsi = RunCounters*, rdx = the block's body.
+  // The C entry's frame set-up: rdi = Cpu*, rsi = the block's body.
   const void* enter = nullptr;
   const void* status[4] = {};        // return Status i through the shared epilogue
   const void* leave_slot = nullptr;  // rax = the ExitSlot left by; returns kRanToEnd

@@ -21,13 +21,12 @@ struct StubEmitter : Xbyak::CodeGenerator {
   explicit StubEmitter(Jit& j)
       : Xbyak::CodeGenerator(j.cache.free_bytes(), j.cache.free_ptr()), jit(j) {}
 
-  // rdi = Cpu*, rsi = RunCounters*, rdx = the block's body (see the per-block C entry).
+  // rdi = Cpu*, rsi = the block's body (see the per-block C entry).
   void enter() {
     for (const auto& r : {rbx, rbp, r12, r13, r14, r15}) push(r);
     sub(rsp, kFrame);  // the spill slot and r8-r11's (see Emitter); keeps calls 16-byte aligned
     mov(rbx, rdi);
-    mov(rbp, rsi);
-    jmp(rdx);
+    jmp(rsi);
   }
 
   void epilogue() {
@@ -65,7 +64,7 @@ struct StubEmitter : Xbyak::CodeGenerator {
     mov(rax, qword[rbx + lay.chain_gen]);
     cmp(rax, qword[rdx + static_cast<int>(offsetof(IndirectEntry, gen))]);
     jne(miss);
-    inc(qword[rbp + static_cast<int>(offsetof(RunCounters, indirect_hits))]);
+    inc(qword[rbx + lay.indirect_hits]);
     jmp(qword[rdx + static_cast<int>(offsetof(IndirectEntry, code))]);
     L(miss);
     mov(rax, reinterpret_cast<uint64_t>(&jit.indirect_meta[user]));
@@ -87,13 +86,13 @@ struct StubEmitter : Xbyak::CodeGenerator {
     shr(rcx, 8);
     add(qword[rbx + jit.layout.rip], rcx);
     add(qword[rbx + jit.layout.retired], rax);
-    sub(qword[rbp], rax);
+    sub(qword[rbx + jit.layout.budget], rax);
   }
 
   // Called from a block's slow path with esi = segment | size << 8 | pending << 16 (the RIP
   // bytes not yet stored), r13 = offset (and r14 = the value for a store). st.rip is at the
   // instruction during the C call; it goes back unless the access faults. The call clobbers
-  // r8-r11, which hold cached GPRs: they are kept in the block's frame slots (above our return
+  // r8-r11, which may hold cached GPRs: they are kept in the block's frame slots (above our return
   // address) and restored, so that they are intact whether the access faults (the fault exit
   // writes the dirty ones back) or not. Returns with ZF clear on a fault, else ZF set and (for
   // a load) the value in rax.
@@ -103,7 +102,7 @@ struct StubEmitter : Xbyak::CodeGenerator {
     // and its r8-r11 slots.
     constexpr int kSpill = 16, kSlots = 24;
     sub(rsp, 8);  // 16-byte aligned for the C call
-    for (unsigned i = 0; i < kCacheRegs; ++i)
+    for (unsigned i = 0; i < kCallerSavedCacheRegs; ++i)
       mov(qword[rsp + kSlots + 8 * static_cast<int>(i)], Emitter::host_reg(i));
     mov(qword[rsp], rsi);
     mov(ecx, esi);
@@ -131,7 +130,7 @@ struct StubEmitter : Xbyak::CodeGenerator {
     xor_(eax, eax);  // ZF set
     L(fault);
     lea(rsp, ptr[rsp + 8]);  // keeps ZF, as the moves below do
-    for (unsigned i = 0; i < kCacheRegs; ++i)
+    for (unsigned i = 0; i < kCallerSavedCacheRegs; ++i)
       mov(Emitter::host_reg(i), qword[rsp + kSlots - 8 + 8 * static_cast<int>(i)]);
     if (!store) mov(rax, qword[rsp + kSpill - 8]);
     ret();

@@ -30,6 +30,9 @@ Layout Layout::of(const Cpu& c) {
   l.tlb = at(c.jit_tlb());
   l.exit_request = at(&c.jit_exit_request_ref());
   l.chain_gen = at(&c.jit_chain_gen_ref());
+  l.budget = at(&c.jit_run.budget);
+  l.chained = at(&c.jit_run.chained);
+  l.indirect_hits = at(&c.jit_run.indirect_hits);
   for (int s = 0; s < 6; ++s) l.seg_base[s] = at(&c.st.seg[s].base);
   return l;
 }
@@ -62,13 +65,13 @@ void emit_call(Emitter& e, const x86::DecodedInst& inst, Handler h, bool last) {
   if (!last) e.load_cached();  // keeps eax
   e.cmp(eax, kFault);
   e.je(e.exit(kFault, e.index, 0), CodeGenerator::T_NEAR);
-  e.mov(r12d, eax);
+  e.mov(edx, eax);
   e.inc(e.field64(e.lay.fallbacks));
   e.mov(rcx, e.field64(e.lay.next_rip));
   e.mov(e.field64(e.lay.rip), rcx);
   // RF lasts one instruction (SDM Vol. 3A §18.3.1.1): clear it after each handler.
   e.and_(e.field64(e.lay.rflags), ~static_cast<int>(1u << 16));
-  e.test(r12d, r12d);
+  e.test(edx, edx);
   e.jnz(e.exit(kLeft, e.index + 1, 0), CodeGenerator::T_NEAR);
 }
 
@@ -121,10 +124,9 @@ void emit_chained_entry(Emitter& e, size_t insts) {
   e.db(0x00);
   e.cmp(e.byte[rbx + e.lay.exit_request], 0);
   e.jne(not_run);
-  static_assert(offsetof(RunCounters, budget) == 0);
-  e.cmp(e.qword[rbp], static_cast<int>(insts));
+  e.cmp(e.field64(e.lay.budget), static_cast<int>(insts));
   e.jb(not_run);
-  e.inc(e.qword[rbp + static_cast<int>(offsetof(RunCounters, chained))]);
+  e.inc(e.field64(e.lay.chained));
 }
 
 // How a block that ran to its end leaves: through its last instruction's own exits, the
@@ -155,7 +157,7 @@ BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> ins
   e.dq(reinterpret_cast<uint64_t>(jit.stubs.status[kNotRun]));  // a retired block's way out
   // The C entry: the shared frame set-up (SharedStubs::enter), which jumps to the body.
   const uint8_t* const entry = e.getCurr();
-  e.lea(rdx, e.ptr[rip + body]);
+  e.lea(rsi, e.ptr[rip + body]);
   e.jmp(jit.stubs.enter, CodeGenerator::T_NEAR);
   e.L(chained);
   emit_chained_entry(e, insts.size());

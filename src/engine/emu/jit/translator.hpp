@@ -1,6 +1,6 @@
 // The block translator: turns a decoded block into host x86-64 code in the CodeCache.
 //
-// Generated code is a function `uint32_t block(Cpu* cpu, RunCounters* run)` that runs the
+// Generated code is a function `uint32_t block(Cpu* cpu)` that runs the
 // block's instructions in order with the run loop's bookkeeping inlined (next_rip, rip,
 // retired count, RF, budget, end_block). The caller guarantees budget >= the block's length. An
 // instruction without a native translation is a direct call to its interpreter handler through
@@ -24,15 +24,7 @@ enum Status : uint32_t {
   kNotRun = 3,    // a chained entry refused to run the block (exit request, budget, retired):
                   // nothing of it ran, st.rip is its start
 };
-// What the run loop hands a translated run (rbp in generated code): its instruction budget,
-// and the counts chained code bumps rbp-relative (4 bytes of code, where a counter in the Jit
-// took 13 in every block).
-struct RunCounters {
-  uint64_t budget = 0;         // instructions the run may still retire
-  uint64_t chained = 0;        // blocks entered through chained jumps (patched or the lookup)
-  uint64_t indirect_hits = 0;  // ... of which through the indirect lookup
-};
-using BlockFn = uint32_t (*)(Cpu* cpu, RunCounters* run);
+using BlockFn = uint32_t (*)(Cpu* cpu);
 
 // Block chaining (QEMU's goto_tb). A translation has two entries: the C entry (BlockFn) from
 // the run loop, and the chained entry that other translations jump to directly; the chained
@@ -97,6 +89,7 @@ inline unsigned indirect_index(uint64_t rip) {
 // Cpu because Cpu is not standard-layout, so offsetof does not apply).
 struct Layout {
   int32_t gpr, rip, rflags, next_rip, end_block, retired, fallbacks, tlb, exit_request, chain_gen;
+  int32_t budget, chained, indirect_hits;  // Cpu::jit_run's
   int32_t seg_base[6];
   static Layout of(const Cpu& c);
 };
