@@ -65,9 +65,12 @@ enum class Access : uint8_t { kRead = 0, kWrite = 1, kFetch = 2 };
 // One TLB entry: a linear 4 KiB page and its RAM host address. tag[a] equals the page's
 // linear address when access `a` may take the fast path (for writes only once the dirty bit
 // is set and the page holds no decoded code), and is odd (never matches) otherwise.
-struct TlbEntry {
+// One cache line: translated code finds an entry by shifting and masking the address, no multiply.
+struct alignas(64) TlbEntry {
   uint64_t tag[3] = {1, 1, 1};
   uint8_t* host = nullptr;
+  // host minus the linear page (wrapping): translated code adds the linear address to it.
+  uint64_t addend = 0;
   uint64_t gpa = 0;
   bool global = false;
   // In Cpu::tlb_filled_ / tlb_global_filled_. Kept when the entry is reset (the index stays

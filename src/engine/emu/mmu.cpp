@@ -164,6 +164,7 @@ void Cpu::fill_tlb(uint64_t la, uint64_t gpa, Access, bool user, bool writable, 
   }
   list_tlb_entry(e, global);
   e.host = host;
+  e.addend = reinterpret_cast<uint64_t>(host) - page;
   e.gpa = gpa & ~0xfffull;
   e.global = global;
   const bool watched = data_bp_mask_ && page_has_data_bp(page);  // see debug.cpp

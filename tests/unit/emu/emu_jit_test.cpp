@@ -576,6 +576,23 @@ Run32 run32(ExecMode mode, const std::string& src, uint64_t ds_base, uint32_t ds
   return r;
 }
 
+// 64-bit FS- and GS-relative accesses on the inline TLB path, which adds the segment's base:
+// small bases, so that a lookup without them would hit the TLB entry the plain access [rbx]
+// filled and read the wrong bytes; loads and stores through both, one crossing a page and a
+// #PF (CR2 is the base plus the offset), the same as the interpreter.
+TEST(EmuJit, FsAndGsBasesOnTheInlinePath) {
+  const std::string bases =
+      "mov ecx, 0xc0000100\nmov eax, 0x18\nxor edx, edx\nwrmsr\n"  // FS base
+      "mov ecx, 0xc0000101\nmov eax, 0x20\nxor edx, edx\nwrmsr\n"  // GS base
+      "mov rax, [rbx]\n";                                          // the TLB entry of kData's page
+  for (const std::string& s :
+       {bases +
+            "mov rcx, fs:[rbx+8]\nadd gs:[rbx+16], rcx\nmov rdx, gs:[rbx+16]\nmov rsi, [rbx+48]",
+        bases + "mov rax, fs:[rbx+0xfe4]\nmov fs:[rbx+0xfe4], rdx\nmov rdi, fs:[rbx+0xfe4]",
+        bases + "mov rcx, fs:[rbx+8]\nmov rdx, fs:[r10]"})
+    expect_same(s, 4);
+}
+
 TEST(EmuJit, ThirtyTwoBitSegmentsOnTheInlinePath) {
   const std::string src =
       // The ES (flat) load first puts the page of offset EBX in the TLB.

@@ -240,26 +240,27 @@ void Emitter::flat_check(unsigned seg, bool store, Xbyak::Label& miss) {
 // Inline TLB hit path (see Cpu::read_la): rdi = host address on a hit. The tag is compared
 // with the page of the access's last byte, so an access crossing into the next page misses
 // without a check of its own (the slow path handles it).
-void Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& miss) {
-  mov(rsi, r13);
-  if (mode == x86::CodeMode::k64 && (seg == 4 || seg == 5))
-    add(rsi, field64(lay.seg_base[seg]));      // FS, GS
-  static_assert(Cpu::kTlbSize <= (1u << 20));  // the index from the low 32 bits
-  mov(eax, esi);
-  shr(eax, 12);
-  and_(eax, Cpu::kTlbSize - 1);
-  imul(eax, eax, static_cast<int>(sizeof(TlbEntry)));
-  lea(rdi, ptr[rbx + rax + lay.tlb + (user ? int(sizeof(TlbEntry) * Cpu::kTlbSize) : 0)]);
+Xbyak::RegExp Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& miss) {
+  Xbyak::Reg64 la = r13;  // the linear address: the offset but for FS and GS
+  if (mode == x86::CodeMode::k64 && (seg == 4 || seg == 5)) {
+    mov(rsi, r13);
+    add(rsi, field64(lay.seg_base[seg]));
+    la = rsi;
+  }
+  static_assert(sizeof(TlbEntry) == 64 && Cpu::kTlbSize <= (1u << 20));  // index * 64 from 32 bits
+  mov(eax, la.cvt32());
+  shr(eax, 12 - 6);
+  and_(eax, (Cpu::kTlbSize - 1) << 6);
+  const int entry = lay.tlb + (user ? int(sizeof(TlbEntry) * Cpu::kTlbSize) : 0);
   if (size > 1)
-    lea(rcx, ptr[rsi + static_cast<int>(size - 1)]);
+    lea(rcx, ptr[la + static_cast<int>(size - 1)]);
   else
-    mov(rcx, rsi);
+    mov(rcx, la);
   and_(rcx, -4096);
-  cmp(rcx, qword[rdi + static_cast<int>(offsetof(TlbEntry, tag) + 8 * tag)]);
+  cmp(rcx, qword[rbx + rax + entry + static_cast<int>(offsetof(TlbEntry, tag) + 8 * tag)]);
   jne(miss, T_NEAR);
-  mov(rdi, qword[rdi + static_cast<int>(offsetof(TlbEntry, host))]);
-  and_(esi, 0xfff);
-  add(rdi, rsi);
+  mov(rdi, qword[rbx + rax + entry + static_cast<int>(offsetof(TlbEntry, addend))]);
+  return rdi + la;
 }
 
 // A load into rax or a store of r14: the inline TLB hit path (64-bit mode, flat segments in
@@ -281,11 +282,11 @@ void Emitter::access_mem(unsigned seg, unsigned size, bool store) {
     return;
   }
   if (mode == x86::CodeMode::k32) flat_check(seg, store, p.miss);
-  tlb_lookup(seg, size, store ? 1 : 0, p.miss);
-  const Xbyak::Address at = size == 1   ? byte[rdi]
-                            : size == 2 ? word[rdi]
-                            : size == 4 ? dword[rdi]
-                                        : qword[rdi];
+  const Xbyak::RegExp host = tlb_lookup(seg, size, store ? 1 : 0, p.miss);
+  const Xbyak::Address at = size == 1   ? byte[host]
+                            : size == 2 ? word[host]
+                            : size == 4 ? dword[host]
+                                        : qword[host];
   if (store)
     mov(at, size == 1   ? Xbyak::Reg(r14b)
             : size == 2 ? Xbyak::Reg(r14w)

@@ -171,7 +171,9 @@ struct Emitter : Xbyak::CodeGenerator {
   uint16_t dirty = 0;
 
  private:
-  void tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& miss);
+  // The inline TLB check of the access at r13 (plus the FS/GS base): jumps to `miss` unless
+  // the entry holds its page (`tag`: 0 read, 1 write); the host address is the RegExp returned.
+  Xbyak::RegExp tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& miss);
   void flat_check(unsigned seg, bool store, Xbyak::Label& miss);
   void access_mem(unsigned seg, unsigned size, bool store);
   void emit_direct_stub(uint64_t target_gpa);
