@@ -351,7 +351,6 @@ class Cpu {
   GuestFault jit_fault{};            // the fault a translated block stopped at
   std::exception_ptr jit_exception;  // any other exception from a handler it called
   jit::RunCounters jit_run;          // of the translated run in progress
-  const uint64_t& jit_retired_ref() const { return retired_; }
   const uint64_t& jit_fallbacks_ref() const { return jit_fallbacks_; }
   const TlbEntry* jit_tlb() const { return &tlb_[0][0]; }
   const std::atomic<uint8_t>& jit_exit_request_ref() const { return exit_request_; }

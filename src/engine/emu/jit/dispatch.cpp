@@ -108,15 +108,17 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
   ++j.translated_runs;
   end_block = false;
   j.exit_slot = nullptr;
-  const uint64_t before = retired_;
   jit::RunCounters& run = jit_run;
   run = jit::RunCounters{.budget = std::min(budget, kChainSpan)};
   const uint64_t span_given = run.budget;
   const uint32_t status = fn(this);
-  budget -= span_given - run.budget;
+  // Every exit takes what it retired off the budget: the budget spent is the retired count.
+  const uint64_t ran = span_given - run.budget;
+  budget -= ran;
+  retired_ += ran;
   j.chained_entries += run.chained;
   j.indirect_hits += run.indirect_hits;
-  j.translated_insts += retired_ - before;
+  j.translated_insts += ran;
   if (status == jit::kFault) {
     if (jit_exception) std::rethrow_exception(std::exchange(jit_exception, nullptr));
     deliver_fault(jit_fault);

@@ -109,10 +109,7 @@ void Emitter::emit_exits() {
     }
     if (x.merge) emit_merge(x.merge);
     add_rip(x.rip_delta);
-    if (x.retired) {
-      add(field64(lay.retired), static_cast<int>(x.retired));
-      sub(field64(lay.budget), static_cast<int>(x.retired));
-    }
+    if (x.retired) sub(field64(lay.budget), static_cast<int>(x.retired));
     if (x.kind == ExitKind::kDirect)
       emit_direct_stub(x.target_gpa);
     else if (x.kind == ExitKind::kIndirect)

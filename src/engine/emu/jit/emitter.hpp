@@ -21,8 +21,9 @@
 // included), so st.rflags is exact there. Glue that clobbers host flags between two
 // instructions must call clobber_flags() first (access_mem, add_rip, emit_call, ... do).
 //
-// RIP and the retired count are not updated per instruction: `pending` counts the bytes of
-// instructions done since st.rip was last stored, and each exit adds its own counts. So st.rip
+// RIP and the budget are not updated per instruction: `pending` counts the bytes of
+// instructions done since st.rip was last stored, and each exit adds its own counts (the
+// budget spent is the retired count, which run_translated adds up after the run). So st.rip
 // is exact wherever C++ code can see it (handler and slow-path calls, exits).
 #pragma once
 

@@ -85,8 +85,7 @@ struct StubEmitter : Xbyak::CodeGenerator {
     movzx(eax, cl);
     shr(rcx, 8);
     add(qword[rbx + jit.layout.rip], rcx);
-    add(qword[rbx + jit.layout.retired], rax);
-    sub(qword[rbx + jit.layout.budget], rax);
+    sub(qword[rbx + jit.layout.budget], rax);  // the retired count follows (run_translated)
   }
 
   // Called from a block's slow path with esi = segment | size << 8 | pending << 16 (the RIP

@@ -25,7 +25,6 @@ Layout Layout::of(const Cpu& c) {
   l.rflags = at(&c.st.rflags);
   l.next_rip = at(&c.next_rip);
   l.end_block = at(&c.end_block);
-  l.retired = at(&c.jit_retired_ref());
   l.fallbacks = at(&c.jit_fallbacks_ref());
   l.tlb = at(c.jit_tlb());
   l.exit_request = at(&c.jit_exit_request_ref());
