@@ -1,6 +1,7 @@
 #include "engine/emu/jit/emitter.hpp"
 
 #include <cstddef>
+#include <cstring>
 
 namespace vessel::engine::emu::jit {
 
@@ -42,15 +43,17 @@ void Emitter::sub_rip(unsigned n) {
   mov(field64(lay.rip), rcx);
 }
 
-Xbyak::Label& Emitter::find_exit(uint32_t status, unsigned retired, int64_t rip_delta,
-                                 ExitKind kind, uint64_t target_gpa) {
-  for (Exit& x : exits_)
+Emitter::ExitRef Emitter::find_exit(uint32_t status, unsigned retired, int64_t rip_delta,
+                                    ExitKind kind, uint64_t target_gpa) {
+  for (uint32_t i = 0; i < exits_.size(); ++i) {
+    const Exit& x = exits_[i];
     if (x.status == status && x.retired == retired && x.rip_delta == rip_delta && x.kind == kind &&
         x.target_gpa == target_gpa && x.merge == (saved_flags | unsaved_flags) &&
         x.save == (unsaved_flags != 0) && x.dirty == dirty)
-      return x.label;
-  exits_.emplace_back();
-  Exit& x = exits_.back();
+      return ExitRef{i};
+  }
+  const auto index = static_cast<uint32_t>(exits_.size());
+  Exit& x = exits_.emplace_back();
   x.status = status;
   x.retired = retired;
   x.rip_delta = rip_delta;
@@ -59,14 +62,33 @@ Xbyak::Label& Emitter::find_exit(uint32_t status, unsigned retired, int64_t rip_
   x.merge = saved_flags | unsaved_flags;
   x.save = unsaved_flags != 0;
   x.dirty = dirty;
-  return x.label;
+  return ExitRef{index};
 }
 
-Xbyak::Label& Emitter::exit(uint32_t status, unsigned retired, int64_t rip_delta) {
+void Emitter::jump_to(int cc, uint32_t target, bool slow) {
+  if (cc < 0) {
+    db(0xe9);
+  } else {
+    db(0x0f);
+    db(0x80 | cc);
+  }
+  jumps_.push_back(Jump{static_cast<uint32_t>(getSize()), target, slow});
+  dd(0);
+}
+
+void Emitter::resolve_jumps() {
+  for (const Jump& j : jumps_) {
+    const uint32_t to = j.slow ? slow_[j.target].pos : exits_[j.target].pos;
+    const int32_t rel = static_cast<int32_t>(to) - static_cast<int32_t>(j.at + 4);
+    std::memcpy(top_ + j.at, &rel, sizeof rel);
+  }
+}
+
+Emitter::ExitRef Emitter::exit(uint32_t status, unsigned retired, int64_t rip_delta) {
   return find_exit(status, retired, rip_delta, ExitKind::kPlain, 0);
 }
 
-Xbyak::Label& Emitter::direct_exit(unsigned retired, int64_t rip_delta, int64_t target) {
+Emitter::ExitRef Emitter::direct_exit(unsigned retired, int64_t rip_delta, int64_t target) {
   const int64_t in_page = static_cast<int64_t>(gpa & 0xfff) + target;
   if (mode != x86::CodeMode::k64) return exit(kRanToEnd, retired, rip_delta);
   // Another page may map anywhere: the lookup checks the RIP → block mapping every time.
@@ -76,14 +98,14 @@ Xbyak::Label& Emitter::direct_exit(unsigned retired, int64_t rip_delta, int64_t 
                    (gpa & ~0xfffull) + static_cast<uint64_t>(in_page));
 }
 
-Xbyak::Label& Emitter::indirect_exit(unsigned retired) {
+Emitter::ExitRef Emitter::indirect_exit(unsigned retired) {
   if (mode != x86::CodeMode::k64) return exit(kRanToEnd, retired, 0);
   return find_exit(kRanToEnd, retired, 0, ExitKind::kIndirect, 0);
 }
 
 void Emitter::emit_exits() {
   for (Exit& x : exits_) {
-    L(x.label);
+    x.pos = static_cast<uint32_t>(getSize());
     host_flags = saved_flags = unsaved_flags = 0;  // each exit's own, from its key
     if (x.save) {
       pushfq();
@@ -210,7 +232,7 @@ void Emitter::effective_address(const x86::Operand& op, unsigned addrsize) {
 // 32-bit code: the inline path only for a flat segment (base 0, limit 4 GiB - 1, present,
 // usable, an expand-up data segment, writable for a store), where the linear address is the
 // offset and no limit check can fail; anything else takes the slow path (Cpu::linear_slow).
-void Emitter::flat_check(unsigned seg, bool store, Xbyak::Label& miss) {
+void Emitter::flat_check(unsigned seg, bool store, uint32_t slow) {
   using arch::Segment;
   static_assert(offsetof(Segment, type) == offsetof(Segment, limit) + 4 &&
                 offsetof(Segment, s) == offsetof(Segment, type) + 1 &&
@@ -223,21 +245,21 @@ void Emitter::flat_check(unsigned seg, bool store, Xbyak::Label& miss) {
   const uint64_t mask = 0xffffffffull | type_mask << 32 | 0xffull << 40 | 0xffull << 56;
   const uint64_t want = 0xffffffffull | type_want << 32 | 1ull << 40 | 1ull << 56;
   cmp(qword[rbx + at + static_cast<int>(offsetof(Segment, base))], 0);
-  jne(miss, T_NEAR);
+  jump_to(5, slow, true);  // jne
   cmp(byte[rbx + at + static_cast<int>(offsetof(Segment, unusable))], 0);
-  jne(miss, T_NEAR);
+  jump_to(5, slow, true);  // jne
   mov(rcx, qword[rbx + at + static_cast<int>(offsetof(Segment, limit))]);
   mov(rdx, mask);
   and_(rcx, rdx);
   mov(rdx, want);
   cmp(rcx, rdx);
-  jne(miss, T_NEAR);
+  jump_to(5, slow, true);  // jne
 }
 
 // Inline TLB hit path (see Cpu::read_la): rdi = host address on a hit. The tag is compared
 // with the page of the access's last byte, so an access crossing into the next page misses
 // without a check of its own (the slow path handles it).
-Xbyak::RegExp Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& miss) {
+Xbyak::RegExp Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, uint32_t slow) {
   Xbyak::Reg64 la = r13;  // the linear address: the offset but for FS and GS
   if (mode == x86::CodeMode::k64 && (seg == 4 || seg == 5)) {
     mov(rsi, r13);
@@ -255,7 +277,7 @@ Xbyak::RegExp Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::L
     mov(rcx, la);
   and_(rcx, -4096);
   cmp(rcx, qword[rbx + rax + entry + static_cast<int>(offsetof(TlbEntry, tag) + 8 * tag)]);
-  jne(miss, T_NEAR);
+  jump_to(5, slow, true);  // jne
   mov(rdi, qword[rbx + rax + entry + static_cast<int>(offsetof(TlbEntry, addend))]);
   return rdi + la;
 }
@@ -266,20 +288,17 @@ Xbyak::RegExp Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::L
 // that hits run straight on.
 void Emitter::access_mem(unsigned seg, unsigned size, bool store) {
   clobber_flags();  // the lookup compares
-  SlowPath& p = slow_.emplace_back();
-  p.seg = seg;
-  p.size = size;
-  p.store = store;
-  p.pending = pending;
-  p.merge = saved_flags;              // C++ sees st.rflags (r15 keeps its value)
-  p.fault = &exit(kFault, index, 0);  // with the cached GPRs dirty and the flags as here
+  const auto slow = static_cast<uint32_t>(slow_.size());
+  const ExitRef fault = exit(kFault, index, 0);  // with the cached GPRs dirty and the flags as here
+  // C++ sees st.rflags (r15 keeps its value)
+  slow_.push_back(SlowPath{0, 0, seg, size, store, pending, saved_flags, fault});
   if (mode == x86::CodeMode::k16) {
-    jmp(p.miss, T_NEAR);
-    L(p.done);
+    jump_to(-1, slow, true);
+    slow_[slow].done = static_cast<uint32_t>(getSize());
     return;
   }
-  if (mode == x86::CodeMode::k32) flat_check(seg, store, p.miss);
-  const Xbyak::RegExp host = tlb_lookup(seg, size, store ? 1 : 0, p.miss);
+  if (mode == x86::CodeMode::k32) flat_check(seg, store, slow);
+  const Xbyak::RegExp host = tlb_lookup(seg, size, store ? 1 : 0, slow);
   const Xbyak::Address at = size == 1   ? byte[host]
                             : size == 2 ? word[host]
                             : size == 4 ? dword[host]
@@ -293,12 +312,12 @@ void Emitter::access_mem(unsigned seg, unsigned size, bool store) {
     movzx(eax, at);
   else
     mov(size == 4 ? Xbyak::Reg(eax) : Xbyak::Reg(rax), at);
-  L(p.done);
+  slow_[slow].done = static_cast<uint32_t>(getSize());
 }
 
 void Emitter::emit_slow_paths() {
   for (SlowPath& p : slow_) {
-    L(p.miss);
+    p.pos = static_cast<uint32_t>(getSize());
     if (p.merge) emit_merge(p.merge);
     // The stub moves st.rip (no wrap) in 64-bit code; elsewhere the block does.
     const bool k64 = mode == x86::CodeMode::k64;
@@ -307,9 +326,10 @@ void Emitter::emit_slow_paths() {
     if (pending > 0xffff) throw Xbyak::Error(Xbyak::ERR_IMM_IS_TOO_BIG);  // never in a page
     mov(esi, p.seg | p.size << 8 | pending << 16);
     call(p.store ? jit.stubs.slow_write : jit.stubs.slow_read);
-    jnz(*p.fault, T_NEAR);
+    jcc_exit(5, p.fault);  // jnz
     if (!k64) sub_rip(p.pending);
-    jmp(p.done, T_NEAR);
+    db(0xe9);  // jmp back, right after the access
+    dd(static_cast<uint32_t>(static_cast<int32_t>(p.done) - static_cast<int32_t>(getSize() + 4)));
   }
 }
 

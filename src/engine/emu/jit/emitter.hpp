@@ -27,7 +27,7 @@
 // is exact wherever C++ code can see it (handler and slow-path calls, exits).
 #pragma once
 
-#include <list>
+#include <vector>
 
 #include <xbyak/xbyak.h>
 
@@ -44,7 +44,11 @@ struct Emitter : Xbyak::CodeGenerator {
         gpa(block_gpa),
         mode(code_mode),
         user(user_mode),
-        regs(reg_cache) {}
+        regs(reg_cache) {
+    exits_.reserve(8);
+    slow_.reserve(8);
+    jumps_.reserve(24);
+  }
 
   Xbyak::Address gpr64(unsigned r) { return qword[rbx + lay.gpr + 8 * static_cast<int>(r)]; }
   Xbyak::Address field64(int32_t off) { return qword[rbx + off]; }
@@ -55,20 +59,30 @@ struct Emitter : Xbyak::CodeGenerator {
   void add_rip(int64_t n);              // st.rip += n (wrapped)
   void sub_rip(unsigned n);
 
+  // One of the block's exits (an index: exits are code after the instructions, reached by
+  // rel32 jumps filled in by resolve_jumps(); no xbyak labels, which cost allocations).
+  struct ExitRef {
+    uint32_t index;
+  };
   // An exit: commits `retired` instructions and `rip_delta` bytes of RIP, returns `status`.
-  Xbyak::Label& exit(uint32_t status, unsigned retired, int64_t rip_delta);
+  ExitRef exit(uint32_t status, unsigned retired, int64_t rip_delta);
   // The exit of a block that ran to its end towards `target`, bytes from the block's start:
   // a patchable direct exit when chaining allows it (see Header), an indirect-lookup exit
   // for a target in another page of 64-bit code, else exit(kRanToEnd).
-  Xbyak::Label& direct_exit(unsigned retired, int64_t rip_delta, int64_t target);
+  ExitRef direct_exit(unsigned retired, int64_t rip_delta, int64_t target);
   // The exit after a near indirect transfer (st.rip already set): probes the indirect lookup.
-  Xbyak::Label& indirect_exit(unsigned retired);
+  ExitRef indirect_exit(unsigned retired);
+  // jmp / jcc (`cc`: the low nibble of the Jcc opcode) to exit `x`, rel32.
+  void jmp_exit(ExitRef x) { jump_to(-1, x.index, false); }
+  void jcc_exit(unsigned cc, ExitRef x) { jump_to(static_cast<int>(cc & 15), x.index, false); }
   // The exits' code: each commits its counts, then jumps to the shared stub that returns its
   // status (SharedStubs), to its patchable jump, or to the shared indirect lookup.
   void emit_exits();
   // The slow paths of the block's memory accesses (after its exits): calls of the shared
   // SharedStubs::slow_read / slow_write.
   void emit_slow_paths();
+  // Fills in the rel32 of every jump to an exit or a slow path (after both are emitted).
+  void resolve_jumps();
   // The current instruction's target `rel` bytes after it, from the block's start.
   int64_t target_of(int64_t rel) const { return offset + length + rel; }
   // Whether near branches of operand size `opsize` wrap like RIP does (so that a target is
@@ -174,13 +188,14 @@ struct Emitter : Xbyak::CodeGenerator {
  private:
   // The inline TLB check of the access at r13 (plus the FS/GS base): jumps to `miss` unless
   // the entry holds its page (`tag`: 0 read, 1 write); the host address is the RegExp returned.
-  Xbyak::RegExp tlb_lookup(unsigned seg, unsigned size, int tag, Xbyak::Label& miss);
-  void flat_check(unsigned seg, bool store, Xbyak::Label& miss);
+  // `slow`: the index of the access's slow path (the miss).
+  Xbyak::RegExp tlb_lookup(unsigned seg, unsigned size, int tag, uint32_t slow);
+  void flat_check(unsigned seg, bool store, uint32_t slow);
   void access_mem(unsigned seg, unsigned size, bool store);
   void emit_direct_stub(uint64_t target_gpa);
   enum class ExitKind : uint8_t { kPlain, kDirect, kIndirect };
   struct Exit {
-    Xbyak::Label label;
+    uint32_t pos;  // of its code, once emitted
     uint32_t status;
     unsigned retired;
     int64_t rip_delta;
@@ -190,19 +205,28 @@ struct Emitter : Xbyak::CodeGenerator {
     bool save;       // unsaved_flags were not 0: pushfq; pop r15 first
     uint16_t dirty;  // cached GPRs it writes back
   };
-  Xbyak::Label& find_exit(uint32_t status, unsigned retired, int64_t rip_delta, ExitKind kind,
-                          uint64_t target_gpa);
+  ExitRef find_exit(uint32_t status, unsigned retired, int64_t rip_delta, ExitKind kind,
+                    uint64_t target_gpa);
   // An exit merges the flags not yet in st.rflags at the jump to it (part of its identity).
-  std::list<Exit> exits_;
+  std::vector<Exit> exits_;
   struct SlowPath {
-    Xbyak::Label miss, done;
+    uint32_t pos;   // of its code, once emitted
+    uint32_t done;  // where it goes back to: right after the access
     unsigned seg, size;
     bool store;
-    unsigned pending;     // RIP bytes not stored at the access
-    uint32_t merge;       // flags in r15 to merge into st.rflags before the call
-    Xbyak::Label* fault;  // the exit if it faults
+    unsigned pending;  // RIP bytes not stored at the access
+    uint32_t merge;    // flags in r15 to merge into st.rflags before the call
+    ExitRef fault;     // the exit if it faults
   };
-  std::list<SlowPath> slow_;
+  std::vector<SlowPath> slow_;
+  // A rel32 jump (`cc` -1: jmp) to exit or slow path `target`, filled in by resolve_jumps().
+  void jump_to(int cc, uint32_t target, bool slow);
+  struct Jump {
+    uint32_t at;  // of the rel32
+    uint32_t target;
+    bool slow;
+  };
+  std::vector<Jump> jumps_;
 };
 
 inline constexpr uint32_t kArithFlags = 0x8d5;  // OF SF ZF AF PF CF

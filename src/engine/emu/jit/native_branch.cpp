@@ -142,19 +142,6 @@ void set_rip(Emitter& e, const Xbyak::Reg64& r) {
   e.sets_rip = true;
 }
 
-// A host jump to `to` under condition `cc` (the low nibble of the Jcc opcode).
-void jcc_to(Emitter& e, unsigned cc, Xbyak::Label& to) {
-  using Jump = void (Xbyak::CodeGenerator::*)(const Xbyak::Label&, Xbyak::CodeGenerator::LabelType);
-  static constexpr Jump kJumps[16] = {
-      &Xbyak::CodeGenerator::jo,  &Xbyak::CodeGenerator::jno,  &Xbyak::CodeGenerator::jb,
-      &Xbyak::CodeGenerator::jnb, &Xbyak::CodeGenerator::jz,   &Xbyak::CodeGenerator::jnz,
-      &Xbyak::CodeGenerator::jbe, &Xbyak::CodeGenerator::jnbe, &Xbyak::CodeGenerator::js,
-      &Xbyak::CodeGenerator::jns, &Xbyak::CodeGenerator::jp,   &Xbyak::CodeGenerator::jnp,
-      &Xbyak::CodeGenerator::jl,  &Xbyak::CodeGenerator::jnl,  &Xbyak::CodeGenerator::jle,
-      &Xbyak::CodeGenerator::jnle};
-  (e.*kJumps[cc & 15])(to, Xbyak::CodeGenerator::T_NEAR);
-}
-
 // A relative branch whose targets are RIP plus constants: each way out is a direct exit
 // (chained once its successor is translated).
 bool jcc(Emitter& e, const x86::DecodedInst& in) {
@@ -162,12 +149,9 @@ bool jcc(Emitter& e, const x86::DecodedInst& in) {
   if (e.ip_sized(in.opsize)) {
     const int64_t rel = in.ops[0].value;
     const int64_t through = e.pending + e.length;
-    Xbyak::Label taken;
-    jcc_to(e, e.condition(in.opcode), taken);
-    e.jmp(e.direct_exit(e.index + 1, through, e.target_of(0)), Xbyak::CodeGenerator::T_NEAR);
-    e.L(taken);
-    e.jmp(e.direct_exit(e.index + 1, through + rel, e.target_of(rel)),
-          Xbyak::CodeGenerator::T_NEAR);
+    const unsigned cc = e.condition(in.opcode);  // may emit a test first: before the exits
+    e.jcc_exit(cc, e.direct_exit(e.index + 1, through + rel, e.target_of(rel)));
+    e.jmp_exit(e.direct_exit(e.index + 1, through, e.target_of(0)));
     e.sets_rip = e.ended = true;
     return true;
   }
@@ -182,8 +166,7 @@ bool jmp(Emitter& e, const x86::DecodedInst& in) {
   if (in.ops[0].kind != OpKind::kRel) return false;
   if (e.ip_sized(in.opsize)) {
     const int64_t rel = in.ops[0].value;
-    e.jmp(e.direct_exit(e.index + 1, e.pending + e.length + rel, e.target_of(rel)),
-          Xbyak::CodeGenerator::T_NEAR);
+    e.jmp_exit(e.direct_exit(e.index + 1, e.pending + e.length + rel, e.target_of(rel)));
     e.sets_rip = e.ended = true;
     return true;
   }
@@ -206,8 +189,8 @@ bool call(Emitter& e, const x86::DecodedInst& in) {
   const int64_t delta = e.pending + e.length + rel;
   // The push may have hit a code page and dropped translations: back to the run loop.
   e.cmp(e.byte[rbx + e.lay.end_block], 0);
-  e.jne(e.exit(kLeft, e.index + 1, delta), Xbyak::CodeGenerator::T_NEAR);
-  e.jmp(e.direct_exit(e.index + 1, delta, e.target_of(rel)), Xbyak::CodeGenerator::T_NEAR);
+  e.jcc_exit(5, e.exit(kLeft, e.index + 1, delta));  // jne
+  e.jmp_exit(e.direct_exit(e.index + 1, delta, e.target_of(rel)));
   e.sets_rip = e.ended = true;
   return true;
 }

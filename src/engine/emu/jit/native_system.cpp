@@ -47,7 +47,7 @@ bool cli_sti(Emitter& e, const x86::DecodedInst& in, bool sti) {
   emit_rare_call(e, in);
   e.L(done);
   if (sti) {
-    e.jmp(e.exit(kLeft, e.index + 1, e.pending + e.length), CodeGenerator::T_NEAR);
+    e.jmp_exit(e.exit(kLeft, e.index + 1, e.pending + e.length));
     e.sets_rip = e.ended = true;
   }
   return true;

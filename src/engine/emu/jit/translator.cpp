@@ -63,7 +63,7 @@ void emit_call(Emitter& e, const x86::DecodedInst& inst, Handler h, bool last) {
   e.call(rax);
   if (!last) e.load_cached();  // keeps eax
   e.cmp(eax, kFault);
-  e.je(e.exit(kFault, e.index, 0), CodeGenerator::T_NEAR);
+  e.jcc_exit(4, e.exit(kFault, e.index, 0));  // je
   e.mov(edx, eax);
   e.inc(e.field64(e.lay.fallbacks));
   e.mov(rcx, e.field64(e.lay.next_rip));
@@ -71,7 +71,7 @@ void emit_call(Emitter& e, const x86::DecodedInst& inst, Handler h, bool last) {
   // RF lasts one instruction (SDM Vol. 3A §18.3.1.1): clear it after each handler.
   e.and_(e.field64(e.lay.rflags), ~static_cast<int>(1u << 16));
   e.test(edx, edx);
-  e.jnz(e.exit(kLeft, e.index + 1, 0), CodeGenerator::T_NEAR);
+  e.jcc_exit(5, e.exit(kLeft, e.index + 1, 0));  // jnz
 }
 
 }  // namespace
@@ -136,11 +136,11 @@ void emit_end(Emitter& e, std::span<const x86::DecodedInst> insts) {
   const auto n = static_cast<unsigned>(insts.size());
   const x86::DecodedInst& last = insts.back();
   if (!(last.flags & x86::iflag::kEndsBlock)) {
-    e.jmp(e.direct_exit(n, e.pending, e.offset + last.length), CodeGenerator::T_NEAR);
+    e.jmp_exit(e.direct_exit(n, e.pending, e.offset + last.length));
   } else if (x86::keeps_code_segment(last) && e.pending == 0) {
-    e.jmp(e.indirect_exit(n), CodeGenerator::T_NEAR);
+    e.jmp_exit(e.indirect_exit(n));
   } else {
-    e.jmp(e.exit(kRanToEnd, n, e.pending), CodeGenerator::T_NEAR);
+    e.jmp_exit(e.exit(kRanToEnd, n, e.pending));
   }
 }
 
@@ -179,7 +179,7 @@ BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> ins
       if (e.wrote_memory && !e.ended) {  // a slow store to a code page may have dropped this block
         e.clobber_flags();
         e.cmp(e.byte[rbx + layout.end_block], 0);
-        e.jne(e.exit(kLeft, e.index + 1, e.pending), CodeGenerator::T_NEAR);
+        e.jcc_exit(5, e.exit(kLeft, e.index + 1, e.pending));  // jne
       }
     } else {
       if (plan && plan->assumed_native[i]) return nullptr;
@@ -189,6 +189,7 @@ BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> ins
   emit_end(e, insts);
   e.emit_exits();
   e.emit_slow_paths();
+  e.resolve_jumps();
   e.ready();
   if (perf_map_enabled()) perf_map_add(e.getCode(), e.getSize(), gpa, mode, insts.size());
   jit.cache.commit(e.getSize());
