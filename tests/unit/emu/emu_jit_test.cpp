@@ -576,6 +576,25 @@ Run32 run32(ExecMode mode, const std::string& src, uint64_t ds_base, uint32_t ds
   return r;
 }
 
+// RF set when the run loop enters a block (left by a traced REP iteration, or a loaded state)
+// lasts one instruction in both engines: cleared after the block's first instruction, the
+// block's work done all the same.
+TEST(EmuJit, ResumeFlagAtABlockEntryLastsOneInstruction) {
+  for (const ExecMode mode : {ExecMode::kInterp, ExecMode::kJit}) {
+    Env e;
+    e.cpu.set_exec_mode(mode);
+    e.cpu.set_jit_threshold(0);
+    e.long_mode(kCode);
+    // One block of three instructions and a budget of three: no handler call after it (which
+    // would clear RF as well).
+    e.load(kCode, assemble(64, "mov eax, 1\nadd rax, 2\njmp .next\n.next: hlt", kCode));
+    e.st().rflags |= rflags::kRF;
+    EXPECT_EQ(e.cpu.run(3), StopReason::kInstructionLimit);
+    EXPECT_EQ(e.st().rflags & rflags::kRF, 0u);
+    EXPECT_EQ(e.st().gpr[kRax], 3u);
+  }
+}
+
 // 64-bit FS- and GS-relative accesses on the inline TLB path, which adds the segment's base:
 // small bases, so that a lookup without them would hit the TLB entry the plain access [rbx]
 // filled and read the wrong bytes; loads and stores through both, one crossing a page and a

@@ -73,8 +73,10 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
   jit::Jit& j = *jit_;
   const bool user = cpl() == 3;
   // Translated code counts the budget per block: a block longer than what is left runs in
-  // the interpreter, which stops at the exact instruction.
-  if (budget < b->size) {
+  // the interpreter, which stops at the exact instruction. RF set on entry (left by a traced
+  // REP iteration, or a loaded state) lasts one instruction: the interpreter clears it after
+  // the first; translated code never sees it set (handler calls clear it after themselves).
+  if (budget < b->size || (st.rflags & arch::rflags::kRF)) [[unlikely]] {
     ++j.interpreted_runs;
     return interpret_block(b, budget);
   }

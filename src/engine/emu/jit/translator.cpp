@@ -100,18 +100,6 @@ void retire(BlockFn fn) {
 
 namespace {
 
-// RF lasts one instruction: cleared after a block's first one, keeping the host flags when they
-// hold the guest's (lahf/seto, then an add that overflows iff OF was set, and sahf: no popfq).
-void clear_rf(Emitter& e) {
-  const auto clear = [&] { e.and_(e.field64(e.lay.rflags), ~static_cast<int>(1u << 16)); };
-  if (!e.host_flags) return clear();
-  e.lahf();
-  e.seto(al);
-  clear();
-  e.add(al, 0x7f);
-  e.sahf();
-}
-
 // The chained entry: a patchable 5-byte NOP (see retire()), then the checks the run loop
 // would make between blocks, as far as chained code needs them (Header).
 void emit_chained_entry(Emitter& e, size_t insts) {
@@ -175,7 +163,6 @@ BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> ins
     if (emit_native(e, in)) {
       ++native;
       e.pending = e.sets_rip ? 0 : e.pending + in.length;
-      if (i == 0) clear_rf(e);
       if (e.wrote_memory && !e.ended) {  // a slow store to a code page may have dropped this block
         e.clobber_flags();
         e.cmp(e.byte[rbx + layout.end_block], 0);
