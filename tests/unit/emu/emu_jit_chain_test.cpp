@@ -286,6 +286,37 @@ TEST(EmuJitChain, CachedRegistersCrossChainedAndIndirectTransitions) {
   EXPECT_GT(indirect, 600u);  // the two calls' returns, CALL reg
 }
 
+// Blocks hand the guest's flags to each other in a host register: flags made in one block and
+// read in the next, through patched jumps and returns, from full writers (ADD, CMP), a partial
+// one (INC keeps CF) and handlers (BSF, POPFQ: their flags are in st.rflags when the block
+// leaves), read by ADC, SETcc, CMOVcc and Jcc; the same state as the interpreter's.
+TEST(EmuJitChain, FlagsCrossChainedAndIndirectTransitions) {
+  const std::string src =
+      "xor eax, eax\nmov ecx, 200\nmov edx, 0x9e3779b9\nxor esi, esi\nxor edi, edi\n"
+      ".a: add edx, edx\njmp .b\n"
+      ".b: adc eax, 1\ncmp edx, ecx\njmp .c\n"
+      ".c: setb r8b\nadd rsi, r8\ninc rdi\ncall .f\n"
+      "cmovc r9, rdi\nadd rsi, r9\nbsf r10, rdx\njmp .d\n"
+      ".d: jz .e\nadd rsi, r10\n"
+      ".e: pushfq\nxor qword [rsp], 0x8d5\npopfq\njmp .g\n"
+      ".g: adc rsi, 0\nsetnz r11b\nadd rdi, r11\nimul edx, edx, 3\ndec ecx\njnz .a\nhlt\n"
+      ".f: adc rax, rax\nret";
+  CpuState st[2];
+  uint64_t chained = 0, indirect = 0;
+  int i = 0;
+  for (ExecMode mode : {ExecMode::kInterp, ExecMode::kJit}) {
+    ChainEnv e(mode);
+    EXPECT_EQ(e.run_code(src, 10'000'000), StopReason::kHalt);
+    st[i++] = e.cpu.state();
+    chained = e.cpu.jit_chained_jumps();
+    indirect = e.cpu.jit_indirect_hits();
+  }
+  for (int r = 0; r < 16; ++r) EXPECT_EQ(st[0].gpr[r], st[1].gpr[r]) << "gpr " << r;
+  EXPECT_EQ(st[0].rflags, st[1].rflags);
+  EXPECT_GT(chained, 600u);
+  EXPECT_GT(indirect, 150u);  // the returns
+}
+
 // An instruction crossing from one 4 KiB page into the next (add rax, imm32 with the imm's last
 // three bytes on the second page) is cached and translated as a block of its own, valid only
 // while the second page maps the frame it was decoded from: after the second page is remapped

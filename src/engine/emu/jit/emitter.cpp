@@ -112,24 +112,25 @@ void Emitter::emit_exits() {
       pop(r15);
     }
     store_cached(x.dirty);  // before a chained jump too: the successor loads its own
-    // The flag merge and the counts in two registers for a shared tail
-    // (SharedStubs::commit_*), where no patchable jump must follow them and st.rip needs no
-    // wrap.
+    // r15 leaves with every arithmetic flag: those it lacks come from st.rflags.
+    const uint32_t take = kArithFlags & ~x.merge;
+    // That and the counts in two registers for a shared tail (SharedStubs::commit_*), where
+    // no patchable jump must follow them and st.rip needs no wrap.
     const uint64_t packed = static_cast<uint64_t>(x.rip_delta) << 8 | x.retired;
     static_assert(Cpu::kMaxBlockInsts < 256);
     if (x.kind != ExitKind::kDirect && mode == x86::CodeMode::k64 && x.rip_delta >= 0 &&
-        (packed > 0 || x.merge) && packed <= 0xffffffff) {
+        (packed > 0 || take) && packed <= 0xffffffff) {
       const bool indirect = x.kind == ExitKind::kIndirect;
-      if (x.merge) mov(edi, x.merge);
+      if (take) mov(edi, take);
       mov(ecx, static_cast<uint32_t>(packed));
       const SharedStubs& s = jit.stubs;
-      if (x.merge)
-        jmp(indirect ? s.merge_commit_probe[user] : s.merge_commit_status[x.status], T_NEAR);
+      if (take)
+        jmp(indirect ? s.take_commit_probe[user] : s.take_commit_status[x.status], T_NEAR);
       else
         jmp(indirect ? s.commit_probe[user] : s.commit_status[x.status], T_NEAR);
       continue;
     }
-    if (x.merge) emit_merge(x.merge);
+    if (take) emit_take(take);
     add_rip(x.rip_delta);
     if (x.retired) sub(field64(lay.budget), static_cast<int>(x.retired));
     if (x.kind == ExitKind::kDirect)

@@ -16,10 +16,13 @@
 // ADC/SBB, MUL) uses the host flags when they hold what it reads and otherwise tests r15 or
 // st.rflags directly (no popfq). Live flags only in the host (`unsaved_flags`) are saved into
 // r15 (pushfq; pop r15) just before glue clobbers the host flags, so a producer whose consumer
-// follows it at once (cmp; jcc) saves nothing. Saved flags are merged into st.rflags only where
-// C++ code can see them: before handler and slow-path calls, and in every exit (faults
-// included), so st.rflags is exact there. Glue that clobbers host flags between two
-// instructions must call clobber_flags() first (access_mem, add_rip, emit_call, ... do).
+// follows it at once (cmp; jcc) saves nothing. Saved flags are merged into st.rflags before
+// handler and slow-path calls, where C++ code sees them. Between blocks r15 holds all of them:
+// a block starts with every flag saved, each exit first takes into r15 those that were in
+// st.rflags (none, mostly: no memory write per block transition), and only the shared
+// epilogue, on the way back to C++, merges r15 into st.rflags, so st.rflags is exact there
+// (faults included). Glue that clobbers host flags between two instructions must call
+// clobber_flags() first (access_mem, add_rip, emit_call, ... do).
 //
 // RIP and the budget are not updated per instruction: `pending` counts the bytes of
 // instructions done since st.rip was last stored, and each exit adds its own counts (the
@@ -35,6 +38,8 @@
 #include "engine/emu/jit/reg_cache.hpp"
 
 namespace vessel::engine::emu::jit {
+
+inline constexpr uint32_t kArithFlags = 0x8d5;  // OF SF ZF AF PF CF
 
 struct Emitter : Xbyak::CodeGenerator {
   Emitter(Jit& j, uint64_t block_gpa, x86::CodeMode code_mode, bool user_mode, RegCache reg_cache)
@@ -163,6 +168,8 @@ struct Emitter : Xbyak::CodeGenerator {
   // The code of a merge of r15 into st.rflags under `mask` (rdi; clobbers host flags);
   // leaves the translation-time state alone (for code paths that rejoin).
   void emit_merge(uint32_t mask);
+  // The reverse, at exits: r15 takes the `mask` bits of st.rflags (rdi; clobbers host flags).
+  void emit_take(uint32_t mask);
 
   Jit& jit;
   const Layout& lay;
@@ -178,9 +185,10 @@ struct Emitter : Xbyak::CodeGenerator {
   bool ended = false;         // it jumped to the block's exits itself (chained branches)
   uint32_t flags_live = 0x8d5;  // arithmetic flags live after it (lazy flags: only these saved)
   uint32_t host_flags = 0;      // guest arithmetic flags the host EFLAGS hold at this point
-  uint32_t saved_flags = 0;     // guest arithmetic flags in r15, not yet in st.rflags
-  uint32_t unsaved_flags = 0;   // live guest flags only in the host flags (within host_flags)
-  const RegCache regs;          // the guest GPRs in r8-r12, rbp
+  // Guest arithmetic flags in r15, not yet in st.rflags: all of them at the block's entries.
+  uint32_t saved_flags = kArithFlags;
+  uint32_t unsaved_flags = 0;  // live guest flags only in the host flags (within host_flags)
+  const RegCache regs;         // the guest GPRs in r8-r12, rbp
   // The cached GPRs written since CpuState last had them, at this point of the emission (the
   // code is straight-line: every exit takes the mask of the place that jumps to it).
   uint16_t dirty = 0;
@@ -229,7 +237,6 @@ struct Emitter : Xbyak::CodeGenerator {
   std::vector<Jump> jumps_;
 };
 
-inline constexpr uint32_t kArithFlags = 0x8d5;  // OF SF ZF AF PF CF
 // The frame SharedStubs::enter makes below the six saved registers: [rsp] the spill slot,
 // [rsp+8..39] r8-r11's slots (see Emitter). Calls from translated code are 16-byte aligned.
 inline constexpr int kFrame = 8 + 8 * kCallerSavedCacheRegs;

@@ -22,6 +22,19 @@ void Emitter::emit_merge(uint32_t mask) {
   xor_(field64(lay.rflags), rdi);
 }
 
+// r15 ^= (r15 ^ st.rflags) & mask: the masked bits from st.rflags (an exit's r15 carries
+// every arithmetic flag to the next block).
+void Emitter::emit_take(uint32_t mask) {
+  if (mask == kArithFlags) {
+    mov(r15, field64(lay.rflags));
+    return;
+  }
+  mov(rdi, field64(lay.rflags));
+  xor_(rdi, r15);
+  and_(edi, mask);  // zero-extends
+  xor_(r15, rdi);
+}
+
 void Emitter::clobber_flags() {
   if (unsaved_flags) {
     pushfq();

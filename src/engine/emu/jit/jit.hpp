@@ -23,12 +23,12 @@ struct SharedStubs {
   const void* leave_slot = nullptr;  // rax = the ExitSlot left by; returns kRanToEnd
   const void* probe[2] = {};         // per privilege: the indirect lookup of st.rip
   // The same after committing an exit's counts in 64-bit code: ecx = RIP bytes << 8 |
-  // instructions retired (see Emitter::emit_exits); the merge_ ones first merge r15 into
-  // st.rflags under the mask in edi.
+  // instructions retired (see Emitter::emit_exits); the take_ ones first take the flags in
+  // edi from st.rflags into r15, which carries all of them between blocks.
   const void* commit_status[4] = {};
   const void* commit_probe[2] = {};
-  const void* merge_commit_status[4] = {};
-  const void* merge_commit_probe[2] = {};
+  const void* take_commit_status[4] = {};
+  const void* take_commit_probe[2] = {};
   // Called with esi = segment | size << 8 | RIP bytes not yet stored << 16, r13 = offset,
   // r14 = the value to store: ZF clear on a fault (st.rip then at the instruction), else ZF
   // set and a load's value in rax.

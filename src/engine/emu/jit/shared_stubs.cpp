@@ -21,15 +21,22 @@ struct StubEmitter : Xbyak::CodeGenerator {
   explicit StubEmitter(Jit& j)
       : Xbyak::CodeGenerator(j.cache.free_bytes(), j.cache.free_ptr()), jit(j) {}
 
-  // rdi = Cpu*, rsi = the block's body (see the per-block C entry).
+  // rdi = Cpu*, rsi = the block's body (see the per-block C entry). Blocks pass the guest's
+  // arithmetic flags to each other in r15 (Emitter): it starts as st.rflags.
   void enter() {
     for (const auto& r : {rbx, rbp, r12, r13, r14, r15}) push(r);
     sub(rsp, kFrame);  // the spill slot and r8-r11's (see Emitter); keeps calls 16-byte aligned
     mov(rbx, rdi);
+    mov(r15, qword[rbx + jit.layout.rflags]);
     jmp(rsi);
   }
 
+  // eax = the status. Every way out has all the arithmetic flags in r15: into st.rflags.
   void epilogue() {
+    mov(rcx, qword[rbx + jit.layout.rflags]);
+    xor_(rcx, r15);
+    and_(ecx, kArithFlags);
+    xor_(qword[rbx + jit.layout.rflags], rcx);
     add(rsp, kFrame);
     for (const auto& r : {r15, r14, r13, r12, rbp, rbx}) pop(r);
     ret();
@@ -73,12 +80,12 @@ struct StubEmitter : Xbyak::CodeGenerator {
 
   // An exit's counts, jumped to with ecx = RIP bytes << 8 | instructions retired (64-bit
   // code, where st.rip needs no wrap): one mov in the block instead of three read-modify-writes.
-  // Before commit(): st.rflags ^= (st.rflags ^ r15) & edi (see Emitter::emit_merge).
-  void merge() {
+  // Before commit(): r15 ^= (r15 ^ st.rflags) & edi (see Emitter::emit_take).
+  void take() {
     mov(rsi, qword[rbx + jit.layout.rflags]);
     xor_(rsi, r15);
     and_(esi, edi);
-    xor_(qword[rbx + jit.layout.rflags], rsi);
+    xor_(r15, rsi);
   }
 
   void commit() {
@@ -156,8 +163,8 @@ void emit_shared_stubs(Jit& jit) {
   s.epilogue();
   region("exit-tails");
   for (uint32_t status = 0; status < 4; ++status) {
-    jit.stubs.merge_commit_status[status] = here();
-    s.merge();
+    jit.stubs.take_commit_status[status] = here();
+    s.take();
     jit.stubs.commit_status[status] = here();
     s.commit();
     jit.stubs.status[status] = here();
@@ -168,8 +175,8 @@ void emit_shared_stubs(Jit& jit) {
   s.leave_slot(epi);
   region("indirect-lookup");
   for (int user = 0; user < 2; ++user) {
-    jit.stubs.merge_commit_probe[user] = here();
-    s.merge();
+    jit.stubs.take_commit_probe[user] = here();
+    s.take();
     jit.stubs.commit_probe[user] = here();
     s.commit();  // falls into the probe: a lookup hit costs one jump more than inline code
     jit.stubs.probe[user] = here();
