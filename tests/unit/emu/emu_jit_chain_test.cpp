@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <utility>
 
 #include "emu_test_util.hpp"
 
@@ -258,18 +259,9 @@ TEST(EmuJitChain, InterruptIntoChainedLoopSeesCachedRegisters) {
   for (bool signalled : {true, false}) tight_loop_gets_interrupt(signalled, loop, handler);
 }
 
-// Values in cached registers go through patched jumps (JMP, Jcc, fall-through), the indirect
-// lookup (CALL reg, RET) and the run loop: every GPR must end as the interpreter's.
-TEST(EmuJitChain, CachedRegistersCrossChainedAndIndirectTransitions) {
-  const std::string src =
-      "xor eax, eax\nmov ecx, 300\nmov edx, 7\nxor esi, esi\nmov r8, 3\nmov r9, 5\n"
-      "lea rdi, [rel .f]\n"
-      ".a: add rax, rcx\nadd rdx, rax\nxor rsi, rdx\nadd r8, rsi\njmp .b\n"
-      ".b: add rsi, rcx\nadd rax, r8\nimul rdx, rdx, 3\ntest cl, 1\njz .c\n"
-      "add r9, rax\nadd r9, rdx\nadd r8, r9\n"
-      ".c: call rdi\nadd rax, rdx\nadd rsi, rax\ncall .g\ndec ecx\njnz .a\nhlt\n"
-      ".f: add rdx, rsi\nadd rsi, rax\nrol rdx, 7\nret\n"
-      ".g: push rax\nadd rax, rdx\nadd rdx, [rsp]\npop rsi\nadd rsi, rdx\nret";
+// Runs `src` to its HLT on both engines: every GPR and RFLAGS must end as the interpreter's.
+// Returns the translator's chained jumps and indirect-lookup hits.
+std::pair<uint64_t, uint64_t> expect_same_transitions(const std::string& src) {
   CpuState st[2];
   uint64_t chained = 0, indirect = 0;
   int i = 0;
@@ -282,6 +274,22 @@ TEST(EmuJitChain, CachedRegistersCrossChainedAndIndirectTransitions) {
   }
   for (int r = 0; r < 16; ++r) EXPECT_EQ(st[0].gpr[r], st[1].gpr[r]) << "gpr " << r;
   EXPECT_EQ(st[0].rflags, st[1].rflags);
+  return {chained, indirect};
+}
+
+// Values in cached registers go through patched jumps (JMP, Jcc, fall-through), the indirect
+// lookup (CALL reg, RET) and the run loop: every GPR must end as the interpreter's.
+TEST(EmuJitChain, CachedRegistersCrossChainedAndIndirectTransitions) {
+  const std::string src =
+      "xor eax, eax\nmov ecx, 300\nmov edx, 7\nxor esi, esi\nmov r8, 3\nmov r9, 5\n"
+      "lea rdi, [rel .f]\n"
+      ".a: add rax, rcx\nadd rdx, rax\nxor rsi, rdx\nadd r8, rsi\njmp .b\n"
+      ".b: add rsi, rcx\nadd rax, r8\nimul rdx, rdx, 3\ntest cl, 1\njz .c\n"
+      "add r9, rax\nadd r9, rdx\nadd r8, r9\n"
+      ".c: call rdi\nadd rax, rdx\nadd rsi, rax\ncall .g\ndec ecx\njnz .a\nhlt\n"
+      ".f: add rdx, rsi\nadd rsi, rax\nrol rdx, 7\nret\n"
+      ".g: push rax\nadd rax, rdx\nadd rdx, [rsp]\npop rsi\nadd rsi, rdx\nret";
+  const auto [chained, indirect] = expect_same_transitions(src);
   EXPECT_GT(chained, 300u);
   EXPECT_GT(indirect, 600u);  // the two calls' returns, CALL reg
 }
@@ -301,18 +309,7 @@ TEST(EmuJitChain, FlagsCrossChainedAndIndirectTransitions) {
       ".e: pushfq\nxor qword [rsp], 0x8d5\npopfq\njmp .g\n"
       ".g: adc rsi, 0\nsetnz r11b\nadd rdi, r11\nimul edx, edx, 3\ndec ecx\njnz .a\nhlt\n"
       ".f: adc rax, rax\nret";
-  CpuState st[2];
-  uint64_t chained = 0, indirect = 0;
-  int i = 0;
-  for (ExecMode mode : {ExecMode::kInterp, ExecMode::kJit}) {
-    ChainEnv e(mode);
-    EXPECT_EQ(e.run_code(src, 10'000'000), StopReason::kHalt);
-    st[i++] = e.cpu.state();
-    chained = e.cpu.jit_chained_jumps();
-    indirect = e.cpu.jit_indirect_hits();
-  }
-  for (int r = 0; r < 16; ++r) EXPECT_EQ(st[0].gpr[r], st[1].gpr[r]) << "gpr " << r;
-  EXPECT_EQ(st[0].rflags, st[1].rflags);
+  const auto [chained, indirect] = expect_same_transitions(src);
   EXPECT_GT(chained, 600u);
   EXPECT_GT(indirect, 150u);  // the returns
 }
