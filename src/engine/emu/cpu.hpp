@@ -64,8 +64,8 @@ enum class Access : uint8_t { kRead = 0, kWrite = 1, kFetch = 2 };
 
 // One TLB entry: a linear 4 KiB page and its RAM host address. tag[a] equals the page's
 // linear address when access `a` may take the fast path (for writes only once the dirty bit
-// is set and the page holds no decoded code), and is odd (never matches) otherwise.
-// One cache line: translated code finds an entry by shifting and masking the address, no multiply.
+// is set and the page holds no decoded code), and is odd (never matches) otherwise. An entry is
+// one cache line: translated code finds it by shifting and masking the address, no multiply.
 struct alignas(64) TlbEntry {
   uint64_t tag[3] = {1, 1, 1};
   uint8_t* host = nullptr;

@@ -246,20 +246,21 @@ void Emitter::flat_check(unsigned seg, bool store, uint32_t slow) {
   const uint64_t mask = 0xffffffffull | type_mask << 32 | 0xffull << 40 | 0xffull << 56;
   const uint64_t want = 0xffffffffull | type_want << 32 | 1ull << 40 | 1ull << 56;
   cmp(qword[rbx + at + static_cast<int>(offsetof(Segment, base))], 0);
-  jump_to(5, slow, true);  // jne
+  jump_to(kCcNe, slow, true);
   cmp(byte[rbx + at + static_cast<int>(offsetof(Segment, unusable))], 0);
-  jump_to(5, slow, true);  // jne
+  jump_to(kCcNe, slow, true);
   mov(rcx, qword[rbx + at + static_cast<int>(offsetof(Segment, limit))]);
   mov(rdx, mask);
   and_(rcx, rdx);
   mov(rdx, want);
   cmp(rcx, rdx);
-  jump_to(5, slow, true);  // jne
+  jump_to(kCcNe, slow, true);
 }
 
-// Inline TLB hit path (see Cpu::read_la): rdi = host address on a hit. The tag is compared
-// with the page of the access's last byte, so an access crossing into the next page misses
-// without a check of its own (the slow path handles it).
+// Inline TLB hit path (see Cpu::read_la): on a hit the host address is rdi (the entry's
+// addend) plus the linear address. The tag is compared with the page of the access's last
+// byte, so an access crossing into the next page misses without a check of its own (the slow
+// path handles it).
 Xbyak::RegExp Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, uint32_t slow) {
   Xbyak::Reg64 la = r13;  // the linear address: the offset but for FS and GS
   if (mode == x86::CodeMode::k64 && (seg == 4 || seg == 5)) {
@@ -278,7 +279,7 @@ Xbyak::RegExp Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, uint32_t
     mov(rcx, la);
   and_(rcx, -4096);
   cmp(rcx, qword[rbx + rax + entry + static_cast<int>(offsetof(TlbEntry, tag) + 8 * tag)]);
-  jump_to(5, slow, true);  // jne
+  jump_to(kCcNe, slow, true);
   mov(rdi, qword[rbx + rax + entry + static_cast<int>(offsetof(TlbEntry, addend))]);
   return rdi + la;
 }
@@ -327,7 +328,7 @@ void Emitter::emit_slow_paths() {
     if (pending > 0xffff) throw Xbyak::Error(Xbyak::ERR_IMM_IS_TOO_BIG);  // never in a page
     mov(esi, p.seg | p.size << 8 | pending << 16);
     call(p.store ? jit.stubs.slow_write : jit.stubs.slow_read);
-    jcc_exit(5, p.fault);  // jnz
+    jcc_exit(kCcNe, p.fault);
     if (!k64) sub_rip(p.pending);
     db(0xe9);  // jmp back, right after the access
     dd(static_cast<uint32_t>(static_cast<int32_t>(p.done) - static_cast<int32_t>(getSize() + 4)));

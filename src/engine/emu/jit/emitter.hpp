@@ -77,6 +77,8 @@ struct Emitter : Xbyak::CodeGenerator {
   ExitRef direct_exit(unsigned retired, int64_t rip_delta, int64_t target);
   // The exit after a near indirect transfer (st.rip already set): probes the indirect lookup.
   ExitRef indirect_exit(unsigned retired);
+  // Condition nibbles (the low nibble of the Jcc opcode) the glue jumps on.
+  static constexpr unsigned kCcE = 4, kCcNe = 5;
   // jmp / jcc (`cc`: the low nibble of the Jcc opcode) to exit `x`, rel32.
   void jmp_exit(ExitRef x) { jump_to(-1, x.index, false); }
   void jcc_exit(unsigned cc, ExitRef x) { jump_to(static_cast<int>(cc & 15), x.index, false); }

@@ -189,7 +189,7 @@ bool call(Emitter& e, const x86::DecodedInst& in) {
   const int64_t delta = e.pending + e.length + rel;
   // The push may have hit a code page and dropped translations: back to the run loop.
   e.cmp(e.byte[rbx + e.lay.end_block], 0);
-  e.jcc_exit(5, e.exit(kLeft, e.index + 1, delta));  // jne
+  e.jcc_exit(Emitter::kCcNe, e.exit(kLeft, e.index + 1, delta));
   e.jmp_exit(e.direct_exit(e.index + 1, delta, e.target_of(rel)));
   e.sets_rip = e.ended = true;
   return true;

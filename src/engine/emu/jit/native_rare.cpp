@@ -37,7 +37,7 @@ void emit_rare_call(Emitter& e, const x86::DecodedInst& in) {
   e.call(rax);
   e.load_cached();  // keeps eax
   e.cmp(eax, kFault);
-  e.jcc_exit(4, e.exit(kFault, e.index, 0));  // je
+  e.jcc_exit(Emitter::kCcE, e.exit(kFault, e.index, 0));
   e.sub_rip(e.pending);
   e.mov(r15, e.field64(e.lay.rflags));
   e.saved_flags = saved;

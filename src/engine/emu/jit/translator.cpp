@@ -63,7 +63,7 @@ void emit_call(Emitter& e, const x86::DecodedInst& inst, Handler h, bool last) {
   e.call(rax);
   if (!last) e.load_cached();  // keeps eax
   e.cmp(eax, kFault);
-  e.jcc_exit(4, e.exit(kFault, e.index, 0));  // je
+  e.jcc_exit(Emitter::kCcE, e.exit(kFault, e.index, 0));
   e.mov(edx, eax);
   e.inc(e.field64(e.lay.fallbacks));
   e.mov(rcx, e.field64(e.lay.next_rip));
@@ -71,7 +71,7 @@ void emit_call(Emitter& e, const x86::DecodedInst& inst, Handler h, bool last) {
   // RF lasts one instruction (SDM Vol. 3A §18.3.1.1): clear it after each handler.
   e.and_(e.field64(e.lay.rflags), ~static_cast<int>(1u << 16));
   e.test(edx, edx);
-  e.jcc_exit(5, e.exit(kLeft, e.index + 1, 0));  // jnz
+  e.jcc_exit(Emitter::kCcNe, e.exit(kLeft, e.index + 1, 0));
 }
 
 }  // namespace
@@ -166,7 +166,7 @@ BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> ins
       if (e.wrote_memory && !e.ended) {  // a slow store to a code page may have dropped this block
         e.clobber_flags();
         e.cmp(e.byte[rbx + layout.end_block], 0);
-        e.jcc_exit(5, e.exit(kLeft, e.index + 1, e.pending));  // jne
+        e.jcc_exit(Emitter::kCcNe, e.exit(kLeft, e.index + 1, e.pending));
       }
     } else {
       if (plan && plan->assumed_native[i]) return nullptr;
