@@ -97,11 +97,13 @@ struct Emitter : Xbyak::CodeGenerator {
   bool ip_sized(unsigned opsize) const { return ip_mask() == (~0ull >> (64 - 8 * opsize)); }
 
   // ---- The block's cached guest GPRs (reg_cache.hpp) ----
-  static Xbyak::Reg64 host_reg(unsigned i) {
-    return Xbyak::Reg64(i < 5 ? 8 + static_cast<int>(i) : Xbyak::Operand::RBP);
-  }
+  // The cache's host registers in order (reg_cache.hpp): the caller-saved ones first.
+  static constexpr int kHostRegs[kCacheRegs] = {8, 9, 10, 11, 12, Xbyak::Operand::RBP};
+  static Xbyak::Reg64 host_reg(unsigned i) { return Xbyak::Reg64(kHostRegs[i]); }
   static bool is_cache_reg(const Xbyak::Reg& r) {
-    return (r.getIdx() >= 8 && r.getIdx() <= 12) || r.getIdx() == Xbyak::Operand::RBP;
+    for (const int idx : kHostRegs)
+      if (r.getIdx() == idx) return true;
+    return false;
   }
   // The host register holding guest GPR `reg` (0-15) for the whole block, if it is cached.
   bool cached(unsigned reg) const { return regs.has(reg); }
