@@ -1,8 +1,8 @@
 #include "boot/image_file.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -11,7 +11,7 @@
 
 namespace vessel::boot {
 
-Result<std::vector<uint8_t>> read_image_file(const std::string& path, uint64_t max_size) {
+Result<ImageFile> ImageFile::open(const std::string& path, uint64_t max_size) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return fail("cannot open: {}", std::strerror(errno));
   struct stat st {};
@@ -21,17 +21,9 @@ Result<std::vector<uint8_t>> read_image_file(const std::string& path, uint64_t m
   if (size == 0) return fail("the file is empty");
   if (size > max_size)
     return fail("the file ({} bytes) is larger than guest RAM ({} bytes)", size, max_size);
-
-  std::vector<uint8_t> bytes(size);
-  uint64_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::read(fd.get(), bytes.data() + done, size - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail("read failed: {}", std::strerror(errno));
-    if (n == 0) return fail("the file shrank while being read ({} of {} bytes)", done, size);
-    done += static_cast<uint64_t>(n);
-  }
-  return bytes;
+  auto map = Mapping::of_file(fd.get(), size, PROT_READ);
+  if (!map) return std::unexpected(map.error());
+  return ImageFile(std::move(*map));
 }
 
 }  // namespace vessel::boot

@@ -1,6 +1,7 @@
 #include "boot/loader.hpp"
 
-#include <vector>
+#include <optional>
+#include <span>
 
 #include "boot/flat.hpp"
 #include "boot/format.hpp"
@@ -38,15 +39,16 @@ Result<LoadedImage> load_by_format(const memory::GuestMemory& memory, const Boot
 Result<LoadedImage> load_kernel(const memory::GuestMemory& memory, const config::BootSource& source,
                                 const PlatformInfo& platform) {
   if (source.kernel.empty()) return fail("no kernel image given");
-  auto kernel = read_image_file(source.kernel, memory.ram_size());
+  auto kernel = ImageFile::open(source.kernel, memory.ram_size());
   if (!kernel) return context(kernel.error(), "kernel image '{}'", source.kernel);
-  std::vector<uint8_t> initrd;
+  std::optional<ImageFile> initrd;
   if (!source.initrd.empty()) {
-    auto read = read_image_file(source.initrd, memory.ram_size());
-    if (!read) return context(read.error(), "initrd '{}'", source.initrd);
-    initrd = std::move(*read);
+    auto mapped = ImageFile::open(source.initrd, memory.ram_size());
+    if (!mapped) return context(mapped.error(), "initrd '{}'", source.initrd);
+    initrd = std::move(*mapped);
   }
-  const BootFiles files{*kernel, initrd, source.initrd, source.cmdline};
+  const BootFiles files{kernel->bytes(), initrd ? initrd->bytes() : std::span<const uint8_t>{},
+                        source.initrd, source.cmdline};
   auto image = load_by_format(memory, files, source, platform);
   if (!image) return context(image.error(), "kernel image '{}'", source.kernel);
   return image;
