@@ -8,6 +8,28 @@ namespace vessel::engine::emu::jit {
 using namespace Xbyak::util;
 using Xbyak::CodeGenerator;
 
+void Emitter::begin(uint64_t block_gpa, x86::CodeMode code_mode, bool user_mode,
+                    RegCache reg_cache) {
+  // A user buffer (xbyak's USER_BUF): only where it starts and how much is left change.
+  top_ = jit.cache.free_ptr();
+  maxSize_ = jit.cache.free_bytes();
+  if (hasUndefinedLabel()) reset();  // a block cut short by an exception (cache full)
+  resetSize();
+  gpa = block_gpa;
+  mode = code_mode;
+  user = user_mode;
+  regs = reg_cache;
+  pending = index = offset = length = 0;
+  wrote_memory = sets_rip = ended = false;
+  flags_live = kArithFlags;
+  host_flags = unsaved_flags = 0;
+  saved_flags = kArithFlags;
+  dirty = 0;
+  exits_.clear();
+  slow_.clear();
+  jumps_.clear();
+}
+
 void Emitter::wrap_ip(const Xbyak::Reg64& r) {
   if (mode == x86::CodeMode::k32)
     mov(r.cvt32(), r.cvt32());

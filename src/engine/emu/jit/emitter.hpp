@@ -42,18 +42,15 @@ namespace vessel::engine::emu::jit {
 inline constexpr uint32_t kArithFlags = 0x8d5;  // OF SF ZF AF PF CF
 
 struct Emitter : Xbyak::CodeGenerator {
-  Emitter(Jit& j, uint64_t block_gpa, x86::CodeMode code_mode, bool user_mode, RegCache reg_cache)
-      : Xbyak::CodeGenerator(j.cache.free_bytes(), j.cache.free_ptr()),
-        jit(j),
-        lay(j.layout),
-        gpa(block_gpa),
-        mode(code_mode),
-        user(user_mode),
-        regs(reg_cache) {
+  // One per Jit, reused for every block: begin() starts a block at the cache's free pointer.
+  explicit Emitter(Jit& j)
+      : Xbyak::CodeGenerator(j.cache.free_bytes(), j.cache.free_ptr()), jit(j), lay(j.layout) {
     exits_.reserve(8);
     slow_.reserve(8);
     jumps_.reserve(24);
   }
+  // Forgets the last block (or what an exception left of it) and starts this one.
+  void begin(uint64_t block_gpa, x86::CodeMode code_mode, bool user_mode, RegCache reg_cache);
 
   Xbyak::Address gpr64(unsigned r) { return qword[rbx + lay.gpr + 8 * static_cast<int>(r)]; }
   Xbyak::Address field64(int32_t off) { return qword[rbx + off]; }
@@ -177,9 +174,9 @@ struct Emitter : Xbyak::CodeGenerator {
 
   Jit& jit;
   const Layout& lay;
-  uint64_t gpa;  // of the block's first byte
-  x86::CodeMode mode;
-  bool user;
+  uint64_t gpa = 0;  // of the block's first byte
+  x86::CodeMode mode = x86::CodeMode::k64;
+  bool user = false;
   unsigned pending = 0;       // RIP bytes done but not yet stored
   unsigned index = 0;         // the instruction being translated (= instructions retired before it)
   unsigned offset = 0;        // its offset in the block
@@ -192,7 +189,7 @@ struct Emitter : Xbyak::CodeGenerator {
   // Guest arithmetic flags in r15, not yet in st.rflags: all of them at the block's entries.
   uint32_t saved_flags = kArithFlags;
   uint32_t unsaved_flags = 0;  // live guest flags only in the host flags (within host_flags)
-  const RegCache regs;         // the guest GPRs in r8-r12, rbp
+  RegCache regs;               // the guest GPRs in r8-r12, rbp
   // The cached GPRs written since CpuState last had them, at this point of the emission (the
   // code is straight-line: every exit takes the mask of the place that jumps to it).
   uint16_t dirty = 0;

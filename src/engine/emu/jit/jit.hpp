@@ -8,6 +8,7 @@
 
 #include <array>
 #include <deque>
+#include <memory>
 #include <vector>
 
 #include "engine/emu/jit/code_cache.hpp"
@@ -38,15 +39,14 @@ struct SharedStubs {
 class Jit;
 // Emits the stubs at the cache's free pointer (a fresh generation) and records where.
 void emit_shared_stubs(Jit& jit);
+struct Emitter;
 
 class Jit {
  public:
-  explicit Jit(const Cpu& cpu) : layout(Layout::of(cpu)) {
-    indirect_meta[0].indirect = indirect_meta[1].indirect = true;
-    indirect_meta[1].user = true;
-    clear_indirect();
-    emit_shared_stubs(*this);
-  }
+  explicit Jit(const Cpu& cpu);  // translator.cpp, with the Emitter complete
+  ~Jit();
+  Jit(const Jit&) = delete;
+  Jit& operator=(const Jit&) = delete;
 
   // Drops every translation and everything that points into them. At a block boundary only.
   void flush() {
@@ -92,6 +92,9 @@ class Jit {
   // Handler calls made by translated code, per DecodedInst::op (Cpu::exec_stats names the
   // most frequent: what to translate natively next).
   std::array<uint64_t, ZYDIS_MNEMONIC_MAX_VALUE + 1> fallbacks_by_op{};
+  // The code generator every translation reuses (Emitter::begin): an xbyak CodeGenerator is a
+  // few KiB of register objects and label bookkeeping, costly to build once per block.
+  std::unique_ptr<Emitter> emitter;
 };
 
 }  // namespace vessel::engine::emu::jit

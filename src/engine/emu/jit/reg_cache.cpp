@@ -2,8 +2,6 @@
 
 #include <Zydis/Mnemonic.h>
 
-#include <algorithm>
-
 #include "arch/x86/cpu_state.hpp"
 
 namespace vessel::engine::emu::jit {
@@ -69,15 +67,19 @@ std::array<unsigned, 16> gpr_references(std::span<const x86::DecodedInst> insts)
 }
 
 RegCache choose_cached_gprs(std::span<const x86::DecodedInst> insts) {
-  const std::array<unsigned, 16> n = gpr_references(insts);
-  std::array<uint8_t, 16> order{};
-  for (uint8_t r = 0; r < 16; ++r) order[r] = r;
-  std::stable_sort(order.begin(), order.end(), [&](uint8_t a, uint8_t b) { return n[a] > n[b]; });
+  std::array<unsigned, 16> n = gpr_references(insts);
   RegCache c;
-  for (unsigned i = 0; i < kCacheRegs && n[order[i]] >= 2; ++i) {
-    c.host[order[i]] = static_cast<int8_t>(i);
-    c.mask = static_cast<uint16_t>(c.mask | 1u << order[i]);
+  // Selection rather than a sort: a handful of picks from 16, no allocation (this runs for
+  // every block translated).
+  for (unsigned i = 0; i < kCacheRegs; ++i) {
+    unsigned best = 0;
+    for (unsigned r = 1; r < 16; ++r)
+      if (n[r] > n[best]) best = r;  // strictly more: ties go to the lower number
+    if (n[best] < 2) break;
+    c.host[best] = static_cast<int8_t>(i);
+    c.mask = static_cast<uint16_t>(c.mask | 1u << best);
     c.count = i + 1;
+    n[best] = 0;
   }
   return c;
 }

@@ -15,6 +15,16 @@ namespace vessel::engine::emu::jit {
 using namespace Xbyak::util;
 using Xbyak::CodeGenerator;
 
+Jit::Jit(const Cpu& cpu) : layout(Layout::of(cpu)) {
+  indirect_meta[0].indirect = indirect_meta[1].indirect = true;
+  indirect_meta[1].user = true;
+  clear_indirect();
+  emit_shared_stubs(*this);
+  emitter = std::make_unique<Emitter>(*this);
+}
+
+Jit::~Jit() = default;
+
 Layout Layout::of(const Cpu& c) {
   const auto at = [&](const void* p) {
     return static_cast<int32_t>(static_cast<const char*>(p) - reinterpret_cast<const char*>(&c));
@@ -137,18 +147,27 @@ BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> ins
                    std::span<const Handler> handlers, x86::CodeMode mode, bool user,
                    const FlagPlan* plan) {
   const Layout& layout = jit.layout;
-  Emitter e(jit, gpa, mode, user, choose_cached_gprs(insts));
-  Xbyak::Label chained, body;
-  e.dq(0);  // the Header: incoming
-  e.putL(chained);
+  Emitter& e = *jit.emitter;
+  e.begin(gpa, mode, user, choose_cached_gprs(insts));
+  // The Header (incoming, chained entry, the kNotRun return), its chained entry filled in
+  // below; no xbyak labels, which cost allocations.
+  e.dq(0);
+  const size_t chained_field = e.getSize();
+  e.dq(0);
   e.dq(reinterpret_cast<uint64_t>(jit.stubs.status[kNotRun]));  // a retired block's way out
   // The C entry: the shared frame set-up (SharedStubs::enter), which jumps to the body.
   const uint8_t* const entry = e.getCurr();
-  e.lea(rsi, e.ptr[rip + body]);
+  e.db(0x48);  // lea rsi, [rip + body]
+  e.db(0x8d);
+  e.db(0x35);
+  const size_t body_rel = e.getSize();
+  e.dd(0);
   e.jmp(jit.stubs.enter, CodeGenerator::T_NEAR);
-  e.L(chained);
+  const uint8_t* const chained = e.getCurr();
+  std::memcpy(e.getCode<uint8_t*>() + chained_field, &chained, sizeof chained);
   emit_chained_entry(e, insts.size());
-  e.L(body);
+  const auto body = static_cast<int32_t>(e.getSize() - (body_rel + 4));
+  std::memcpy(e.getCode<uint8_t*>() + body_rel, &body, sizeof body);
   e.load_cached();
   uint64_t native = 0;
   unsigned offset = 0;
