@@ -134,10 +134,10 @@ Decoder::Decoder() {
 
 DecodeStatus Decoder::decode(CodeMode mode, const uint8_t* bytes, size_t available,
                              DecodedInst& out) const {
+  const ZydisDecoder* decoder = &decoders_[static_cast<int>(mode)];
+  ZydisDecoderContext context;
   ZydisDecodedInstruction z;
-  ZydisDecodedOperand zops[ZYDIS_MAX_OPERAND_COUNT];
-  const ZyanStatus st =
-      ZydisDecoderDecodeFull(&decoders_[static_cast<int>(mode)], bytes, available, &z, zops);
+  const ZyanStatus st = ZydisDecoderDecodeInstruction(decoder, &context, bytes, available, &z);
   if (st == ZYDIS_STATUS_NO_MORE_DATA)
     return available < 15 ? DecodeStatus::kNeedMore : DecodeStatus::kInvalid;
   if (!ZYAN_SUCCESS(st)) return DecodeStatus::kInvalid;
@@ -171,8 +171,13 @@ DecodeStatus Decoder::decode(CodeMode mode, const uint8_t* bytes, size_t availab
     const uint8_t p = z.raw.prefixes[i].value;
     if (z.raw.prefixes[i].type == ZYDIS_PREFIX_TYPE_MANDATORY) out.mandatory_prefix = p;
   }
-  // Explicit (visible) operands only, in Intel order.
+  // Explicit (visible) operands only, in Intel order: the hidden ones are not even decoded
+  // (they cost as much again, and every block executed is decoded).
   const int n = z.operand_count_visible < 3 ? z.operand_count_visible : 3;
+  ZydisDecodedOperand zops[3];
+  if (n > 0 && !ZYAN_SUCCESS(ZydisDecoderDecodeOperands(decoder, &context, &z, zops,
+                                                        static_cast<ZyanU8>(n))))
+    return DecodeStatus::kInvalid;
   for (int i = 0; i < n; ++i)
     if (!map_operand(zops[i], out.ops[i])) return DecodeStatus::kInvalid;
   out.num_operands = static_cast<uint8_t>(n);
