@@ -259,6 +259,70 @@ TEST(EmuJitChain, InterruptIntoChainedLoopSeesCachedRegisters) {
   for (bool signalled : {true, false}) tight_loop_gets_interrupt(signalled, loop, handler);
 }
 
+// A loop of one block runs its passes inside the translation (the loop head, after the cached
+// GPRs are loaded). The registers a pass writes stay in host registers from pass to pass: an
+// interrupt must still find them written back and consistent.
+TEST(EmuJitChain, InterruptIntoOneBlockLoopSeesCachedRegisters) {
+  const std::string loop =
+      "xor eax, eax\nxor ecx, ecx\nxor edx, edx\n"
+      ".l: inc rax\nadd rcx, rax\nadd rdx, 2\nadd rdx, rcx\nadd rdx, rax\nsub rdx, rcx\n"
+      "sub rdx, rax\njmp .l";
+  const std::string handler =
+      "mov rsi, rax\ninc rsi\nimul rsi, rax\nshr rsi, 1\ncmp rsi, rcx\njne .bad\n"
+      "lea rdi, [rax+rax]\ncmp rdi, rdx\njne .bad\nmov ebx, 0x1234\nhlt\n"
+      ".bad: mov ebx, 0xbad\nhlt";
+  for (bool signalled : {true, false}) tight_loop_gets_interrupt(signalled, loop, handler);
+}
+
+// A pass that faults before it writes a register must still leave that register as the last
+// pass wrote it: RSI is written late in each pass, the load that faults comes first (the page
+// after 0x7fe000 is not mapped). Flags cross the passes too (CMP at the end, ADC next pass).
+TEST(EmuJitChain, FaultInALaterPassOfAOneBlockLoopKeepsEarlierWrites) {
+  const std::string src =
+      "mov edi, 0x7fe000\nxor esi, esi\nxor edx, edx\nxor ebx, ebx\n"
+      ".l: mov rax, [rdi]\nadc rbx, rdx\nadd rdx, rax\nadd rsi, 1\nadd rsi, 2\nadd rdi, 8\n"
+      "cmp rsi, 700\njmp .l";
+  const std::string handler =
+      "mov rax, rdi\nsub rax, 0x7fe000\nshr rax, 3\nimul rax, rax, 3\ncmp rax, rsi\n"
+      "jne .bad\nmov r15, 0x600d\nhlt\n.bad: mov r15, 0xbad\nhlt";
+  CpuState st[2];
+  int i = 0;
+  for (ExecMode mode : {ExecMode::kInterp, ExecMode::kJit}) {
+    ChainEnv e(mode);
+    e.poke<uint64_t>(kPt + 8 * 0x1ff, 0);  // 0x7ff000: not present
+    for (uint64_t q = 0; q < 512; ++q) e.poke<uint64_t>(0x7fe000 + 8 * q, q * 0x9e3779b97f4a7c15);
+    e.set_gate(14, kHandlers);
+    e.load(kHandlers, assemble(64, handler, kHandlers));
+    EXPECT_EQ(e.run_code(src, 10'000'000), StopReason::kHalt);
+    st[i++] = e.cpu.state();
+    if (mode == ExecMode::kJit) {
+      EXPECT_GT(e.cpu.jit_chained_jumps(), 400u);
+    }
+  }
+  EXPECT_EQ(st[1].gpr[kR15], 0x600du) << "RSI lost its last pass's value";
+  for (int r = 0; r < 16; ++r) EXPECT_EQ(st[0].gpr[r], st[1].gpr[r]) << "gpr " << r;
+  EXPECT_EQ(st[0].cr2, st[1].cr2);
+}
+
+// The budget runs out in the middle of a one-block loop: the translator stops where the
+// interpreter does, to the instruction.
+TEST(EmuJitChain, OneBlockLoopStopsAtTheBudget) {
+  const std::string src =
+      "xor eax, eax\nxor ecx, ecx\n.l: inc rax\nadd rcx, rax\nadd rcx, rcx\njmp .l";
+  for (uint64_t budget : {1000u, 1001u, 1002u, 1003u, 50'001u}) {
+    CpuState st[2];
+    int i = 0;
+    for (ExecMode mode : {ExecMode::kInterp, ExecMode::kJit}) {
+      ChainEnv e(mode);
+      EXPECT_EQ(e.run_code(src, budget), StopReason::kInstructionLimit);
+      st[i++] = e.cpu.state();
+    }
+    EXPECT_EQ(st[0].rip, st[1].rip) << "budget " << budget;
+    EXPECT_EQ(st[0].gpr[kRax], st[1].gpr[kRax]) << "budget " << budget;
+    EXPECT_EQ(st[0].gpr[kRcx], st[1].gpr[kRcx]) << "budget " << budget;
+  }
+}
+
 // Runs `src` to its HLT on both engines: every GPR and RFLAGS must end as the interpreter's.
 // Returns the translator's chained jumps and indirect-lookup hits.
 std::pair<uint64_t, uint64_t> expect_same_transitions(const std::string& src) {

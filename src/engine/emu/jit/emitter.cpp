@@ -25,6 +25,7 @@ void Emitter::begin(uint64_t block_gpa, x86::CodeMode code_mode, bool user_mode,
   host_flags = unsaved_flags = 0;
   saved_flags = kArithFlags;
   dirty = 0;
+  loop_head = loop_insts = 0;
   exits_.clear();
   slow_.clear();
   jumps_.clear();
@@ -116,7 +117,9 @@ Emitter::ExitRef Emitter::direct_exit(unsigned retired, int64_t rip_delta, int64
   // Another page may map anywhere: the lookup checks the RIP → block mapping every time.
   if (in_page < 0 || in_page >= 4096)
     return find_exit(kRanToEnd, retired, rip_delta, ExitKind::kIndirect, 0);
-  return find_exit(kRanToEnd, retired, rip_delta, ExitKind::kDirect,
+  // Back to the block's start with st.rip already there (no handler call moved it).
+  const bool loop = loop_head && target == 0 && rip_delta == 0;
+  return find_exit(kRanToEnd, retired, rip_delta, loop ? ExitKind::kLoop : ExitKind::kDirect,
                    (gpa & ~0xfffull) + static_cast<uint64_t>(in_page));
 }
 
@@ -133,6 +136,7 @@ void Emitter::emit_exits() {
       pushfq();
       pop(r15);
     }
+    if (x.kind == ExitKind::kLoop) emit_loop_pass(x);  // else on into its direct exit
     store_cached(x.dirty);  // before a chained jump too: the successor loads its own
     // r15 leaves with every arithmetic flag: those it lacks come from st.rflags.
     const uint32_t take = kArithFlags & ~x.merge;
@@ -140,7 +144,8 @@ void Emitter::emit_exits() {
     // no patchable jump must follow them and st.rip needs no wrap.
     const uint64_t packed = static_cast<uint64_t>(x.rip_delta) << 8 | x.retired;
     static_assert(Cpu::kMaxBlockInsts < 256);
-    if (x.kind != ExitKind::kDirect && mode == x86::CodeMode::k64 && x.rip_delta >= 0 &&
+    const bool direct = x.kind == ExitKind::kDirect || x.kind == ExitKind::kLoop;
+    if (!direct && mode == x86::CodeMode::k64 && x.rip_delta >= 0 &&
         (packed > 0 || take) && packed <= 0xffffffff) {
       const bool indirect = x.kind == ExitKind::kIndirect;
       if (take) mov(edi, take);
@@ -155,13 +160,41 @@ void Emitter::emit_exits() {
     if (take) emit_take(take);
     add_rip(x.rip_delta);
     if (x.retired) sub(field64(lay.budget), static_cast<int>(x.retired));
-    if (x.kind == ExitKind::kDirect)
+    if (direct)
       emit_direct_stub(x.target_gpa);
     else if (x.kind == ExitKind::kIndirect)
       jmp(jit.stubs.probe[user], T_NEAR);
     else
       jmp(jit.stubs.status[x.status], T_NEAR);
   }
+}
+
+// Another pass of the loop, or on to the loop's direct exit: the checks of the chained entry
+// (an exit request, a budget short of this pass plus the next) and its count, then r15 takes
+// every flag, as at a block entry. Flags are saved by now (emit_exits); the GPRs stay cached.
+void Emitter::emit_loop_pass(const Exit& x) {
+  cmp(byte[rbx + lay.exit_request], 0);
+  const uint32_t refused_at = jcc_rel32(kCcNe);
+  cmp(field64(lay.budget), static_cast<int>(x.retired + loop_insts));
+  const uint32_t short_at = jcc_rel32(kCcB);
+  sub(field64(lay.budget), static_cast<int>(x.retired));
+  inc(field64(lay.chained));
+  if (const uint32_t take = kArithFlags & ~x.merge) emit_take(take);
+  db(0xe9);
+  dd(static_cast<uint32_t>(static_cast<int32_t>(loop_head) - static_cast<int32_t>(getSize() + 4)));
+  const auto here = static_cast<int32_t>(getSize());
+  for (const uint32_t at : {refused_at, short_at}) {
+    const int32_t rel = here - static_cast<int32_t>(at + 4);
+    std::memcpy(top_ + at, &rel, sizeof rel);
+  }
+}
+
+uint32_t Emitter::jcc_rel32(unsigned cc) {
+  db(0x0f);
+  db(0x80 | cc);
+  const auto at = static_cast<uint32_t>(getSize());
+  dd(0);
+  return at;
 }
 
 // The patchable jump, at first to the code right after it, which tells the run loop its slot.

@@ -72,10 +72,20 @@ struct Emitter : Xbyak::CodeGenerator {
   // a patchable direct exit when chaining allows it (see Header), an indirect-lookup exit
   // for a target in another page of 64-bit code, else exit(kRanToEnd).
   ExitRef direct_exit(unsigned retired, int64_t rip_delta, int64_t target);
+  // Marks here (right after the block's entries load the cached GPRs) as the head of the
+  // block's loop: a direct exit back to the block's start then jumps here, not through the
+  // chained entry, when no event is pending and the budget covers another pass, with the
+  // cached GPRs staying in their host registers. From here on they all count as dirty, since
+  // a later pass may exit without writing the ones an earlier pass wrote.
+  void mark_loop_head(unsigned block_insts) {
+    loop_head = static_cast<uint32_t>(getSize());
+    loop_insts = block_insts;
+    dirty = regs.mask;
+  }
   // The exit after a near indirect transfer (st.rip already set): probes the indirect lookup.
   ExitRef indirect_exit(unsigned retired);
   // Condition nibbles (the low nibble of the Jcc opcode) the glue jumps on.
-  static constexpr unsigned kCcE = 4, kCcNe = 5;
+  static constexpr unsigned kCcB = 2, kCcE = 4, kCcNe = 5;
   // jmp / jcc (`cc`: the low nibble of the Jcc opcode) to exit `x`, rel32.
   void jmp_exit(ExitRef x) { jump_to(-1, x.index, false); }
   void jcc_exit(unsigned cc, ExitRef x) { jump_to(static_cast<int>(cc & 15), x.index, false); }
@@ -193,6 +203,8 @@ struct Emitter : Xbyak::CodeGenerator {
   // The cached GPRs written since CpuState last had them, at this point of the emission (the
   // code is straight-line: every exit takes the mask of the place that jumps to it).
   uint16_t dirty = 0;
+  uint32_t loop_head = 0;  // offset of the loop head (mark_loop_head), 0: none
+  unsigned loop_insts = 0;  // the instructions of a pass
 
  private:
   // The inline TLB check of the access at r13 (plus the FS/GS base): jumps to `miss` unless
@@ -202,7 +214,8 @@ struct Emitter : Xbyak::CodeGenerator {
   void flat_check(unsigned seg, bool store, uint32_t slow);
   void access_mem(unsigned seg, unsigned size, bool store);
   void emit_direct_stub(uint64_t target_gpa);
-  enum class ExitKind : uint8_t { kPlain, kDirect, kIndirect };
+  enum class ExitKind : uint8_t { kPlain, kDirect, kIndirect, kLoop };  // kLoop: a kDirect
+                                                                       // one to the loop head
   struct Exit {
     uint32_t pos;  // of its code, once emitted
     uint32_t status;
@@ -214,6 +227,8 @@ struct Emitter : Xbyak::CodeGenerator {
     bool save;       // unsaved_flags were not 0: pushfq; pop r15 first
     uint16_t dirty;  // cached GPRs it writes back
   };
+  void emit_loop_pass(const Exit& x);
+  uint32_t jcc_rel32(unsigned cc);  // a jcc rel32 to fill in: the rel32's offset
   ExitRef find_exit(uint32_t status, unsigned retired, int64_t rip_delta, ExitKind kind,
                     uint64_t target_gpa);
   // An exit merges the flags not yet in st.rflags at the jump to it (part of its identity).

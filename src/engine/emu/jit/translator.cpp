@@ -1,5 +1,7 @@
 #include "engine/emu/jit/translator.hpp"
 
+#include <Zydis/Mnemonic.h>
+
 #include <cstddef>
 #include <cstring>
 #include <utility>
@@ -142,6 +144,18 @@ void emit_end(Emitter& e, std::span<const x86::DecodedInst> insts) {
   }
 }
 
+// Whether the block's last instruction may be a relative branch back to its first (a loop
+// of one block, in 64-bit code where direct exits chain).
+bool loops_to_start(std::span<const x86::DecodedInst> insts, x86::CodeMode mode) {
+  const x86::DecodedInst& last = insts.back();
+  if (mode != x86::CodeMode::k64 || last.num_operands == 0 ||
+      last.ops[0].kind != x86::OpKind::kRel || last.op == ZYDIS_MNEMONIC_CALL)
+    return false;
+  int64_t bytes = 0;
+  for (const x86::DecodedInst& in : insts) bytes += in.length;
+  return bytes + last.ops[0].value == 0;
+}
+
 // Emits the translation; nullptr when `plan` took an instruction for native that was not.
 BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> insts,
                    std::span<const Handler> handlers, x86::CodeMode mode, bool user,
@@ -169,6 +183,7 @@ BlockFn emit_block(Jit& jit, uint64_t gpa, std::span<const x86::DecodedInst> ins
   const auto body = static_cast<int32_t>(e.getSize() - (body_rel + 4));
   std::memcpy(e.getCode<uint8_t*>() + body_rel, &body, sizeof body);
   e.load_cached();
+  if (loops_to_start(insts, mode)) e.mark_loop_head(static_cast<unsigned>(insts.size()));
   uint64_t native = 0;
   unsigned offset = 0;
   for (size_t i = 0; i < insts.size(); ++i) {
