@@ -44,6 +44,7 @@ Cpu::Block* Cpu::block_at_rip() {
     la = (st.seg[kCs].base + st.rip) & 0xffffffffull;
   }
   const uint64_t gpa = fetch_gpa(la, cpl() == 3);
+  note_fetched_page(la);
   const uint64_t key = block_key(gpa, mode);
   Block*& slot = jump_cache_[(gpa ^ (gpa >> 10)) & (jump_cache_.size() - 1)];
   Block* b = slot && slot->gpa == gpa && slot->mode == mode ? slot : nullptr;
@@ -140,6 +141,7 @@ Cpu::Block* Cpu::decode_crossing(uint64_t gpa, uint64_t la, x86::CodeMode mode) 
 Cpu::Block* Cpu::checked_crossing(Block* b, uint64_t la) {
   const uint64_t key = block_key(b->gpa, b->mode);
   const uint64_t tail_gpa = fetch_gpa((la | 0xfff) + 1, cpl() == 3);
+  note_fetched_page((la | 0xfff) + 1);
   const auto it = crossing_tails_.find(key);
   if (it != crossing_tails_.end() && it->second == tail_gpa) return b;
   // The next page maps elsewhere now (same head page, another linear neighbour): this block

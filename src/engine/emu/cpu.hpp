@@ -536,6 +536,25 @@ class Cpu {
   uint32_t blocks_until_sweep_ = kSweepPeriod;
   std::array<Block*, 1024> jump_cache_{};
   uint64_t chain_gen_ = 1;  // see Link
+  // The linear pages (hashed into 64 Ki bits) the run loop fetched blocks from since chain_gen_
+  // last changed: every RIP a run-loop link or an indirect-lookup entry of this generation
+  // holds, and the second pages of crossing blocks. An INVLPG of any other page changes no
+  // RIP → block mapping they record, so it needs no new generation (Linux's INVLPGs are
+  // mostly of data pages; each new generation empties the whole lookup).
+  std::array<uint64_t, 1024> fetched_pages_{};
+  static uint64_t fetched_page_bit(uint64_t la) { return (la >> 12) & 0xffff; }
+  void note_fetched_page(uint64_t la) {
+    const uint64_t bit = fetched_page_bit(la);
+    fetched_pages_[bit >> 6] |= 1ull << (bit & 63);
+  }
+  bool maybe_fetched_page(uint64_t la) const {
+    const uint64_t bit = fetched_page_bit(la);
+    return fetched_pages_[bit >> 6] >> (bit & 63) & 1;
+  }
+  void new_chain_gen() {
+    ++chain_gen_;
+    fetched_pages_.fill(0);
+  }
   // CR3 writes that kept global translations: run-loop links are valid while their gen is
   // chain_gen_ + cr3_flushes_ + drops_ (a CR3 write does not bump chain_gen_, see flush_tlb).
   uint64_t cr3_flushes_ = 0;

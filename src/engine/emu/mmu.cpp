@@ -187,7 +187,7 @@ void Cpu::flush_tlb(bool keep_global) {
   if (keep_global && jit_forget_local_lookups())
     ++cr3_flushes_;
   else
-    ++chain_gen_;
+    new_chain_gen();
   TlbEntry* all = &tlb_[0][0];
   if (!keep_global) {
     for (uint16_t i : tlb_filled_) all[i] = TlbEntry{};
@@ -205,7 +205,7 @@ void Cpu::flush_tlb(bool keep_global) {
 }
 
 void Cpu::invlpg(uint64_t la) {
-  ++chain_gen_;
+  if (maybe_fetched_page(la)) new_chain_gen();
   for (auto& t : tlb_) reset_tlb_entry(t[(la >> 12) & (kTlbSize - 1)]);
 }
 

@@ -378,6 +378,18 @@ TEST(EmuJitChain, FlagsCrossChainedAndIndirectTransitions) {
   EXPECT_GT(indirect, 150u);  // the returns
 }
 
+// INVLPG of a page no block was fetched from cannot change where a RIP leads: the returns
+// keep hitting the indirect lookup (a new lookup generation per INVLPG would miss them all).
+// An INVLPG of the code page itself still starts a new one (RemappedCodePage... above).
+TEST(EmuJitChain, InvlpgOfADataPageKeepsTheIndirectLookup) {
+  const std::string src =
+      "xor eax, eax\nmov ecx, 500\nmov edi, 0x700000\n"
+      ".a: invlpg [rdi]\nmov rdx, [rdi]\ncall .f\nadd rax, rdx\ndec ecx\njnz .a\nhlt\n"
+      ".f: add rax, 3\nret";
+  const auto [chained, indirect] = expect_same_transitions(src);
+  EXPECT_GT(indirect, 450u) << "the returns missed the lookup";
+}
+
 // An instruction crossing from one 4 KiB page into the next (add rax, imm32 with the imm's last
 // three bytes on the second page) is cached and translated as a block of its own, valid only
 // while the second page maps the frame it was decoded from: after the second page is remapped

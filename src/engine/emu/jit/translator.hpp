@@ -80,7 +80,7 @@ struct IndirectEntry {
   const void* code = nullptr;
   uint64_t pad = 0;
 };
-inline constexpr unsigned kIndirectEntries = 4096;
+inline constexpr unsigned kIndirectEntries = 16384;  // (user << 15 | index fits 16 bits)
 inline unsigned indirect_index(uint64_t rip) {
   return static_cast<unsigned>(rip ^ (rip >> 10)) & (kIndirectEntries - 1);
 }
