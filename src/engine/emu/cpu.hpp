@@ -84,10 +84,21 @@ namespace jit {
 class Jit;
 // A translated run's instruction budget, and what chained code counts (Cpu::jit_run, which
 // generated code updates rbx-relative; run_translated sets and reads it).
+// The budget and the count of block exits share one word, `meter` = budget << kExitBits |
+// exits, so that an exit's bookkeeping is one subtraction of (retired << kExitBits) - 1. A run
+// leaves the generated code through exactly one exit (every other exit went on to a chained
+// entry, or a loop pass), so the blocks entered through chained jumps are exits - 1. A run's
+// budget is at most kChainSpan, each exit but a fault's retires at least one instruction: the
+// exit count never reaches bit kExitBits.
 struct RunCounters {
-  uint64_t budget = 0;         // instructions the run may still retire
-  uint64_t chained = 0;        // blocks entered through chained jumps (patched or the lookup)
-  uint64_t indirect_hits = 0;  // ... of which through the indirect lookup
+  static constexpr unsigned kExitBits = 20;
+  uint64_t meter = 0;
+  uint64_t indirect_hits = 0;  // blocks entered through the indirect lookup
+  static RunCounters with_budget(uint64_t budget) { return {budget << kExitBits, 0}; }
+  uint64_t budget() const { return meter >> kExitBits; }  // instructions it may still retire
+  uint64_t exits() const { return meter & ((1ull << kExitBits) - 1); }
+  // Blocks entered through chained jumps (patched, the lookup, a loop's next pass).
+  uint64_t chained() const { return exits() ? exits() - 1 : 0; }
 };
 }  // namespace jit
 using Handler = void (*)(Cpu&, const x86::DecodedInst&);

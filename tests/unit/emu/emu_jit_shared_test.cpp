@@ -57,7 +57,7 @@ struct Outcome {
 };
 Outcome run(Env& e, jit::BlockFn fn, uint64_t rip) {
   e.st().rip = rip;
-  Outcome r{0, {.budget = 1000}};
+  Outcome r{0, jit::RunCounters::with_budget(1000)};
   e.cpu.jit_run = r.counters;
   r.status = fn(&e.cpu);
   r.counters = e.cpu.jit_run;
@@ -82,7 +82,7 @@ void expect_calls_ran(JitEnv& e, const Outcome& r, uint64_t rip_after) {
   EXPECT_EQ(e.st().gpr[kRsi], (0x2222ull >> 20) | (rcx << 44));
   EXPECT_EQ(e.st().gpr[kRax], 8u);
   EXPECT_EQ(e.st().rip, rip_after);
-  EXPECT_EQ(r.counters.budget, 1000u - 3u);
+  EXPECT_EQ(r.counters.budget(), 1000u - 3u);
 }
 void set_call_inputs(JitEnv& e) {
   e.st().gpr[kRcx] = 0x123456789abcdef0;
@@ -165,8 +165,8 @@ TEST(EmuJitShared, RetiredBlockIsLeftThroughItsNotRunPath) {
   e.st().gpr[kRcx] = 0;
   r = run(e, fa, kCode);
   EXPECT_EQ(r.status, jit::kRanToEnd);
-  EXPECT_EQ(r.counters.chained, 1u);
-  EXPECT_EQ(r.counters.budget, 1000u - 5u);
+  EXPECT_EQ(r.counters.chained(), 1u);
+  EXPECT_EQ(r.counters.budget(), 1000u - 5u);
   EXPECT_EQ(e.st().gpr[kRax], 3u);
   EXPECT_EQ(e.st().gpr[kRcx], 3u);
   EXPECT_EQ(e.st().rip, kB + 0x40);
@@ -177,8 +177,8 @@ TEST(EmuJitShared, RetiredBlockIsLeftThroughItsNotRunPath) {
   e.st().gpr[kRcx] = 0;
   r = run(e, fa, kCode);
   EXPECT_EQ(r.status, jit::kNotRun);
-  EXPECT_EQ(r.counters.chained, 0u);
-  EXPECT_EQ(r.counters.budget, 1000u - 2u);
+  EXPECT_EQ(r.counters.chained(), 0u);
+  EXPECT_EQ(r.counters.budget(), 1000u - 2u);
   EXPECT_EQ(e.st().gpr[kRax], 1u);
   EXPECT_EQ(e.st().gpr[kRcx], 0u);
   EXPECT_EQ(e.st().rip, kB);
@@ -190,7 +190,7 @@ TEST(EmuJitShared, RetiredBlockIsLeftThroughItsNotRunPath) {
   jit::chain(&to_b, fb2);
   e.st().gpr[kRax] = 0;
   r = run(e, fa, kCode);
-  EXPECT_EQ(r.counters.chained, 1u);
+  EXPECT_EQ(r.counters.chained(), 1u);
   EXPECT_EQ(e.st().gpr[kRax], 3u);
   jit::retire(fb2);
   e.st().gpr[kRax] = 0;
@@ -198,7 +198,7 @@ TEST(EmuJitShared, RetiredBlockIsLeftThroughItsNotRunPath) {
   r = run(e, fa, kCode);
   EXPECT_EQ(r.status, jit::kRanToEnd);
   EXPECT_EQ(j.exit_slot, &to_b);
-  EXPECT_EQ(r.counters.chained, 0u);
+  EXPECT_EQ(r.counters.chained(), 0u);
   EXPECT_EQ(e.st().gpr[kRax], 1u);
   EXPECT_EQ(e.st().rip, kB);
 }
@@ -218,11 +218,11 @@ TEST(EmuJitShared, ChainedEntryRefusesABlockLongerThanTheBudget) {
   jit::patch_jump(j.slots.front().jump, jit::header_of(fb).chained);
   e.st().gpr[kRax] = 0;
   e.st().rip = kCode;
-  e.cpu.jit_run = jit::RunCounters{.budget = 4};  // A takes 2, B needs 4
+  e.cpu.jit_run = jit::RunCounters::with_budget(4);  // A takes 2, B needs 4
   EXPECT_EQ(fa(&e.cpu), jit::kNotRun);
   EXPECT_EQ(e.st().gpr[kRax], 1u);
   EXPECT_EQ(e.st().rip, kB);
-  EXPECT_EQ(e.cpu.jit_run.budget, 2u);
+  EXPECT_EQ(e.cpu.jit_run.budget(), 2u);
 }
 
 }  // namespace

@@ -112,14 +112,14 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
   end_block = false;
   j.exit_slot = nullptr;
   jit::RunCounters& run = jit_run;
-  run = jit::RunCounters{.budget = std::min(budget, kChainSpan)};
-  const uint64_t span_given = run.budget;
+  run = jit::RunCounters::with_budget(std::min(budget, kChainSpan));
+  const uint64_t span_given = run.budget();
   const uint32_t status = fn(this);
   // Every exit takes what it retired off the budget: the budget spent is the retired count.
-  const uint64_t ran = span_given - run.budget;
+  const uint64_t ran = span_given - run.budget();
   budget -= ran;
   retired_ += ran;
-  j.chained_entries += run.chained;
+  j.chained_entries += run.chained();
   j.indirect_hits += run.indirect_hits;
   j.translated_insts += ran;
   if (status == jit::kFault) {
@@ -133,7 +133,7 @@ bool Cpu::run_translated(Block* b, uint64_t& budget) {
   // with the block that runs next (harmless in the first case).
   if (status == jit::kNotRun) j.pending_slot = &j.indirect_meta[user];
   // After chained blocks, `b` is not the block that ended: no run-loop link from it.
-  return status == jit::kRanToEnd && run.chained == 0;
+  return status == jit::kRanToEnd && run.chained() == 0;
 }
 
 bool Cpu::jit_forget_local_lookups() {

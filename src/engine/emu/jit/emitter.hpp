@@ -89,6 +89,11 @@ struct Emitter : Xbyak::CodeGenerator {
   // jmp / jcc (`cc`: the low nibble of the Jcc opcode) to exit `x`, rel32.
   void jmp_exit(ExitRef x) { jump_to(-1, x.index, false); }
   void jcc_exit(unsigned cc, ExitRef x) { jump_to(static_cast<int>(cc & 15), x.index, false); }
+  // What an exit retiring `retired` instructions takes off RunCounters::meter.
+  static int metered(unsigned retired) {
+    static_assert(Cpu::kMaxBlockInsts < (1u << (31 - RunCounters::kExitBits)));
+    return static_cast<int>((retired << RunCounters::kExitBits) - 1);
+  }
   // The exits' code: each commits its counts, then jumps to the shared stub that returns its
   // status (SharedStubs), to its patchable jump, or to the shared indirect lookup.
   void emit_exits();

@@ -92,7 +92,9 @@ struct StubEmitter : Xbyak::CodeGenerator {
     movzx(eax, cl);
     shr(rcx, 8);
     add(qword[rbx + jit.layout.rip], rcx);
-    sub(qword[rbx + jit.layout.budget], rax);  // the retired count follows (run_translated)
+    shl(rax, RunCounters::kExitBits);  // Emitter::metered (the retired count follows from it)
+    dec(rax);
+    sub(qword[rbx + jit.layout.meter], rax);
   }
 
   // Called from a block's slow path with esi = segment | size << 8 | pending << 16 (the RIP

@@ -41,8 +41,7 @@ Layout Layout::of(const Cpu& c) {
   l.tlb = at(c.jit_tlb());
   l.exit_request = at(&c.jit_exit_request_ref());
   l.chain_gen = at(&c.jit_chain_gen_ref());
-  l.budget = at(&c.jit_run.budget);
-  l.chained = at(&c.jit_run.chained);
+  l.meter = at(&c.jit_run.meter);
   l.indirect_hits = at(&c.jit_run.indirect_hits);
   for (int s = 0; s < 6; ++s) l.seg_base[s] = at(&c.st.seg[s].base);
   return l;
@@ -123,9 +122,8 @@ void emit_chained_entry(Emitter& e, size_t insts) {
   e.db(0x00);
   e.cmp(e.byte[rbx + e.lay.exit_request], 0);
   e.jne(not_run);
-  e.cmp(e.field64(e.lay.budget), static_cast<int>(insts));
-  e.jb(not_run);
-  e.inc(e.field64(e.lay.chained));
+  e.cmp(e.field64(e.lay.meter), static_cast<int>(insts << RunCounters::kExitBits));
+  e.jb(not_run);  // the exit that led here counted the transition (RunCounters)
 }
 
 // How a block that ran to its end leaves: through its last instruction's own exits, the

@@ -89,7 +89,7 @@ inline unsigned indirect_index(uint64_t rip) {
 // Cpu because Cpu is not standard-layout, so offsetof does not apply).
 struct Layout {
   int32_t gpr, rip, rflags, next_rip, end_block, fallbacks, tlb, exit_request, chain_gen;
-  int32_t budget, chained, indirect_hits;  // Cpu::jit_run's
+  int32_t meter, indirect_hits;  // Cpu::jit_run's
   int32_t seg_base[6];
   static Layout of(const Cpu& c);
 };
