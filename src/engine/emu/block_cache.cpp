@@ -166,6 +166,7 @@ Cpu::Block* Cpu::insert_block(std::unique_ptr<Block> block) {
     blocks_until_sweep_ = kSweepPeriod;
     sweep_decoded();
   }
+  holding_insts_.push_back(key);
   return blocks_.insert(key, std::move(block)).get();
 }
 
@@ -174,6 +175,7 @@ void Cpu::redecode(Block* b) {
   // the same instructions come out; except when another vCPU's unsynchronized write to the
   // page is not applied yet (it is at the next block boundary): then the block is cut before
   // what changed, as a fresh decode would cut it, and is #UD if nothing of it is left.
+  holding_insts_.push_back(block_key(b->gpa, b->mode));
   if (b->crosses) return redecode_crossing(b);
   const memory::Region* region = mem.region_of(b->gpa);
   const uint64_t limit = std::min((b->gpa | 0xfff) + 1, region->end());
@@ -209,9 +211,19 @@ void Cpu::redecode_crossing(Block* b) {
 
 void Cpu::sweep_decoded() {
   // At a block boundary (from block_at_rip): no instruction of a cached block is running.
-  blocks_.for_each([](uint64_t, std::unique_ptr<Block>& b) {
-    if (!b->insts_used) b->insts.reset();
-    b->insts_used = false;
+  const uint32_t sweep = ++sweeps_;
+  std::erase_if(holding_insts_, [&](uint64_t key) {
+    std::unique_ptr<Block>* found = blocks_.find(key);
+    if (!found || !(*found)->insts) return true;  // gone, or translated since
+    Block& b = **found;
+    if (b.swept == sweep) return true;  // listed twice: seen already
+    b.swept = sweep;
+    if (!b.insts_used) {
+      b.insts.reset();
+      return true;
+    }
+    b.insts_used = false;
+    return false;
   });
 }
 

@@ -391,6 +391,7 @@ class Cpu {
     bool jit_user = false;    // translated for CPL 3 (its memory accesses use the user TLB)
     uint8_t size = 0;         // instructions
     bool insts_used = false;  // decoded() since the last sweep_decoded()
+    uint32_t swept = 0;       // the last sweep that visited it (its key may be listed twice)
     // Its one instruction runs on into the next linear page (crossing_tails_ says which
     // guest-physical page that was): valid only while that page is still mapped there, so it
     // is entered through block_at_rip's check, never through a patched jump or the indirect
@@ -440,7 +441,9 @@ class Cpu {
   void redecode(Block* b);
   void redecode_crossing(Block* b);
   // Drops the decoded instructions of blocks that did not run since the last sweep (code
-  // that ran once, most of a boot's set-up code). Every kSweepPeriod new blocks.
+  // that ran once, most of a boot's set-up code). Every kSweepPeriod new blocks. It visits
+  // only the blocks that may hold decoded instructions (holding_insts_), not the whole cache:
+  // a translated block drops them at once, so most of a boot's blocks hold none.
   static constexpr uint32_t kSweepPeriod = 2048;
   void sweep_decoded();
   // Registers block `key` as code on `page`, covering the 64-byte chunks of [from, to).
@@ -530,6 +533,10 @@ class Cpu {
   void for_each_filled_tlb_entry(Fn&& fn);
   x86::Decoder decoder_;
   std::vector<x86::DecodedInst> decode_scratch_;  // decode_block's buffer
+  // Keys of the blocks given decoded instructions since they were last swept without them
+  // (a key may outlive its block: the sweep skips those).
+  std::vector<uint64_t> holding_insts_;
+  uint32_t sweeps_ = 0;
   std::vector<uint8_t> code_pages_;               // per guest-physical page: holds decoded code
   uint64_t device_writes_seen_ = 0;               // DeviceWriteLog sequence number already applied
   std::shared_ptr<SharedCodePages> shared_code_;  // the VM's (share_code_pages) or our own
