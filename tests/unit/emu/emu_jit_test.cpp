@@ -194,7 +194,7 @@ TEST(EmuJit, LazyFlagsMatchTheInterpreterOnRandomSequences) {
     const int len = 6 + static_cast<int>(rng() % 20);
     for (int i = 0; i < len; ++i) {
       const std::string r = pick(regs), q = pick(regs);
-      switch (rng() % 16) {
+      switch (rng() % 18) {
         case 0:
         case 1:
         case 2:
@@ -414,7 +414,7 @@ TEST(EmuJit, CachedRegistersMatchTheInterpreterOnRandomSequences) {
     std::string src;
     const int len = 8 + static_cast<int>(rng() % 24);
     for (int i = 0; i < len; ++i) {
-      switch (rng() % 16) {
+      switch (rng() % 18) {
         case 0:
           src += pick(ops) + " " + pick(q) + ", " + pick(q);
           break;
@@ -460,6 +460,21 @@ TEST(EmuJit, CachedRegistersMatchTheInterpreterOnRandomSequences) {
           break;
         case 14:  // a page the TLB has not seen: the slow path, with r8-r12 and rbp live
           src += "mov " + pick(q) + ", [rbx+" + std::to_string(0x1000 * (1 + rng() % 8)) + "]";
+          break;
+        case 15:  // loads at 4 bytes (zero-extending), on the inline path and the slow one
+          src += "mov " + pick(d) + ", [rbx+" +
+                 std::to_string(rng() % 2 ? 4 * (rng() % 8) : 0x1000 * (1 + rng() % 8) + 4) + "]";
+          break;
+        case 16:  // conditional moves and sets, extensions, between cached and other registers
+          src += "cmp " + pick(q) + ", " + pick(q) + "\n" +
+                 pick(std::array{"cmovb ", "cmovz ", "cmovg ", "cmovns "}) +
+                 pick(std::array{pick(q) + ", " + pick(q), pick(d) + ", " + pick(d),
+                                 pick(w) + ", " + pick(w), pick(q) + ", [rbx+16]"}) +
+                 "\n" + pick(std::array{"setb ", "setnz ", "setle "}) + pick(b) + "\n" +
+                 pick(std::array{"movzx ", "movsx "}) +
+                 pick(std::array{pick(q) + ", " + pick(b), pick(d) + ", " + pick(w),
+                                 pick(w) + ", " + pick(b), pick(q) + ", word [rbx+6]"}) +
+                 "\nmovsxd " + pick(q) + ", " + pick(d);
           break;
         default:
           src += rng() % 5 ? "add " + pick(q) + ", [rbx+8]" : "mov " + pick(q) + ", [r10]";

@@ -342,12 +342,12 @@ Xbyak::RegExp Emitter::tlb_lookup(unsigned seg, unsigned size, int tag, uint32_t
 // 32-bit mode), else the slow path through the soft MMU, which may fault (the instruction is
 // then not done). The slow path is out of line, after the block's exits (emit_slow_paths), so
 // that hits run straight on.
-void Emitter::access_mem(unsigned seg, unsigned size, bool store) {
+void Emitter::access_mem(unsigned seg, unsigned size, bool store, int load_to) {
   clobber_flags();  // the lookup compares
   const auto slow = static_cast<uint32_t>(slow_.size());
   const ExitRef fault = exit(kFault, index, 0);  // with the cached GPRs dirty and the flags as here
   // C++ sees st.rflags (r15 keeps its value)
-  slow_.push_back(SlowPath{0, 0, seg, size, store, pending, saved_flags, fault});
+  slow_.push_back(SlowPath{0, 0, seg, size, store, pending, saved_flags, fault, load_to});
   if (mode == x86::CodeMode::k16) {
     jump_to(-1, slow, true);
     slow_[slow].done = static_cast<uint32_t>(getSize());
@@ -367,7 +367,7 @@ void Emitter::access_mem(unsigned seg, unsigned size, bool store) {
   else if (size <= 2)
     movzx(eax, at);
   else
-    mov(size == 4 ? Xbyak::Reg(eax) : Xbyak::Reg(rax), at);
+    mov(size == 4 ? Xbyak::Reg(Xbyak::Reg32(load_to)) : Xbyak::Reg(Xbyak::Reg64(load_to)), at);
   slow_[slow].done = static_cast<uint32_t>(getSize());
 }
 
@@ -383,6 +383,8 @@ void Emitter::emit_slow_paths() {
     mov(esi, p.seg | p.size << 8 | pending << 16);
     call(p.store ? jit.stubs.slow_write : jit.stubs.slow_read);
     jcc_exit(kCcNe, p.fault);
+    if (p.load_to != Xbyak::Operand::RAX)  // after the stub has put r8-r11 back
+      p.size == 4 ? mov(Xbyak::Reg32(p.load_to), eax) : mov(Xbyak::Reg64(p.load_to), rax);
     if (!k64) sub_rip(p.pending);
     db(0xe9);  // jmp back, right after the access
     dd(static_cast<uint32_t>(static_cast<int32_t>(p.done) - static_cast<int32_t>(getSize() + 4)));
@@ -391,6 +393,11 @@ void Emitter::emit_slow_paths() {
 
 void Emitter::load_mem(unsigned seg, unsigned size) {
   access_mem(seg, size, false);
+}
+
+void Emitter::load_mem_to(unsigned seg, unsigned size, const Xbyak::Reg64& dst) {
+  if (size != 4 && size != 8) throw Xbyak::Error(Xbyak::ERR_BAD_SIZE_OF_REGISTER);
+  access_mem(seg, size, false, dst.getIdx());
 }
 
 void Emitter::store_mem(unsigned seg, unsigned size) {

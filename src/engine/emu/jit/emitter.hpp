@@ -151,6 +151,9 @@ struct Emitter : Xbyak::CodeGenerator {
   // Memory at segment `seg`, offset r13: load into rax (zero-extended) / store r14. On a
   // fault, leaves the block with the instruction not done.
   void load_mem(unsigned seg, unsigned size);
+  // A 4- or 8-byte load straight into `dst` (a cached GPR's host register: a 4-byte load
+  // zero-extends, as the guest's MOV r32 does); rax is clobbered all the same.
+  void load_mem_to(unsigned seg, unsigned size, const Xbyak::Reg64& dst);
   void store_mem(unsigned seg, unsigned size);
   // ---- Guest arithmetic flags (see the top of this file) ----
   // Host EFLAGS = every guest arithmetic flag (one-operand MUL's undefined flags); uses rax.
@@ -217,7 +220,7 @@ struct Emitter : Xbyak::CodeGenerator {
   // `slow`: the index of the access's slow path (the miss).
   Xbyak::RegExp tlb_lookup(unsigned seg, unsigned size, int tag, uint32_t slow);
   void flat_check(unsigned seg, bool store, uint32_t slow);
-  void access_mem(unsigned seg, unsigned size, bool store);
+  void access_mem(unsigned seg, unsigned size, bool store, int load_to = Xbyak::Operand::RAX);
   void emit_direct_stub(uint64_t target_gpa);
   enum class ExitKind : uint8_t { kPlain, kDirect, kIndirect, kLoop };  // kLoop: a kDirect
                                                                        // one to the loop head
@@ -246,6 +249,7 @@ struct Emitter : Xbyak::CodeGenerator {
     unsigned pending;  // RIP bytes not stored at the access
     uint32_t merge;    // flags in r15 to merge into st.rflags before the call
     ExitRef fault;     // the exit if it faults
+    int load_to;       // the register a load's value goes to (rax, or load_mem_to's)
   };
   std::vector<SlowPath> slow_;
   // A rel32 jump (`cc` -1: jmp) to exit or slow path `target`, filled in by resolve_jumps().

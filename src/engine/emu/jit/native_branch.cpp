@@ -239,12 +239,23 @@ bool indirect(Emitter& e, const x86::DecodedInst& in, bool is_call) {
 bool cmovcc(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand &d = in.ops[0], &s = in.ops[1];
   if (!is_gpr(d) || !is_rm(s) || d.size == 1) return false;
+  Xbyak::Reg64 src = rax;
   if (s.kind == OpKind::kMem) {  // read (and may fault) whatever the condition
     e.effective_address(s, in.addrsize);
     e.load_mem(s.seg, d.size);
   } else {
-    e.load_gpr(rax, s.reg);
+    src = e.gpr_source(s.reg, rax);
   }
+  if (e.cached(d.reg)) {  // the host's CMOVcc has the guest's width rules
+    const Xbyak::Reg64 h = e.host_of(d.reg);
+    const unsigned cc = e.condition(in.opcode);
+    d.size == 8   ? cmov(e, cc, h, src)
+    : d.size == 4 ? cmov(e, cc, h.cvt32(), src.cvt32())
+                  : cmov(e, cc, h.cvt16(), src.cvt16());
+    e.mark_dirty(d.reg);
+    return true;
+  }
+  if (src.getIdx() != rax.getIdx()) e.mov(rax, src);
   e.load_gpr(rdx, d.reg);
   cmov(e, e.condition(in.opcode), rdx, rax);  // 64-bit move: store_gpr applies the size rules
   e.store_gpr(d.reg, d.size, rdx);
@@ -254,6 +265,11 @@ bool cmovcc(Emitter& e, const x86::DecodedInst& in) {
 bool set(Emitter& e, const x86::DecodedInst& in) {
   const x86::Operand& d = in.ops[0];
   if (!is_rm(d)) return false;
+  if (d.kind == OpKind::kGpr && e.cached(d.reg)) {
+    setcc(e, e.condition(in.opcode), e.host_of(d.reg).cvt8());
+    e.mark_dirty(d.reg);
+    return true;
+  }
   setcc(e, e.condition(in.opcode), al);
   e.movzx(eax, al);
   if (d.kind == OpKind::kGpr) {

@@ -3,7 +3,7 @@
 // (SDM Vol. 2 instruction pages).
 #include <Zydis/Mnemonic.h>
 
-#include "engine/emu/jit/emitter.hpp"
+#include "engine/emu/jit/native_forms.hpp"
 
 namespace vessel::engine::emu::jit {
 
@@ -39,6 +39,12 @@ bool mov(Emitter& e, const x86::DecodedInst& in) {
     e.mark_dirty(d.reg);
     return true;
   }
+  if (s.kind == OpKind::kMem && d.kind == OpKind::kGpr && e.cached(d.reg) && d.size >= 4) {
+    e.effective_address(s, in.addrsize);
+    e.load_mem_to(s.seg, d.size, e.host_of(d.reg));
+    e.mark_dirty(d.reg);
+    return true;
+  }
   Xbyak::Reg64 src = rax;
   if (s.kind == OpKind::kGpr)
     src = e.gpr_source(s.reg, rax);  // a cached GPR is moved from its host register
@@ -68,6 +74,21 @@ bool extend(Emitter& e, const x86::DecodedInst& in, bool sign) {
     return true;
   }
   if (!is_gpr(d) || !is_rm(s)) return false;
+  if (e.cached(d.reg) && d.size > s.size) {  // straight into its host register, at its size
+    Xbyak::Reg64 src = rax;
+    if (s.kind == OpKind::kGpr)
+      src = e.gpr_source(s.reg, rax);
+    else
+      load_operand(e, in, s, s.size);
+    const Xbyak::Reg64 h = e.host_of(d.reg);
+    const Xbyak::Reg from = sized_reg(src, s.size);
+    if (s.size == 4)  // to 8 bytes (a 4-byte MOVSXD is a plain move, not taken here)
+      sign ? e.movsxd(h, from) : e.mov(h.cvt32(), from);
+    else
+      sign ? e.movsx(sized_reg(h, d.size), from) : e.movzx(sized_reg(h, d.size), from);
+    e.mark_dirty(d.reg);
+    return true;
+  }
   load_operand(e, in, s, s.size);
   switch (s.size) {
     case 1:
