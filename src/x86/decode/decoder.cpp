@@ -101,7 +101,6 @@ bool ends_block(const ZydisDecodedInstruction& z, const DecodedInst& d) {
     case ZYDIS_MNEMONIC_POPFD:
     case ZYDIS_MNEMONIC_POPFQ:
     case ZYDIS_MNEMONIC_STI:
-    case ZYDIS_MNEMONIC_CLI:
     case ZYDIS_MNEMONIC_LSS:
     case ZYDIS_MNEMONIC_WRMSR:
     case ZYDIS_MNEMONIC_HLT:
