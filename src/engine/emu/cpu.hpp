@@ -83,7 +83,8 @@ class Cpu;
 namespace jit {
 class Jit;
 // A translated run's instruction budget, and what chained code counts (Cpu::jit_run, which
-// generated code updates rbx-relative; run_translated sets and reads it).
+// run_translated sets and reads; generated code keeps `meter` in a host register during the
+// run and `indirect_hits` here, rbx-relative).
 // The budget and the count of block exits share one word, `meter` = budget << kExitBits |
 // exits, so that an exit's bookkeeping is one subtraction of (retired << kExitBits) - 1. A run
 // leaves the generated code through exactly one exit (every other exit went on to a chained

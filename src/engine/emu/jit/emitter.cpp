@@ -159,7 +159,7 @@ void Emitter::emit_exits() {
     }
     if (take) emit_take(take);
     add_rip(x.rip_delta);
-    sub(field64(lay.meter), metered(x.retired));
+    sub(rbp, metered(x.retired));
     if (direct)
       emit_direct_stub(x.target_gpa);
     else if (x.kind == ExitKind::kIndirect)
@@ -175,9 +175,9 @@ void Emitter::emit_exits() {
 void Emitter::emit_loop_pass(const Exit& x) {
   cmp(byte[rbx + lay.exit_request], 0);
   const uint32_t refused_at = jcc_rel32(kCcNe);
-  cmp(field64(lay.meter), static_cast<int>((x.retired + loop_insts) << RunCounters::kExitBits));
+  cmp(rbp, static_cast<int>((x.retired + loop_insts) << RunCounters::kExitBits));
   const uint32_t short_at = jcc_rel32(kCcB);
-  sub(field64(lay.meter), metered(x.retired));
+  sub(rbp, metered(x.retired));
   if (const uint32_t take = kArithFlags & ~x.merge) emit_take(take);
   db(0xe9);
   dd(static_cast<uint32_t>(static_cast<int32_t>(loop_head) - static_cast<int32_t>(getSize() + 4)));

@@ -1,10 +1,12 @@
 // Emitter: the xbyak code generator for one block, with the conventions of translated code.
 //
-// Registers: rbx = Cpu* (callee-saved, so it survives calls into C++; the run's budget and
-// counters are Cpu::jit_run, rbx-relative). Within one instruction r13 holds a memory operand's
+// Registers: rbx = Cpu* (callee-saved, so it survives calls into C++). rbp = the run's
+// RunCounters::meter (budget and exit count), loaded by the shared entry and stored back by the
+// shared epilogue (Cpu::jit_run): every block transition updates it, and in a register that is
+// not a memory read-modify-write. Within one instruction r13 holds a memory operand's
 // offset, r14 a value to store; r15 holds the host flags (a pushfq image) of the last
 // flag-setting instruction while they are not yet merged into st.rflags (callee-saved: it
-// survives the slow-path calls); rax, rcx, rdx, rsi, rdi are scratch. r8-r12 and rbp hold the
+// survives the slow-path calls); rax, rcx, rdx, rsi, rdi are scratch. r8-r12 hold the
 // guest GPRs the block caches (reg_cache.hpp) from its entries to its exits: CpuState::gpr is
 // behind them (only the `dirty` ones) until an exit writes them back or a handler call needs
 // the whole state. [rsp] is a spill slot for slow-path results, [rsp+8..39] where slow-path
@@ -110,7 +112,7 @@ struct Emitter : Xbyak::CodeGenerator {
 
   // ---- The block's cached guest GPRs (reg_cache.hpp) ----
   // The cache's host registers in order (reg_cache.hpp): the caller-saved ones first.
-  static constexpr int kHostRegs[kCacheRegs] = {8, 9, 10, 11, 12, Xbyak::Operand::RBP};
+  static constexpr int kHostRegs[kCacheRegs] = {8, 9, 10, 11, 12};
   static Xbyak::Reg64 host_reg(unsigned i) { return Xbyak::Reg64(kHostRegs[i]); }
   static bool is_cache_reg(const Xbyak::Reg& r) {
     for (const int idx : kHostRegs)
@@ -207,7 +209,7 @@ struct Emitter : Xbyak::CodeGenerator {
   // Guest arithmetic flags in r15, not yet in st.rflags: all of them at the block's entries.
   uint32_t saved_flags = kArithFlags;
   uint32_t unsaved_flags = 0;  // live guest flags only in the host flags (within host_flags)
-  RegCache regs;               // the guest GPRs in r8-r12, rbp
+  RegCache regs;               // the guest GPRs in r8-r12
   // The cached GPRs written since CpuState last had them, at this point of the emission (the
   // code is straight-line: every exit takes the mask of the place that jumps to it).
   uint16_t dirty = 0;

@@ -1,4 +1,4 @@
-// The guest GPRs a block keeps in host registers (r8-r12, rbp) from its entry to its exits, so
+// The guest GPRs a block keeps in host registers (r8-r12) from its entry to its exits, so
 // that its instructions use them as register operands instead of loading and storing
 // CpuState::gpr each time. Chosen per block by how often its instructions name them.
 #pragma once
@@ -11,10 +11,10 @@
 
 namespace vessel::engine::emu::jit {
 
-// Host registers available for the cache: r8, r9, r10, r11, r12, rbp in this order
-// (Emitter::host_reg). The first kCallerSavedCacheRegs are caller-saved: calls into C++ that
+// Host registers available for the cache: r8, r9, r10, r11, r12 in this order
+// (Emitter::host_reg; rbp holds the run's RunCounters::meter). The first kCallerSavedCacheRegs are caller-saved: calls into C++ that
 // the block returns from (the memory slow paths) keep them in the block's frame.
-inline constexpr unsigned kCacheRegs = 6;
+inline constexpr unsigned kCacheRegs = 5;
 inline constexpr unsigned kCallerSavedCacheRegs = 4;
 
 struct RegCache {

@@ -28,6 +28,7 @@ struct StubEmitter : Xbyak::CodeGenerator {
     sub(rsp, kFrame);  // the spill slot and r8-r11's (see Emitter); keeps calls 16-byte aligned
     mov(rbx, rdi);
     mov(r15, qword[rbx + jit.layout.rflags]);
+    mov(rbp, qword[rbx + jit.layout.meter]);
     jmp(rsi);
   }
 
@@ -37,6 +38,7 @@ struct StubEmitter : Xbyak::CodeGenerator {
     xor_(rcx, r15);
     and_(ecx, kArithFlags);
     xor_(qword[rbx + jit.layout.rflags], rcx);
+    mov(qword[rbx + jit.layout.meter], rbp);
     add(rsp, kFrame);
     for (const auto& r : {r15, r14, r13, r12, rbp, rbx}) pop(r);
     ret();
@@ -94,7 +96,7 @@ struct StubEmitter : Xbyak::CodeGenerator {
     add(qword[rbx + jit.layout.rip], rcx);
     shl(rax, RunCounters::kExitBits);  // Emitter::metered (the retired count follows from it)
     dec(rax);
-    sub(qword[rbx + jit.layout.meter], rax);
+    sub(rbp, rax);
   }
 
   // Called from a block's slow path with esi = segment | size << 8 | pending << 16 (the RIP

@@ -122,7 +122,7 @@ void emit_chained_entry(Emitter& e, size_t insts) {
   e.db(0x00);
   e.cmp(e.byte[rbx + e.lay.exit_request], 0);
   e.jne(not_run);
-  e.cmp(e.field64(e.lay.meter), static_cast<int>(insts << RunCounters::kExitBits));
+  e.cmp(rbp, static_cast<int>(insts << RunCounters::kExitBits));
   e.jb(not_run);  // the exit that led here counted the transition (RunCounters)
 }
 
