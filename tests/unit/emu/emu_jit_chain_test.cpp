@@ -244,6 +244,13 @@ TEST(EmuJitChain, TightChainedLoopGetsPolledInterrupt) {
   tight_loop_gets_interrupt(false);
 }
 
+// An interrupt handler for the loops below: RBX = 0x1234 when RCX = RAX(RAX+1)/2 and
+// RDX = 2 RAX, else 0xbad.
+constexpr const char* kConsistentLoopRegisters =
+    "mov rsi, rax\ninc rsi\nimul rsi, rax\nshr rsi, 1\ncmp rsi, rcx\njne .bad\n"
+    "lea rdi, [rax+rax]\ncmp rdi, rdx\njne .bad\nmov ebx, 0x1234\nhlt\n"
+    ".bad: mov ebx, 0xbad\nhlt";
+
 // The loop keeps RAX, RCX and RDX in host registers across two chained blocks: the interrupt
 // must find them written back and consistent (RCX = RAX(RAX+1)/2, RDX = 2 RAX at every block
 // boundary), else the handler sets RBX to 0xbad.
@@ -252,11 +259,8 @@ TEST(EmuJitChain, InterruptIntoChainedLoopSeesCachedRegisters) {
       "xor eax, eax\nxor ecx, ecx\nxor edx, edx\n"
       ".l: inc rax\nadd rcx, rax\nadd rdx, 2\njmp .m\n"
       ".m: add rdx, rcx\nadd rdx, rax\nsub rdx, rcx\nsub rdx, rax\njmp .l";
-  const std::string handler =
-      "mov rsi, rax\ninc rsi\nimul rsi, rax\nshr rsi, 1\ncmp rsi, rcx\njne .bad\n"
-      "lea rdi, [rax+rax]\ncmp rdi, rdx\njne .bad\nmov ebx, 0x1234\nhlt\n"
-      ".bad: mov ebx, 0xbad\nhlt";
-  for (bool signalled : {true, false}) tight_loop_gets_interrupt(signalled, loop, handler);
+  for (bool signalled : {true, false})
+    tight_loop_gets_interrupt(signalled, loop, kConsistentLoopRegisters);
 }
 
 // A loop of one block runs its passes inside the translation (the loop head, after the cached
@@ -267,11 +271,8 @@ TEST(EmuJitChain, InterruptIntoOneBlockLoopSeesCachedRegisters) {
       "xor eax, eax\nxor ecx, ecx\nxor edx, edx\n"
       ".l: inc rax\nadd rcx, rax\nadd rdx, 2\nadd rdx, rcx\nadd rdx, rax\nsub rdx, rcx\n"
       "sub rdx, rax\njmp .l";
-  const std::string handler =
-      "mov rsi, rax\ninc rsi\nimul rsi, rax\nshr rsi, 1\ncmp rsi, rcx\njne .bad\n"
-      "lea rdi, [rax+rax]\ncmp rdi, rdx\njne .bad\nmov ebx, 0x1234\nhlt\n"
-      ".bad: mov ebx, 0xbad\nhlt";
-  for (bool signalled : {true, false}) tight_loop_gets_interrupt(signalled, loop, handler);
+  for (bool signalled : {true, false})
+    tight_loop_gets_interrupt(signalled, loop, kConsistentLoopRegisters);
 }
 
 // A pass that faults before it writes a register must still leave that register as the last

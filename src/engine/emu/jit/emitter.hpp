@@ -224,8 +224,8 @@ struct Emitter : Xbyak::CodeGenerator {
   void flat_check(unsigned seg, bool store, uint32_t slow);
   void access_mem(unsigned seg, unsigned size, bool store, int load_to = Xbyak::Operand::RAX);
   void emit_direct_stub(uint64_t target_gpa);
-  enum class ExitKind : uint8_t { kPlain, kDirect, kIndirect, kLoop };  // kLoop: a kDirect
-                                                                       // one to the loop head
+  // kLoop: a kDirect exit to the block's own start, which first tries another pass.
+  enum class ExitKind : uint8_t { kPlain, kDirect, kIndirect, kLoop };
   struct Exit {
     uint32_t pos;  // of its code, once emitted
     uint32_t status;
