@@ -174,8 +174,8 @@ DecodeStatus Decoder::decode(CodeMode mode, const uint8_t* bytes, size_t availab
   // (they cost as much again, and every block executed is decoded).
   const int n = z.operand_count_visible < 3 ? z.operand_count_visible : 3;
   ZydisDecodedOperand zops[3];
-  if (n > 0 && !ZYAN_SUCCESS(ZydisDecoderDecodeOperands(decoder, &context, &z, zops,
-                                                        static_cast<ZyanU8>(n))))
+  if (n > 0 && !ZYAN_SUCCESS(
+                   ZydisDecoderDecodeOperands(decoder, &context, &z, zops, static_cast<ZyanU8>(n))))
     return DecodeStatus::kInvalid;
   for (int i = 0; i < n; ++i)
     if (!map_operand(zops[i], out.ops[i])) return DecodeStatus::kInvalid;

@@ -145,8 +145,8 @@ void Emitter::emit_exits() {
     const uint64_t packed = static_cast<uint64_t>(x.rip_delta) << 8 | x.retired;
     static_assert(Cpu::kMaxBlockInsts < 256);
     const bool direct = x.kind == ExitKind::kDirect || x.kind == ExitKind::kLoop;
-    if (!direct && mode == x86::CodeMode::k64 && x.rip_delta >= 0 &&
-        (packed > 0 || take) && packed <= 0xffffffff) {
+    if (!direct && mode == x86::CodeMode::k64 && x.rip_delta >= 0 && (packed > 0 || take) &&
+        packed <= 0xffffffff) {
       const bool indirect = x.kind == ExitKind::kIndirect;
       if (take) mov(edi, take);
       mov(ecx, static_cast<uint32_t>(packed));

@@ -213,7 +213,7 @@ struct Emitter : Xbyak::CodeGenerator {
   // The cached GPRs written since CpuState last had them, at this point of the emission (the
   // code is straight-line: every exit takes the mask of the place that jumps to it).
   uint16_t dirty = 0;
-  uint32_t loop_head = 0;  // offset of the loop head (mark_loop_head), 0: none
+  uint32_t loop_head = 0;   // offset of the loop head (mark_loop_head), 0: none
   unsigned loop_insts = 0;  // the instructions of a pass
 
  private:

@@ -12,8 +12,9 @@
 namespace vessel::engine::emu::jit {
 
 // Host registers available for the cache: r8, r9, r10, r11, r12 in this order
-// (Emitter::host_reg; rbp holds the run's RunCounters::meter). The first kCallerSavedCacheRegs are caller-saved: calls into C++ that
-// the block returns from (the memory slow paths) keep them in the block's frame.
+// (Emitter::host_reg; rbp holds the run's RunCounters::meter). The first kCallerSavedCacheRegs are
+// caller-saved: calls into C++ that the block returns from (the memory slow paths) keep them in the
+// block's frame.
 inline constexpr unsigned kCacheRegs = 5;
 inline constexpr unsigned kCallerSavedCacheRegs = 4;
 
