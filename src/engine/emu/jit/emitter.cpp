@@ -88,23 +88,29 @@ Emitter::ExitRef Emitter::find_exit(uint32_t status, unsigned retired, int64_t r
   return ExitRef{index};
 }
 
-void Emitter::jump_to(int cc, uint32_t target, bool slow) {
+uint32_t Emitter::rel32_jump(int cc) {
   if (cc < 0) {
     db(0xe9);
   } else {
     db(0x0f);
     db(0x80 | cc);
   }
-  jumps_.push_back(Jump{static_cast<uint32_t>(getSize()), target, slow});
+  const auto at = static_cast<uint32_t>(getSize());
   dd(0);
+  return at;
+}
+
+void Emitter::set_rel32(uint32_t at, uint32_t to) {
+  const int32_t rel = static_cast<int32_t>(to) - static_cast<int32_t>(at + 4);
+  std::memcpy(top_ + at, &rel, sizeof rel);
+}
+
+void Emitter::jump_to(int cc, uint32_t target, bool slow) {
+  jumps_.push_back(Jump{rel32_jump(cc), target, slow});
 }
 
 void Emitter::resolve_jumps() {
-  for (const Jump& j : jumps_) {
-    const uint32_t to = j.slow ? slow_[j.target].pos : exits_[j.target].pos;
-    const int32_t rel = static_cast<int32_t>(to) - static_cast<int32_t>(j.at + 4);
-    std::memcpy(top_ + j.at, &rel, sizeof rel);
-  }
+  for (const Jump& j : jumps_) set_rel32(j.at, j.slow ? slow_[j.target].pos : exits_[j.target].pos);
 }
 
 Emitter::ExitRef Emitter::exit(uint32_t status, unsigned retired, int64_t rip_delta) {
@@ -174,26 +180,15 @@ void Emitter::emit_exits() {
 // every flag, as at a block entry. Flags are saved by now (emit_exits); the GPRs stay cached.
 void Emitter::emit_loop_pass(const Exit& x) {
   cmp(byte[rbx + lay.exit_request], 0);
-  const uint32_t refused_at = jcc_rel32(kCcNe);
+  const uint32_t refused_at = rel32_jump(kCcNe);
   cmp(rbp, static_cast<int>((x.retired + loop_insts) << RunCounters::kExitBits));
-  const uint32_t short_at = jcc_rel32(kCcB);
+  const uint32_t short_at = rel32_jump(kCcB);
   sub(rbp, metered(x.retired));
   if (const uint32_t take = kArithFlags & ~x.merge) emit_take(take);
-  db(0xe9);
-  dd(static_cast<uint32_t>(static_cast<int32_t>(loop_head) - static_cast<int32_t>(getSize() + 4)));
-  const auto here = static_cast<int32_t>(getSize());
-  for (const uint32_t at : {refused_at, short_at}) {
-    const int32_t rel = here - static_cast<int32_t>(at + 4);
-    std::memcpy(top_ + at, &rel, sizeof rel);
-  }
-}
-
-uint32_t Emitter::jcc_rel32(unsigned cc) {
-  db(0x0f);
-  db(0x80 | cc);
-  const auto at = static_cast<uint32_t>(getSize());
-  dd(0);
-  return at;
+  set_rel32(rel32_jump(-1), loop_head);
+  const auto here = static_cast<uint32_t>(getSize());
+  set_rel32(refused_at, here);
+  set_rel32(short_at, here);
 }
 
 // The patchable jump, at first to the code right after it, which tells the run loop its slot.
@@ -386,8 +381,7 @@ void Emitter::emit_slow_paths() {
     if (p.load_to != Xbyak::Operand::RAX)  // after the stub has put r8-r11 back
       p.size == 4 ? mov(Xbyak::Reg32(p.load_to), eax) : mov(Xbyak::Reg64(p.load_to), rax);
     if (!k64) sub_rip(p.pending);
-    db(0xe9);  // jmp back, right after the access
-    dd(static_cast<uint32_t>(static_cast<int32_t>(p.done) - static_cast<int32_t>(getSize() + 4)));
+    set_rel32(rel32_jump(-1), p.done);  // jmp back, right after the access
   }
 }
 

@@ -238,7 +238,6 @@ struct Emitter : Xbyak::CodeGenerator {
     uint16_t dirty;  // cached GPRs it writes back
   };
   void emit_loop_pass(const Exit& x);
-  uint32_t jcc_rel32(unsigned cc);  // a jcc rel32 to fill in: the rel32's offset
   ExitRef find_exit(uint32_t status, unsigned retired, int64_t rip_delta, ExitKind kind,
                     uint64_t target_gpa);
   // An exit merges the flags not yet in st.rflags at the jump to it (part of its identity).
@@ -254,6 +253,10 @@ struct Emitter : Xbyak::CodeGenerator {
     int load_to;       // the register a load's value goes to (rax, or load_mem_to's)
   };
   std::vector<SlowPath> slow_;
+  // A jmp (`cc` -1) or jcc rel32 whose rel32 is still 0: the rel32's offset, for set_rel32().
+  uint32_t rel32_jump(int cc);
+  // Points the rel32 at offset `at` to offset `to` of the block's code.
+  void set_rel32(uint32_t at, uint32_t to);
   // A rel32 jump (`cc` -1: jmp) to exit or slow path `target`, filled in by resolve_jumps().
   void jump_to(int cc, uint32_t target, bool slow);
   struct Jump {
